@@ -1,0 +1,30 @@
+# Two entry points do all the set-up on a fresh machine: `make book` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= quick
+JOBS ?= 2
+
+.PHONY: setup book test bench clean-book
+
+$(STAMP): requirements-nodeps.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[book,test]"
+	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+test: $(STAMP)
+	OMP_NUM_THREADS=$(JOBS) $(BIN)/python -m pytest -q tests
+
+book: $(STAMP)
+	OMP_NUM_THREADS=$(JOBS) $(BIN)/attx book --profile $(PROFILE) $(if $(FORCE),--force,)
+
+bench: $(STAMP)
+	OMP_NUM_THREADS=$(JOBS) $(BIN)/attx bench
+
+clean-book:
+	rm -rf _build book/_executed

@@ -1,0 +1,161 @@
+"""Labelled images as [0,1] NCHW float32 tensors: packaged photos, a labelled folder, ImageNet val.
+
+Every loader returns ``ImageSet(x, labels, names)``; it unpacks as ``x, labels = ...`` too.
+Unreadable files, empty folders, missing label files and labels outside 0..999 raise
+:class:`ImageDataError` naming the problem; grayscale, palette and RGBA images become RGB.
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".JPEG", ".JPG", ".PNG"}
+NUM_CLASSES = 1000
+
+
+class ImageDataError(ValueError):
+    """A problem with an image file, a folder or its labels."""
+
+
+@dataclass
+class ImageSet:
+    """Images (B,3,H,W) in [0,1], their ImageNet labels (B,) and a name per image."""
+
+    x: Tensor
+    labels: Tensor
+    names: list[str]
+    source: str = ""
+
+    def __iter__(self) -> Iterator[Tensor]:  # allow `x, labels = sample_images()`
+        return iter((self.x, self.labels))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def subset(self, n: int | None) -> "ImageSet":
+        """The first n images (all when n is None)."""
+        n = len(self) if n is None else min(n, len(self))
+        return ImageSet(self.x[:n], self.labels[:n], self.names[:n], self.source)
+
+
+def read_image(path: str | os.PathLike, size: int | None = 224) -> Tensor:
+    """Read one image file as (3, size, size) float32 in [0,1]: shorter side resized, centre crop."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageDataError(f"image file not found: {path}")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = img.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ImageDataError(f"cannot read image {path}: corrupt or not an image ({err})") from err
+    if size is not None and img.size != (size, size):
+        w, h = img.size
+        scale = size / min(w, h)
+        img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BILINEAR)
+        w, h = img.size
+        left, top = (w - size) // 2, (h - size) // 2
+        img = img.crop((left, top, left + size, top + size))
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+
+
+def _stack(paths: Sequence[Path], labels: Sequence[int], size: int | None, source: str) -> ImageSet:
+    if not paths:
+        raise ImageDataError(f"no images found in {source}")
+    bad = [int(v) for v in labels if not 0 <= int(v) < NUM_CLASSES]
+    if bad:
+        raise ImageDataError(f"labels must be ImageNet class indices 0..{NUM_CLASSES - 1}; got {bad[:5]} in {source}")
+    x = torch.stack([read_image(p, size) for p in paths])
+    return ImageSet(x, torch.tensor([int(v) for v in labels], dtype=torch.long), [p.name for p in paths], source)
+
+
+def sample_images(size: int = 224) -> ImageSet:
+    """The 20 labelled ImageNet photos shipped in the foolbox wheel (read as files, no import)."""
+    spec = importlib.util.find_spec("foolbox")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImageDataError("the packaged photos come from foolbox: `pip install --no-deps foolbox==3.3.4`")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
+    pattern = re.compile(r"imagenet_(\d+)_(\d+)\.\w+$")
+    found = sorted((int(m.group(1)), int(m.group(2)), p) for p in folder.iterdir() if (m := pattern.match(p.name)))
+    return _stack([p for _, _, p in found], [label for _, label, _ in found], size, "foolbox sample images")
+
+
+def load_folder(folder: str | os.PathLike, size: int | None = 224, labels_file: str = "labels.csv") -> ImageSet:
+    """A folder of images with ``labels.csv`` (columns ``file,label``), e.g. the shared val subset."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageDataError(f"image folder not found: {folder}")
+    labels_path = folder / labels_file
+    if not labels_path.is_file():
+        raise ImageDataError(f"labels file missing: {labels_path} (expected CSV with columns file,label)")
+    with open(labels_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and not {"file", "label"} <= set(rows[0]):
+        raise ImageDataError(f"{labels_path} must have columns 'file,label', got {list(rows[0])}")
+    try:
+        labels = [int(r["label"]) for r in rows]
+    except ValueError as err:
+        raise ImageDataError(f"non-integer label in {labels_path}: {err}") from err
+    return _stack([folder / r["file"] for r in rows], labels, size, str(folder))
+
+
+def load_imagenet_val(root: str | os.PathLike, size: int = 224, ground_truth: str | os.PathLike | None = None) -> ImageSet:
+    """An ImageNet validation directory.
+
+    Either class folders (``n01440764/...``, sorted synsets = class indices 0..999), or flat image
+    files plus ``ground_truth``: a text file with one 0-based class index per line, in sorted file order.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ImageDataError(f"ImageNet directory not found: {root}")
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir())
+    if class_dirs:
+        paths, labels = [], []
+        for index, d in enumerate(class_dirs):
+            for p in sorted(d.iterdir()):
+                if p.suffix in IMAGE_SUFFIXES:
+                    paths.append(p)
+                    labels.append(index)
+        return _stack(paths, labels, size, str(root))
+    files = sorted(p for p in root.iterdir() if p.suffix in IMAGE_SUFFIXES)
+    if ground_truth is None:
+        raise ImageDataError(f"{root} has flat image files: pass ground_truth= (one class index per line)")
+    gt = Path(ground_truth)
+    if not gt.is_file():
+        raise ImageDataError(f"ground-truth file missing: {gt}")
+    labels = [int(line) for line in gt.read_text().split()]
+    if len(labels) != len(files):
+        raise ImageDataError(f"{gt} has {len(labels)} labels for {len(files)} images in {root}")
+    return _stack(files, labels, size, str(root))
+
+
+def shared_data_dir() -> Path:
+    """Where the shared ImageNet val subset lives: $ATTX_DATA_DIR or ../shared/data/imagenet-val-subset."""
+    env = os.environ.get("ATTX_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-val-subset"
+
+
+def load_image_set(name: str, size: int = 224, n: int | None = None) -> ImageSet:
+    """Named image sets used by the book and benchmarks: ``sample`` (packaged) or ``val-subset`` (shared)."""
+    if name == "sample":
+        images = sample_images(size)
+    elif name == "val-subset":
+        images = load_folder(shared_data_dir(), size)
+    else:
+        images = load_folder(name, size) if Path(name).is_dir() else None
+        if images is None:
+            raise ImageDataError(f"unknown image set {name!r}: use 'sample', 'val-subset' or a folder with labels.csv")
+    return images.subset(n)

@@ -1,0 +1,123 @@
+"""The one idea of attx: an attribution is a path integral of gradients along a trajectory.
+
+A trajectory generator yields :class:`Segment` s (start point, end point, gradient used on that
+segment); :func:`integrate` sums ``(end - start) * grad`` once for every method. Exploration methods
+(AttEXplore, its attack-driven variants, MFABA, AGI) generate the path by an attack and integrate
+the loss gradient with ``sign=-1``; IG-style methods walk a straight line (:func:`straight_line`).
+:func:`input_gradients` is the single gradient oracle: batched, chunked to a memory budget.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+OUTPUTS = ("prob", "logit")
+Objective = Callable[[Tensor, Tensor], Tensor]  # (logits, target) -> per-sample scalar
+
+
+def chunk_size() -> int:
+    """Samples per forward/backward chunk: $ATTX_CHUNK, default 64 (a memory budget, not a semantic)."""
+    return max(1, int(os.environ.get("ATTX_CHUNK", "64")))
+
+
+def model_output(logits: Tensor, output: str) -> Tensor:
+    """The model output a method differentiates: ``"prob"`` (softmax, the paper code's model) or ``"logit"``."""
+    if output == "prob":
+        return logits.softmax(dim=1)
+    if output == "logit":
+        return logits
+    raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+
+
+def class_score(output: str) -> Objective:
+    """Objective: the target's entry of the model output (probability or logit)."""
+
+    def objective(logits: Tensor, target: Tensor) -> Tensor:
+        return model_output(logits, output).gather(1, target[:, None])[:, 0]
+
+    return objective
+
+
+def cross_entropy(output: str) -> Objective:
+    """Objective: cross-entropy of the target over the model output.
+
+    With ``output="prob"`` this is the published AttEXplore loss: the reference model already ends in
+    softmax and ``CrossEntropyLoss`` applies a second one. ``output="logit"`` is the single-softmax loss.
+    """
+
+    def objective(logits: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(model_output(logits, output), target, reduction="none")
+
+    return objective
+
+
+def input_gradients(
+    model: nn.Module, x: Tensor, target: Tensor, objective: Objective, create_graph: bool = False
+) -> tuple[Tensor, Tensor]:
+    """Gradient of ``objective`` w.r.t. each sample of x, and the objective values.
+
+    Samples are independent (eval mode), so one backward of the sum per chunk gives every
+    per-sample gradient; chunks of :func:`chunk_size` bound the memory.
+    """
+    grads, values = [], []
+    step = chunk_size()
+    for start in range(0, x.shape[0], step):
+        xc = x[start : start + step].detach().requires_grad_(True)
+        with torch.enable_grad():
+            value = objective(model(xc), target[start : start + step])
+            (grad,) = torch.autograd.grad(value.sum(), xc, create_graph=create_graph)
+        grads.append(grad)
+        values.append(value if create_graph else value.detach())
+    return torch.cat(grads), torch.cat(values)
+
+
+@dataclass
+class Segment:
+    """One piece of a trajectory: from ``start`` to ``end`` with the gradient ``grad`` used on it."""
+
+    start: Tensor
+    end: Tensor
+    grad: Tensor
+
+
+def integrate(segments: Iterable[Segment], sign: float = 1.0) -> Tensor:
+    """``sign * sum_t (end_t - start_t) * grad_t``: the path integral every method shares."""
+    total: Tensor | None = None
+    for seg in segments:
+        term = (seg.end - seg.start) * seg.grad
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("a trajectory must have at least one segment")
+    return sign * total
+
+
+RULES = ("trapezoid", "left", "right")
+
+
+def straight_line(
+    model: nn.Module, x: Tensor, baseline: Tensor, target: Tensor, objective: Objective, steps: int, rule: str = "trapezoid"
+) -> Iterator[Segment]:
+    """Segments of the straight path baseline -> x in ``steps`` equal pieces.
+
+    Gradients at all ``steps + 1`` points of all images go through the model together (chunked).
+    ``rule`` picks the gradient used on a piece: mean of both ends (trapezoid), its start or its end.
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    alphas = torch.linspace(0.0, 1.0, steps + 1, device=x.device, dtype=x.dtype)
+    points = baseline[None] + alphas.view(-1, 1, 1, 1, 1) * (x - baseline)[None]  # (steps+1, B, C, H, W)
+    grads, _ = input_gradients(model, points.flatten(0, 1), target.repeat(steps + 1), objective)
+    grads = grads.view(steps + 1, *x.shape)
+    for k in range(steps):
+        if rule == "trapezoid":
+            g = (grads[k] + grads[k + 1]) / 2
+        else:
+            g = grads[k] if rule == "left" else grads[k + 1]
+        yield Segment(points[k], points[k + 1], g)
