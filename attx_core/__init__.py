@@ -1,6 +1,11 @@
 """attx: AttEXplore / AttEXplore++ attribution, baselines, metrics and attributional robustness."""
-from . import data, models
-from .methods import METHODS, attribute
+from ._tv_shim import ensure_torchvision_ops
+
+ensure_torchvision_ops()  # before anything imports torchvision/timm (CPU torch wheel)
+
+from . import data, models  # noqa: E402
+from .methods import METHODS, attribute  # noqa: E402
+from . import metrics  # noqa: E402
 
 __all__ = ["METHODS", "attribute", "data", "models"]
 __version__ = "0.1.0"

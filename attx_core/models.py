@@ -15,7 +15,6 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ._tv_shim import ensure_torchvision_ops
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -90,7 +89,6 @@ class ImageModel(nn.Module):
 @lru_cache(maxsize=1)
 def imagenet_classes() -> list[str]:
     """The 1000 ImageNet-1k class names in the usual index order (from torchvision's metadata)."""
-    ensure_torchvision_ops()
     from torchvision.models import ResNet50_Weights
 
     return list(ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
@@ -139,7 +137,6 @@ def _make_relus_out_of_place(net: nn.Module) -> None:
 
 def _efficientnet_lite(n: int) -> Callable[[], nn.Module]:
     def build() -> nn.Module:
-        ensure_torchvision_ops()
         import timm
 
         return timm.create_model(f"tf_efficientnet_lite{n}", pretrained=False)
@@ -202,13 +199,11 @@ for _n, _size in ((0, 224), (1, 240), (2, 260)):
 
 def _torchvision(builder: str, weights_enum: str, **kwargs) -> tuple[Callable[[], nn.Module], Callable[[nn.Module], str]]:
     def build() -> nn.Module:
-        ensure_torchvision_ops()
         import torchvision.models as tvm
 
         return getattr(tvm, builder)(weights=None, **kwargs)
 
     def load_weights(net: nn.Module) -> str:
-        ensure_torchvision_ops()
         import torchvision.models as tvm
 
         enum = getattr(tvm, weights_enum).IMAGENET1K_V1

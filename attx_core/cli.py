@@ -1,0 +1,118 @@
+"""The ``attx`` command: list models and methods, explain an image, build the book, benchmark."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Sequence
+
+
+def _parse_value(text: str) -> Any:
+    """CLI parameter values: JSON when it parses (numbers, true/false, null), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _params(pairs: Sequence[str]) -> dict[str, Any]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SystemExit(f"attx: --param expects NAME=VALUE, got {pair!r}")
+        name, value = pair.split("=", 1)
+        out[name] = _parse_value(value)
+    return out
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models import DEFAULT_MODEL, MODELS
+
+    for name, spec in MODELS.items():
+        mark = "*" if name == DEFAULT_MODEL else " "
+        print(f"{mark} {name:20s} {spec.input_size:4d}px  {spec.description}")
+    print("(* offline default)")
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from . import METHODS
+
+    for name, info in sorted(METHODS.items()):
+        defaults = ", ".join(f"{k}={v!r}" for k, v in info.defaults.items())
+        print(f"{name:20s} {info.description}\n{'':20s} passes/image: {info.passes or '?'}; defaults: {defaults}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import torch
+
+    from . import attribute, data, models, viz
+
+    model = models.load(args.model, weights=None if args.random_weights else "auto")
+    image = data.read_image(args.image, model.input_size)[None]
+    with torch.no_grad():
+        probs = model(image).softmax(1)[0]
+    top = probs.topk(5)
+    for p, i in zip(top.values.tolist(), top.indices.tolist()):
+        print(f"{p:6.3f}  {i:4d}  {model.class_names[i]}")
+    target = torch.tensor([args.target if args.target is not None else int(top.indices[0])])
+    start = time.perf_counter()
+    attr = attribute(model, image, target, method=args.method, **_params(args.param))
+    seconds = time.perf_counter() - start
+    title = f"{args.method} on {model.name}: class {int(target)} ({model.class_names[int(target)]}), {seconds:.2f} s"
+    viz.save_overlay(image[0], attr[0], args.out, title=title)
+    print(f"{args.method}: {seconds:.2f} s -> {args.out}")
+    return 0
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    from .book import build_book
+
+    return build_book(profile=args.profile, force=args.force, notebooks=args.only or None)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="attx", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("models", help="list registered models").set_defaults(fn=cmd_models)
+    sub.add_parser("methods", help="list attribution methods with defaults").set_defaults(fn=cmd_methods)
+    ex = sub.add_parser("explain", help="top-5 classes and a heatmap overlay PNG for one image")
+    ex.add_argument("image")
+    ex.add_argument("--model", default="efficientnet_lite0")
+    ex.add_argument("--method", default="saliency")
+    ex.add_argument("--target", type=int, default=None, help="class index (default: top-1)")
+    ex.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="method parameter (repeatable)")
+    ex.add_argument("--out", default="heatmap.png")
+    ex.add_argument("--random-weights", action="store_true", help="random init (no pretrained weights; for smoke tests)")
+    ex.set_defaults(fn=cmd_explain)
+    bk = sub.add_parser("book", help="execute the notebooks and build the HTML book into _build/html")
+    bk.add_argument("--profile", default="quick")
+    bk.add_argument("--force", action="store_true", help="recompute instead of reusing cached results")
+    bk.add_argument("--only", action="append", help="notebook name to run (repeatable)")
+    bk.set_defaults(fn=cmd_book)
+    be = sub.add_parser("bench", help="performance benchmark (see `attx bench -h`)", add_help=False)
+    be.add_argument("rest", nargs=argparse.REMAINDER)
+    be.set_defaults(fn=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``attx`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args) or 0)
+    except (ValueError, RuntimeError, FileNotFoundError) as err:
+        print(f"attx: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
