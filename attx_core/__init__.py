@@ -6,6 +6,7 @@ ensure_torchvision_ops()  # before anything imports torchvision/timm (CPU torch 
 from . import data, models  # noqa: E402
 from .methods import METHODS, attribute  # noqa: E402
 from . import metrics  # noqa: E402
+from .attacks import ATTACKS, attack  # noqa: E402
 
-__all__ = ["METHODS", "attribute", "data", "models"]
+__all__ = ["ATTACKS", "METHODS", "attack", "attribute", "data", "models"]
 __version__ = "0.1.0"

@@ -62,12 +62,16 @@ def input_gradients(
     """Gradient of ``objective`` w.r.t. each sample of x, and the objective values.
 
     Samples are independent (eval mode), so one backward of the sum per chunk gives every
-    per-sample gradient; chunks of :func:`chunk_size` bound the memory.
+    per-sample gradient; chunks of :func:`chunk_size` bound the memory. With ``create_graph=True``
+    an x that is part of a graph stays attached, so the gradients are differentiable w.r.t. x's
+    inputs and the model's parameters (double backprop: attributional-robustness training).
     """
     grads, values = [], []
     step = chunk_size()
     for start in range(0, x.shape[0], step):
-        xc = x[start : start + step].detach().requires_grad_(True)
+        xc = x[start : start + step]
+        if not (create_graph and xc.requires_grad):
+            xc = xc.detach().requires_grad_(True)
         with torch.enable_grad():
             value = objective(model(xc), target[start : start + step])
             (grad,) = torch.autograd.grad(value.sum(), xc, create_graph=create_graph)
@@ -100,24 +104,31 @@ RULES = ("trapezoid", "left", "right")
 
 
 def straight_line(
-    model: nn.Module, x: Tensor, baseline: Tensor, target: Tensor, objective: Objective, steps: int, rule: str = "trapezoid"
+    model: nn.Module,
+    x: Tensor,
+    baseline: Tensor,
+    target: Tensor,
+    objective: Objective,
+    steps: int,
+    rule: str = "trapezoid",
+    create_graph: bool = False,
 ) -> Iterator[Segment]:
     """Segments of the straight path baseline -> x in ``steps`` equal pieces.
 
-    Gradients at all ``steps + 1`` points of all images go through the model together (chunked).
-    ``rule`` picks the gradient used on a piece: mean of both ends (trapezoid), its start or its end.
+    ``rule`` picks the gradient used on a piece: mean of both ends (trapezoid), its start or its end;
+    only the points the rule needs are evaluated, all of them (for all images) in one chunked pass.
+    ``create_graph=True`` keeps the segments differentiable w.r.t. both ends and the parameters.
     """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     alphas = torch.linspace(0.0, 1.0, steps + 1, device=x.device, dtype=x.dtype)
-    points = baseline[None] + alphas.view(-1, 1, 1, 1, 1) * (x - baseline)[None]  # (steps+1, B, C, H, W)
-    grads, _ = input_gradients(model, points.flatten(0, 1), target.repeat(steps + 1), objective)
-    grads = grads.view(steps + 1, *x.shape)
+    points = baseline[None] + alphas.view(-1, *([1] * x.dim())) * (x - baseline)[None]  # (steps+1, B, ...)
+    first, last = {"left": (0, steps), "right": (1, steps + 1), "trapezoid": (0, steps + 1)}[rule]
+    flat = points[first:last].flatten(0, 1)
+    grads, _ = input_gradients(model, flat, target.repeat(last - first), objective, create_graph=create_graph)
+    grads = grads.view(last - first, *x.shape)
     for k in range(steps):
-        if rule == "trapezoid":
-            g = (grads[k] + grads[k + 1]) / 2
-        else:
-            g = grads[k] if rule == "left" else grads[k + 1]
+        g = (grads[k] + grads[k + 1]) / 2 if rule == "trapezoid" else grads[k]
         yield Segment(points[k], points[k + 1], g)

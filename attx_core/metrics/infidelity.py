@@ -60,7 +60,8 @@ def infidelity(
         pairs = [infidelity_perturbation(x, generator) for _ in range(n)]
         perturbation = torch.stack([p for p, _ in pairs])  # (n, B, C, H, W)
         perturbed = torch.stack([q for _, q in pairs]).flatten(0, 1)
-        logits = model(perturbed).gather(1, target.repeat(n)[:, None])[:, 0].view(n, b)
+        logits = torch.cat([model(perturbed[i : i + batch_size]) for i in range(0, n * b, batch_size)])
+        logits = logits.gather(1, target.repeat(n)[:, None])[:, 0].view(n, b)
         diffs.append(clean[None] - logits)
         explained.append((perturbation * attributions[None]).flatten(2).sum(dim=2))
     exp, diff = torch.cat(explained).double(), torch.cat(diffs).double()  # (n_perturbations, B)

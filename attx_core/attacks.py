@@ -1,0 +1,343 @@
+"""Transferable attacks as trajectory generators: input transforms + a gradient rule + a step rule.
+
+Every attack is an :class:`Explorer` (a composition, zennit-style) built by a few lines in
+:data:`ATTACKS`. :func:`trajectory` walks any explorer and yields :class:`~attx_core.engine.Segment` s
+(x_t, x_{t+1}, G_t) for :func:`~attx_core.engine.integrate`; :func:`attack` returns the last point.
+Gradients of all images x all copies of a step go through :func:`~attx_core.engine.input_gradients`
+at once. Steps are sign (or raw) steps of size alpha inside the Linf epsilon-ball and [0, 1].
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import Tensor, nn
+
+from .engine import Objective, Segment, class_score, cross_entropy, input_gradients
+from .transforms import Diversity, IntegratedScales, Neighbours, Scales, Spectrum, smooth
+from .validate import check_images, check_target, require
+
+RULES = ("plain", "mig", "gra", "naa")
+LOSSES = ("ce", "score")
+DIRECTIONS = ("ascend", "descend")
+STOPS = (None, "flipped", "reached")
+
+
+@dataclass(frozen=True)
+class Explorer:
+    """An attack as data: copy transforms, DI, gradient rule, TI, momentum, look-ahead, start."""
+
+    transforms: tuple = ()
+    diversity: Diversity | None = None
+    rule: str = "plain"
+    ti_size: int = 0
+    momentum: float | None = None  # None: no MI normalisation, G_t = g_t
+    nesterov: bool = False
+    random_start: bool = False
+    eta: float | None = None  # GRA decay indicator factor
+    apply_indicator: bool = True  # False reproduces the reference copy of GRA that never applies M
+    ensemble: int = 30  # NAA: scaled copies for the neuron-attribution weights
+
+
+@dataclass(frozen=True)
+class AttackInfo:
+    """A registered attack: its explorer builder, its defaults, a description, its cost per image."""
+
+    name: str
+    build: Callable[..., Explorer] = field(repr=False)
+    defaults: dict[str, Any]
+    description: str
+    passes: str
+
+
+COMMON = {"epsilon": 16 / 255, "num_steps": 10, "alpha": None, "use_sign": True, "seed": 3407, "loss": "ce", "output": "logit"}
+ATTACKS: dict[str, AttackInfo] = {}
+
+
+def _register(name: str, description: str, passes: str, **common: Any) -> Callable[[Callable[..., Explorer]], Callable[..., Explorer]]:
+    def decorate(build: Callable[..., Explorer]) -> Callable[..., Explorer]:
+        own = {p.name: p.default for p in inspect.signature(build).parameters.values()}
+        ATTACKS[name] = AttackInfo(name, build, {**COMMON, **common, **own}, description, passes)
+        return build
+
+    return decorate
+
+
+@_register("fgsm", "FGSM (Goodfellow 2015): one sign step of size epsilon", "num_steps", num_steps=1)
+def _fgsm() -> Explorer:
+    return Explorer()
+
+
+@_register("bim", "BIM / I-FGSM (Kurakin 2017): iterated sign steps", "num_steps")
+def _bim() -> Explorer:
+    return Explorer()
+
+
+@_register("pgd", "PGD (Madry 2018): I-FGSM from a uniform random start in the ball", "num_steps")
+def _pgd() -> Explorer:
+    return Explorer(random_start=True)
+
+
+@_register("mifgsm", "MI-FGSM (Dong 2018): momentum over mean-|g|-normalised gradients", "num_steps")
+def _mifgsm(momentum: float = 1.0) -> Explorer:
+    return Explorer(momentum=momentum)
+
+
+@_register("difgsm", "DI-FGSM (Xie 2019): MI-FGSM on randomly resized and padded copies", "num_steps")
+def _difgsm(momentum: float = 1.0, di_prob: float = 0.5, di_ratio: float = 1.1) -> Explorer:
+    return Explorer(diversity=Diversity(di_prob, di_ratio), momentum=momentum)
+
+
+@_register("tifgsm", "TI-FGSM (Dong 2019): DI-MI-FGSM with a Gaussian-smoothed gradient", "num_steps")
+def _tifgsm(momentum: float = 1.0, di_prob: float = 0.5, di_ratio: float = 1.1, ti_size: int = 15) -> Explorer:
+    return Explorer(diversity=Diversity(di_prob, di_ratio), ti_size=ti_size, momentum=momentum)
+
+
+@_register("sinifgsm", "SI-NI-FGSM (Lin 2020): Nesterov look-ahead over scale copies x/2^i", "num_steps*num_scales")
+def _sinifgsm(momentum: float = 1.0, num_scales: int = 5) -> Explorer:
+    return Explorer(transforms=(Scales(num_scales),), momentum=momentum, nesterov=True)
+
+
+@_register("naa", "NAA (Zhang 2022): feature-level neuron-attribution loss on model.feature_layer", "num_steps+ensemble", loss="score", output="prob")
+def _naa(momentum: float = 1.0, ensemble: int = 30) -> Explorer:
+    return Explorer(rule="naa", momentum=momentum, ensemble=ensemble)
+
+
+@_register("ssa", "SSA (Long 2022) as in AttEXplore: spectrum copies + DI + TI + momentum", "num_steps*N")
+def _ssa(N: int = 20, rho: float = 0.5, sigma: float = 16 / 255, momentum: float = 1.0, di_prob: float = 0.5, di_ratio: float = 257 / 224, ti_size: int = 7) -> Explorer:
+    return Explorer(transforms=(Spectrum(N, sigma, rho),), diversity=Diversity(di_prob, di_ratio), ti_size=ti_size, momentum=momentum)
+
+
+@_register("mig", "MIG (Ma 2023): momentum over integrated gradients from a zero baseline", "num_steps*scales", loss="score", output="prob")
+def _mig(momentum: float = 1.0, scales: int = 20) -> Explorer:
+    return Explorer(transforms=(IntegratedScales(scales),), rule="mig", momentum=momentum)
+
+
+@_register("gra", "GRA (Zhu 2023): cosine-weighted neighbourhood gradient, momentum, decay indicator", "num_steps*(neighbors+1)")
+def _gra(momentum: float = 1.0, beta: float = 3.5, neighbors: int = 20, eta: float = 0.94, apply_indicator: bool = True, epsilon: float = 16 / 255) -> Explorer:
+    return Explorer(transforms=(Neighbours(neighbors, beta * epsilon),), rule="gra", momentum=momentum, eta=eta, apply_indicator=apply_indicator)
+
+
+def explorer_for(name: str, params: dict[str, Any]) -> tuple[Explorer, dict[str, Any]]:
+    """Build the named attack's explorer; return it with the full parameter dict (defaults filled in)."""
+    if name not in ATTACKS:
+        raise ValueError(f"unknown attack {name!r}; known attacks: {', '.join(ATTACKS)}")
+    info = ATTACKS[name]
+    unknown = sorted(set(params) - set(info.defaults))
+    if unknown:
+        raise ValueError(f"attack {name!r} does not take parameter(s) {', '.join(unknown)}; it takes: {', '.join(sorted(info.defaults))}")
+    full = {**info.defaults, **params}
+    _check_params(full)
+    own = inspect.signature(info.build).parameters
+    return info.build(**{k: full[k] for k in own}), full
+
+
+def _check_params(p: dict[str, Any]) -> None:
+    require(p["epsilon"] >= 0, f"epsilon must be >= 0, got {p['epsilon']}")
+    require(int(p["num_steps"]) == p["num_steps"] and p["num_steps"] >= 1, f"num_steps must be an integer >= 1, got {p['num_steps']}")
+    require(p["alpha"] is None or p["alpha"] > 0, f"alpha must be > 0 (or None for epsilon/num_steps), got {p['alpha']}")
+    require(p["loss"] in LOSSES, f"loss must be one of {LOSSES}, got {p['loss']!r}")
+    for key in ("N", "num_scales", "scales", "neighbors", "ensemble"):
+        if key in p:
+            require(int(p[key]) == p[key] and p[key] >= 1, f"{key} must be an integer >= 1, got {p[key]}")
+    for key in ("di_prob", "rho"):
+        if key in p:
+            require(0 <= p[key] <= 1, f"{key} must lie in [0, 1], got {p[key]}")
+    for key in ("sigma", "momentum", "beta"):
+        if key in p:
+            require(p[key] >= 0, f"{key} must be >= 0, got {p[key]}")
+    if "ti_size" in p:
+        require(p["ti_size"] <= 1 or p["ti_size"] % 2 == 1, f"ti_size must be odd (or 0/1 for off), got {p['ti_size']}")
+    if "eta" in p:
+        require(0 < p["eta"] <= 1, f"eta must lie in (0, 1], got {p['eta']}")
+
+
+def make_objective(loss: str, output: str) -> Objective:
+    """The attack loss: ``"ce"`` cross-entropy or ``"score"`` the target's probability/logit."""
+    require(loss in LOSSES, f"loss must be one of {LOSSES}, got {loss!r}")
+    return cross_entropy(output) if loss == "ce" else class_score(output)
+
+
+# --- gradients of one step ------------------------------------------------------------------------
+
+
+class _Predictions:
+    """Objective wrapper that also records the model's top-1 class of every evaluated sample."""
+
+    def __init__(self, objective: Objective) -> None:
+        self.objective, self.top1 = objective, []
+
+    def __call__(self, logits: Tensor, target: Tensor) -> Tensor:
+        self.top1.append(logits.detach().argmax(1))
+        return self.objective(logits, target)
+
+
+def copy_gradients(model: nn.Module, x: Tensor, target: Tensor, objective: Objective, explorer: Explorer, gen: torch.Generator) -> Tensor:
+    """Gradients (K, B, C, H, W) w.r.t. the last leaf copies of x, averaged over later copies.
+
+    The transforms run with autograd; every transformed sample goes through
+    :func:`input_gradients` together (one call per output size); the transform part is then
+    back-propagated as a vector-Jacobian product (cheap, no model involved).
+    """
+    batch = x.shape[0]
+    with torch.enable_grad():
+        leaf = z = x.detach().requires_grad_(True)
+        for transform in explorer.transforms:
+            z = transform(z, gen)
+            if transform.leaf:
+                leaf = z = z.detach().requires_grad_(True)
+        fixed = bool(getattr(model, "fixed_size", False))
+        outs = explorer.diversity.groups(z, batch, gen, fixed) if explorer.diversity else [z]
+        grads = [input_gradients(model, o.detach(), target.repeat(o.shape[0] // batch), objective)[0] for o in outs]
+        grad = grads[0] if outs[0] is leaf else torch.autograd.grad(outs, leaf, grads)[0]
+    later = z.shape[0] // leaf.shape[0]
+    return grad.view(-1, *x.shape) / later
+
+
+def _naa_objective(model: nn.Module, x: Tensor, target: Tensor, objective: Objective, ensemble: int) -> Objective:
+    """NAA's feature loss sum((f(x') - f(0)) * w), w = mean feature-gradient of the objective on k/E * x."""
+    layer = model.layer(model.feature_layer)
+    store: dict[str, Any] = {"grads": []}
+
+    def keep(module: nn.Module, inputs: Any, out: Tensor) -> None:
+        store["feat"] = out
+        if store.get("tap") and out.requires_grad:
+            out.register_hook(lambda g: store["grads"].append(g.detach()))
+
+    handle = layer.register_forward_hook(keep)
+    try:
+        store["tap"] = True
+        scales = torch.arange(ensemble, device=x.device, dtype=x.dtype) / ensemble
+        input_gradients(model, (scales.view(-1, 1, 1, 1, 1) * x[None]).flatten(0, 1), target.repeat(ensemble), objective)
+        weights = torch.cat(store["grads"]).view(ensemble, x.shape[0], *store["feat"].shape[1:]).mean(0)
+        store["tap"] = False
+        with torch.no_grad():
+            model(torch.zeros_like(x[:1]))
+        base = store["feat"].detach()
+    except BaseException:
+        handle.remove()
+        raise
+
+    def feature_loss(logits: Tensor, index: Tensor) -> Tensor:
+        return ((store["feat"] - base) * weights[index]).flatten(1).sum(1)
+
+    feature_loss.handle = handle  # type: ignore[attr-defined]
+    return feature_loss
+
+
+def step_gradient(model: nn.Module, x: Tensor, target: Tensor, objective: Objective, explorer: Explorer, gen: torch.Generator) -> Tensor:
+    """The attack's gradient g_t at x by its rule: plain mean, MIG's x * mean, GRA's cosine mix."""
+    grads = copy_gradients(model, x, target, objective, explorer, gen)
+    if explorer.rule == "mig":
+        return x * grads.mean(0)
+    if explorer.rule == "gra":
+        g, sam = grads[0], grads[1:].mean(0)
+        cos = torch.nn.functional.cosine_similarity(g.flatten(1), sam.flatten(1), dim=1).view(-1, 1, 1, 1)
+        return cos * g + (1 - cos) * sam
+    return grads.mean(0)
+
+
+# --- the one trajectory generator ------------------------------------------------------------------
+
+
+def trajectory(
+    model: nn.Module,
+    x: Tensor,
+    target: Tensor,
+    attack: str | Explorer = "ssa",
+    *,
+    direction: str = "ascend",
+    objective: Objective | None = None,
+    accumulate_grads: bool = False,
+    stop: str | None = None,
+    **params: Any,
+) -> Iterator[Segment]:
+    """Yield Segment(x_t, x_{t+1}, G_t) of the attack path from x (the gradient G_t chose the step).
+
+    ``direction`` ascends or descends the objective (default: ``loss``/``output`` params of the
+    attack). ``accumulate_grads`` reproduces old reference code that never zeroed input gradients.
+    ``stop``: ``"flipped"`` freezes an image once its top-1 differs from target, ``"reached"`` once
+    it equals target (MFABA, AGI). Other keywords are the attack's parameters (see ``ATTACKS``).
+    An :class:`Explorer` may be passed directly; then only the common parameters apply.
+    """
+    require(direction in DIRECTIONS, f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    require(stop in STOPS, f"stop must be one of {STOPS}, got {stop!r}")
+    if isinstance(attack, Explorer):
+        explorer, p = attack, {**COMMON, **params}
+        _check_params(p)
+    else:
+        explorer, p = explorer_for(attack, params)
+    if objective is None:
+        objective = make_objective(p["loss"], p["output"])
+    require(stop is None or (explorer.rule == "plain" and not explorer.transforms and not explorer.diversity and not explorer.nesterov),
+            "stop= needs an attack whose gradient is taken at the path point itself (fgsm, bim, pgd, mifgsm)")
+    eps, steps = float(p["epsilon"]), int(p["num_steps"])
+    alpha = eps / steps if p["alpha"] is None else float(p["alpha"])
+    sgn = 1.0 if direction == "ascend" else -1.0
+    gen = torch.Generator(device=x.device).manual_seed(int(p["seed"]))
+    x0 = x.detach()
+    lower, upper = (x0 - eps).clamp(0, 1), (x0 + eps).clamp(0, 1)
+    rule_target = target
+    if explorer.rule == "naa":
+        objective = _naa_objective(model, x0, target, objective, explorer.ensemble)
+        rule_target = torch.arange(x0.shape[0], device=x0.device)
+    cur = x0
+    if explorer.random_start:
+        u = torch.rand(x0.shape, generator=gen, device=x0.device, dtype=x0.dtype)
+        cur = torch.maximum(torch.minimum(x0 + (2 * u - 1) * eps, upper), lower)
+    start, momentum, acc = x0, torch.zeros_like(x0), torch.zeros_like(x0)
+    indicator = torch.full_like(x0, 1 / explorer.eta) if explorer.eta else None
+    active = torch.ones(x0.shape[0], dtype=torch.bool, device=x0.device)
+    try:
+        for _ in range(steps):
+            probe = cur + sgn * alpha * (explorer.momentum or 0.0) * momentum if explorer.nesterov else cur
+            tracked = _Predictions(objective) if stop else objective
+            g = step_gradient(model, probe, rule_target, tracked, explorer, gen)
+            if stop:
+                top1 = torch.cat(tracked.top1)
+                active &= (top1 == target) if stop == "flipped" else (top1 != target)
+            if accumulate_grads:
+                acc = acc + g
+                g = acc
+            g = smooth(g, explorer.ti_size)
+            if explorer.momentum is None:
+                new = g
+            else:
+                norm = g.abs().mean(dim=(1, 2, 3), keepdim=True).clamp_min(torch.finfo(g.dtype).tiny)
+                new = explorer.momentum * momentum + g / norm
+            step = alpha * (new.sign() if p["use_sign"] else new)
+            if indicator is not None:
+                indicator = indicator * torch.where(new.sign() == momentum.sign(), 1.0, explorer.eta)
+                if explorer.apply_indicator:
+                    step = indicator * step
+            momentum = new
+            nxt = torch.maximum(torch.minimum(cur + sgn * step, upper), lower)
+            nxt = torch.where(active.view(-1, 1, 1, 1), nxt, cur)
+            yield Segment(start, nxt, new)
+            start = cur = nxt
+            if stop and not active.any():
+                return
+    finally:
+        if explorer.rule == "naa":
+            objective.handle.remove()  # type: ignore[attr-defined]
+
+
+def attack(model: nn.Module, x: Tensor, target: Tensor | int | list[int], name: str = "pgd", **params: Any) -> Tensor:
+    """Adversarial examples of x by the named attack: the last point of its trajectory.
+
+    Moves against ``target`` (ascends cross-entropy, or descends the score for ``loss="score"``),
+    inside the Linf ``epsilon`` ball around x and [0, 1]. Unknown names/params raise ValueError.
+
+    Example::
+
+        >>> x_adv = attack(model, x, y, "pgd", epsilon=8/255, num_steps=10)
+    """
+    check_images(x)
+    target = check_target(target, x.shape[0], getattr(model, "num_classes", None)).to(x.device)
+    loss = params.get("loss", ATTACKS[name].defaults["loss"] if name in ATTACKS else "ce")
+    last = x.detach()
+    for seg in trajectory(model, x, target, name, direction="ascend" if loss == "ce" else "descend", **params):
+        last = seg.end
+    return last

@@ -1,0 +1,710 @@
+"""Performance benchmark: images per second, efficiency against the model's own pass cost, speed-up
+over loops structured like the published code, peak memory, and optional fast variants.
+
+``attx bench`` (``main``) runs, in ONE process and on one set of images, every method of the list
+(default: the Table-2 set plus saliency) and insertion/deletion, and writes
+``data/bench/<device-slug>.json``. Every forward call of the model is counted by hooks (batch size,
+input shape, whether a backward went through it). After a method ran, the time of one pass of each
+input shape it used is measured at the largest batch it used for that shape (min of ``--reps``), and
+
+    efficiency = sum over the method's calls of (samples x time per sample of such a pass) / its time
+
+so 1.0 means the method costs exactly its forward(+backward) passes and nothing else.
+``published_attexplore_loop`` and ``published_insertion_deletion`` are timing baselines only: they
+mirror the loop structure of the authors' code (sequential spectrum samples at 4 images per pass and
+the discarded final N-sample gradient; per-step CPU numpy round trips), built from the project's
+own transforms, to measure what batching buys on the same model, images and settings.
+
+JSON schema (one file per device; ``runs`` keyed by ``"<model>/<settings>"``, a new run replaces
+the run of the same key and keeps the others)::
+
+    {"schema": 1, "runs": {"efficientnet_lite0/small": RUN, ...}}
+    RUN = {
+      "provenance": attx_core.cache.provenance(...) + profile "bench", model, weights, images, seed,
+                    settings, batch, chunk, threads,
+      "loadavg": {"before": [1, 5, 15 min], "after": [...]},  # os.getloadavg(): CPU contention
+      "model": str, "image_size": int, "n_images": int, "batch": int (images per call), "chunk": int,
+      "pass_time": {"batch": int, "fwd_bwd_s_per_sample": float, "fwd_s_per_sample": float},
+      "methods": {NAME: {
+          "status": "ok" | "skipped: <why>", "params": {...} (overrides of the defaults),
+          "seconds": float, "fps": float (images/s), "peak_mem_mb": float,
+          "passes_formula_per_image": float | null  (METHODS[m].passes on defaults + overrides),
+          "passes_counted_per_image": float  (forward+backward samples counted / images),
+          "forward_only_counted": int (samples through the model with no backward),
+          "ideal_seconds": float, "efficiency": float,
+          "projected_fps_defaults": float | null  (published settings, this efficiency and pass time)}},
+      "published_attexplore": {"seconds", "fps", "passes_per_image", "passes_counted_per_image",
+          "ideal_seconds", "efficiency", "peak_mem_mb", "speedup" (its seconds / ours),
+          "spearman_vs_ours": {"min", "mean"} (same random draws: ~1 when the maps agree)},
+      "insertion_deletion": {"seconds", "fps", "forward_counted", "ideal_seconds", "efficiency",
+          "peak_mem_mb", "step", "insertion", "deletion" (mean AUCs),
+          "published": {"seconds", "speedup", "max_abs_auc_diff"}},
+      "variants": {VARIANT: {"method", "seconds", "speedup", "spearman_min"} | {"status": "skipped: ..."}},
+      "paper_table2": {METHOD: {"paper_fps", "passes_per_image", "implied_passes_per_s"}}}
+
+Peak memory: CUDA ``max_memory_allocated``; on CPU the peak resident-set growth over the run,
+sampled every few milliseconds (allocator caching makes it approximate).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import math
+import os
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import data, models
+from .cache import REPO_ROOT, atomic_write_json, provenance
+from .engine import chunk_size, cross_entropy
+from .methods import METHODS, attribute
+from .transforms import Diversity, dct2, idct2, smooth
+from .validate import require
+
+TABLE2_METHODS = ("attexplore", "ig", "smoothgrad", "big", "guided_ig", "agi", "saliency")
+# Small CPU settings (`attx bench` on 2 cores in a few minutes); a name a method lacks is dropped.
+SMALL_SETTINGS: dict[str, dict[str, Any]] = {
+    "attexplore": {"num_steps": 2, "N": 4},
+    "ig": {"steps": 7},
+    "smoothgrad": {"n_samples": 8},
+    "big": {"steps": 7, "num_steps": 4},
+    "guided_ig": {"steps": 8},
+    "agi": {"num_classes": 2, "num_steps": 4},
+}
+VARIANTS = ("channels_last", "bf16", "fp16", "compile")
+SEED = 3407
+
+
+# --- counting and timing passes --------------------------------------------------------------------
+
+
+@dataclass
+class PassLog:
+    """Every forward call of a model: (batch, input shape without batch, whether a backward ran)."""
+
+    calls: list[list[Any]] = field(default_factory=list)
+
+    def samples(self, backward: bool) -> int:
+        """Samples that went through the model with (or without) a backward pass."""
+        return sum(c[0] for c in self.calls if c[2] == backward)
+
+    def shapes(self) -> dict[tuple[tuple[int, ...], bool], int]:
+        """For each (input shape, backward) used: the largest batch seen."""
+        out: dict[tuple[tuple[int, ...], bool], int] = {}
+        for batch, shape, backward in self.calls:
+            out[(shape, backward)] = max(out.get((shape, backward), 0), batch)
+        return out
+
+
+@contextlib.contextmanager
+def count_passes(model: nn.Module) -> Iterator[PassLog]:
+    """Record every forward call of ``model``; a call is marked backward when a gradient reaches its output."""
+    log = PassLog()
+
+    def hook(module: nn.Module, args: tuple, output: Tensor) -> None:
+        x = args[0]
+        call = [int(x.shape[0]), tuple(int(s) for s in x.shape[1:]), False]
+        log.calls.append(call)
+        if isinstance(output, Tensor) and output.requires_grad:
+            output.register_hook(lambda grad: call.__setitem__(2, True))
+
+    handle = model.register_forward_hook(hook)
+    try:
+        yield log
+    finally:
+        handle.remove()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first buffer or parameter."""
+    return next(iter(model.buffers()), next(model.parameters())).device
+
+
+def pass_seconds(model: nn.Module, shape: tuple[int, ...], batch: int, backward: bool, reps: int = 2) -> float:
+    """Seconds per sample of one forward(+backward) pass of ``batch`` random inputs of ``shape`` (min over reps)."""
+    device = model_device(model)
+    x = torch.rand((batch, *shape), generator=torch.Generator().manual_seed(0)).to(device)
+    best = math.inf
+    for _ in range(max(1, reps)):
+        _sync(device)
+        start = time.perf_counter()
+        if backward:
+            xg = x.clone().requires_grad_(True)
+            torch.autograd.grad(model(xg).logsumexp(dim=1).sum(), xg)
+        else:
+            with torch.no_grad():
+                model(x)
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return best / batch
+
+
+class PassTimer:
+    """Per-sample pass times by (shape, backward, batch), measured once and reused across methods."""
+
+    def __init__(self, model: nn.Module, reps: int = 2) -> None:
+        self.model, self.reps, self.table = model, reps, {}
+
+    def per_sample(self, shape: tuple[int, ...], backward: bool, batch: int) -> float:
+        """Seconds per sample of a pass of that shape at that batch."""
+        key = (shape, backward, batch)
+        if key not in self.table:
+            self.table[key] = pass_seconds(self.model, shape, batch, backward, self.reps)
+        return self.table[key]
+
+    def ideal_seconds(self, log: PassLog) -> float:
+        """The time the logged calls would take if they cost exactly their passes (at their largest batch)."""
+        largest = log.shapes()
+        return sum(
+            batch * self.per_sample(shape, backward, largest[(shape, backward)]) for batch, shape, backward in log.calls
+        )
+
+
+class PeakMemory:
+    """Peak memory growth in MB during a block: CUDA allocator peak, or sampled resident set on CPU."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.peak_mb = device, 0.0
+
+    @staticmethod
+    def _rss_mb() -> float:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def __enter__(self) -> "PeakMemory":
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._base = torch.cuda.memory_allocated(self.device) / 2**20
+            return self
+        self._base = self._top = self._rss_mb() if os.path.exists("/proc/self/statm") else 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        if os.path.exists("/proc/self/statm"):
+            self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.003):
+            self._top = max(self._top, self._rss_mb())
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak_mb = torch.cuda.max_memory_allocated(self.device) / 2**20 - self._base
+            return
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+            self._top = max(self._top, self._rss_mb())
+        self.peak_mb = self._top - self._base
+
+
+@dataclass
+class Timed:
+    """What one timed block produced: its value, seconds, pass log and peak memory."""
+
+    value: Any
+    seconds: float
+    log: PassLog
+    peak_mb: float
+
+
+def timed(model: nn.Module, fn: Callable[[], Any]) -> Timed:
+    """Run ``fn()`` once, timing it, counting the model's passes and the peak memory."""
+    device = model_device(model)
+    with PeakMemory(device) as mem, count_passes(model) as log:
+        _sync(device)
+        start = time.perf_counter()
+        value = fn()
+        _sync(device)
+        seconds = time.perf_counter() - start
+    return Timed(value, seconds, log, mem.peak_mb)
+
+
+def reference_batch() -> int:
+    """Batch of the reference pass time (and of projections to published settings): min(chunk, 16)."""
+    return min(chunk_size(), 16)
+
+
+def formula_passes(method: str, params: dict[str, Any] | None = None) -> float | None:
+    """Forward+backward passes per image by the method's registered formula, on its defaults + ``params``."""
+    info = METHODS[method]
+    if not info.passes:
+        return None
+    names = {**info.defaults, **(params or {}), "ceil": math.ceil, "floor": math.floor, "min": min, "max": max, "len": len}
+    try:
+        tree = ast.parse(info.passes, mode="eval")
+        return float(eval(compile(tree, "<passes>", "eval"), {"__builtins__": {}}, names))
+    except Exception:  # noqa: BLE001 - a formula we cannot evaluate is reported as unknown
+        return None
+
+
+# --- timing baselines shaped like the published code ------------------------------------------------
+
+
+def published_attexplore_loop(
+    model: nn.Module,
+    x: Tensor,
+    target: Tensor,
+    *,
+    epsilon: float = 16 / 255,
+    num_steps: int = 10,
+    N: int = 20,
+    rho: float = 0.5,
+    sigma: float = 16 / 255,
+    momentum: float = 1.0,
+    di_prob: float = 0.5,
+    ti_size: int = 7,
+    batch: int = 4,
+    seed: int = SEED,
+) -> Tensor:
+    """TIMING BASELINE ONLY: AttEXplore as the authors' loop runs it, for speed-up measurements.
+
+    Images go 4 at a time; each of the ``num_steps`` steps makes its N spectrum samples one after
+    another (one forward+backward of 4 images each), then after the last step N more samples are
+    computed and thrown away: ``num_steps * N + N`` passes per image (220 at the defaults). The
+    random draws of one step (noise, masks, then a DI coin per sample) are taken in the order of
+    ``attx_core.transforms``, so with the same seed and batch the map equals ``attexplore``'s.
+    """
+    objective = cross_entropy("prob")
+    spectrum_di = Diversity(prob=di_prob)
+    fixed = bool(getattr(model, "fixed_size", False))
+    alpha = epsilon / num_steps
+    maps = []
+    for i in range(0, x.shape[0], batch):
+        data, y = x[i : i + batch], target[i : i + batch]
+        gen = torch.Generator(device=data.device).manual_seed(seed)
+
+        def sample_mean(point: Tensor) -> Tensor:
+            shape = (N, *point.shape)
+            noise = torch.randn(shape, generator=gen, device=point.device, dtype=point.dtype) * sigma
+            mask = 1 - rho + 2 * rho * torch.rand(shape, generator=gen, device=point.device, dtype=point.dtype)
+            total = torch.zeros_like(point)
+            for n in range(N):  # sequential samples, one pass of the batch each
+                x_f = idct2(dct2(point + noise[n]) * mask[n]).requires_grad_(True)
+                (z,) = spectrum_di.groups(x_f, x_f.shape[0], gen, fixed)
+                objective(model(z), y).sum().backward()
+                total += x_f.grad
+            return total / N
+
+        dt, grad, hats, grads = data.clone(), torch.zeros_like(data), [data.clone()], []
+        for _ in range(num_steps):
+            g = smooth(sample_mean(dt), ti_size)
+            grad = momentum * grad + g / g.abs().mean(dim=(1, 2, 3), keepdim=True)
+            grads.append(grad.clone())
+            dt = (data + (dt - alpha * grad.sign() - data).clamp(-epsilon, epsilon)).clamp(0, 1)
+            hats.append(dt.clone())
+        sample_mean(dt)  # the published code's final N-sample gradient, never used
+        path = torch.stack(hats)
+        maps.append(-((path[1:] - path[:-1]) * torch.stack(grads)).sum(dim=0))
+    return torch.cat(maps)
+
+
+def published_passes_per_image(num_steps: int = 10, N: int = 20) -> int:
+    """Forward+backward passes per image of the published AttEXplore loop: ``num_steps * N + N``."""
+    return num_steps * N + N
+
+
+@torch.no_grad()
+def published_insertion_deletion(
+    model: nn.Module, x: Tensor, attributions: Tensor, step: int = 224, batch_size: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
+    """TIMING BASELINE ONLY: insertion and deletion AUCs (B,) as the published ``CausalMetric.evaluate``.
+
+    Per curve point it scores the images ``batch_size`` at a time, moves the scores to numpy, then
+    writes the next pixels per image and per channel through numpy views (the channel union order).
+    """
+    n, c, h, w = x.shape
+    hw = h * w
+    device = model_device(model)
+    top = torch.cat([model(x[j : j + batch_size].to(device)).argmax(-1).cpu() for j in range(0, n, batch_size)]).numpy()
+    n_steps = (hw + step - 1) // step
+    order = np.flip(np.argsort(attributions.detach().cpu().numpy().reshape(n, c, hw), axis=-1), axis=-1)
+    aucs = []
+    for mode in ("ins", "del"):
+        image = x.detach().cpu().clone()
+        start, finish = (torch.zeros_like(image), image) if mode == "ins" else (image.clone(), torch.zeros_like(image))
+        start_np, finish_np = start.numpy().reshape(n, c, hw), finish.numpy().reshape(n, c, hw)
+        scores = np.empty((n_steps + 1, n))
+        for i in range(n_steps + 1):
+            for j in range(0, n, batch_size):
+                probs = model(start[j : j + batch_size].to(device)).softmax(-1).cpu().numpy()
+                scores[i, j : j + batch_size] = probs[np.arange(probs.shape[0]), top[j : j + batch_size]]
+            coords = order[:, :, step * i : step * (i + 1)]
+            for s in range(n):
+                for ch in range(c):
+                    start_np[s, ch, coords[s]] = finish_np[s, ch, coords[s]]
+        aucs.append((scores.sum(0) - scores[0] / 2 - scores[-1] / 2) / n_steps)
+    return aucs[0], aucs[1]
+
+
+def paper_pass_rates() -> dict[str, dict[str, float | None]]:
+    """Table 2's FPS times each method's passes per image at its published settings (AttEXplore: the
+    published loop's 220): the forward+backward passes per second the paper's timings imply. On one
+    GPU and model these rates cannot differ much between methods; the model's own pass rate bounds them."""
+    import csv
+
+    path = REPO_ROOT / "data" / "paper" / "table02_fps.csv"
+    if not path.is_file():
+        return {}
+    out: dict[str, dict[str, float | None]] = {}
+    with path.open() as fh:
+        for row in csv.DictReader(fh):
+            m, fps = row["method"], float(row["value"])
+            passes = float(published_passes_per_image()) if m == "attexplore" else formula_passes(m) if m in METHODS else None
+            out[m] = {"paper_fps": fps, "passes_per_image": passes, "implied_passes_per_s": fps * passes if passes else None}
+    return out
+
+
+# --- optimisation variants ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def variant(model: nn.Module, name: str) -> Iterator[nn.Module]:
+    """Run ``model`` as a faster variant inside the block (restored after): ``"channels_last"``,
+    ``"bf16"`` / ``"fp16"`` (autocast, outputs cast back to float32), ``"compile"``, or a ``+``-joined mix."""
+    parts = [p for p in name.split("+") if p]
+    require(bool(parts) and all(p in VARIANTS for p in parts), f"variant must be '+'-joined names from {VARIANTS}, got {name!r}")
+    device = model_device(model)
+    require("fp16" not in parts or device.type == "cuda", "variant fp16 needs a CUDA model (use bf16 on CPU)")
+    own_forward = model.__dict__.get("forward")
+    forward = model.forward
+    handles = []
+    if "channels_last" in parts:
+        model.to(memory_format=torch.channels_last)
+        handles.append(model.register_forward_pre_hook(lambda m, args: (args[0].contiguous(memory_format=torch.channels_last), *args[1:])))
+    dtype = torch.bfloat16 if "bf16" in parts else torch.float16 if "fp16" in parts else None
+    if dtype is not None:
+        inner = forward
+
+        def forward(x: Tensor, _inner: Callable = inner) -> Tensor:
+            with torch.autocast(device_type=device.type, dtype=dtype):
+                return _inner(x).float()
+
+    if "compile" in parts:
+        forward = torch.compile(forward)
+    if dtype is not None or "compile" in parts:
+        model.forward = forward
+    try:
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
+        if "channels_last" in parts:
+            model.to(memory_format=torch.contiguous_format)
+        model.__dict__.pop("forward", None)
+        if own_forward is not None:
+            model.forward = own_forward
+
+
+def check_equivalence(model: nn.Module, x: Tensor, target: Tensor, method: str, variant_name: str, **params: Any) -> float:
+    """Smallest per-image Spearman correlation between the method's maps in fp32 and under the variant
+    (> 0.99 expected): a faster variant must not change the explanation."""
+    from .metrics import spearman
+
+    reference = attribute(model, x, target, method=method, **params)
+    with variant(model, variant_name):
+        fast = attribute(model, x, target, method=method, **params)
+    return float(spearman(reference, fast).min())
+
+
+# --- the benchmark run ----------------------------------------------------------------------------
+
+
+def device_slug(device: torch.device) -> str:
+    """File name for a device: the GPU's name, or ``cpu-<threads>t``."""
+    if device.type == "cuda":
+        return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-")
+    return f"cpu-{torch.get_num_threads()}t"
+
+
+def method_params(method: str, settings: str, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A method's parameters for the run: small settings (names it declares) or its defaults, then overrides."""
+    base = SMALL_SETTINGS.get(method, {}) if settings == "small" else {}
+    params = {k: v for k, v in base.items() if k in METHODS[method].defaults}
+    params.update(overrides.get(method, {}))
+    return params
+
+
+def _batched(fn: Callable[[Tensor, Tensor], Tensor], x: Tensor, y: Tensor, batch: int) -> Tensor:
+    return torch.cat([fn(x[i : i + batch], y[i : i + batch]) for i in range(0, x.shape[0], batch)])
+
+
+def _efficiency(timer: PassTimer, t: Timed) -> tuple[float, float]:
+    ideal = timer.ideal_seconds(t.log)
+    return ideal, ideal / t.seconds if t.seconds > 0 else float("nan")
+
+
+def bench_method(model: nn.Module, x: Tensor, y: Tensor, method: str, params: dict[str, Any], batch: int, timer: PassTimer) -> tuple[dict[str, Any], Tensor | None]:
+    """Time one method on all images (``batch`` per attribute call) and compare with its passes."""
+    if method not in METHODS:
+        return {"status": f"skipped: method {method!r} is not registered"}, None
+    t = timed(model, lambda: _batched(lambda xb, yb: attribute(model, xb, yb, method=method, **params), x, y, batch))
+    ideal, eff = _efficiency(timer, t)
+    n = x.shape[0]
+    formula = formula_passes(method, params)
+    formula_defaults = formula_passes(method)
+    projected = None
+    if formula_defaults and eff == eff and eff > 0:
+        projected = 1.0 / (formula_defaults * timer.per_sample(tuple(x.shape[1:]), True, reference_batch()) / eff)
+    row = {
+        "status": "ok",
+        "params": params,
+        "seconds": t.seconds,
+        "fps": n / t.seconds,
+        "peak_mem_mb": t.peak_mb,
+        "passes_formula_per_image": formula,
+        "passes_counted_per_image": t.log.samples(True) / n,
+        "forward_only_counted": t.log.samples(False),
+        "ideal_seconds": ideal,
+        "efficiency": eff,
+        "projected_fps_defaults": projected,
+    }
+    return row, t.value
+
+
+def bench_published(model: nn.Module, x: Tensor, y: Tensor, params: dict[str, Any], ours: dict[str, Any], our_maps: Tensor | None, timer: PassTimer) -> dict[str, Any]:
+    """Time the published-structure AttEXplore loop on the same images and settings as ours."""
+    from .metrics import spearman
+
+    settings = {**METHODS["attexplore"].defaults, **params} if "attexplore" in METHODS else dict(params)
+    names = ("epsilon", "num_steps", "N", "rho", "sigma", "momentum", "di_prob", "ti_size", "seed")
+    kwargs = {k: settings[k] for k in names if k in settings}
+    t = timed(model, lambda: published_attexplore_loop(model, x, y, **kwargs))
+    ideal, eff = _efficiency(timer, t)
+    n = x.shape[0]
+    row = {
+        "seconds": t.seconds,
+        "fps": n / t.seconds,
+        "passes_per_image": published_passes_per_image(kwargs.get("num_steps", 10), kwargs.get("N", 20)),
+        "passes_counted_per_image": t.log.samples(True) / n,
+        "ideal_seconds": ideal,
+        "efficiency": eff,
+        "peak_mem_mb": t.peak_mb,
+        "speedup": t.seconds / ours["seconds"] if ours.get("status") == "ok" else None,
+    }
+    if our_maps is not None:
+        rho = spearman(our_maps, t.value)
+        row["spearman_vs_ours"] = {"min": float(rho.min()), "mean": float(rho.mean())}
+    return row
+
+
+def bench_insdel(model: nn.Module, x: Tensor, maps: Tensor, step: int, timer: PassTimer, published: bool) -> dict[str, Any]:
+    """Time batched insertion/deletion against the published per-step numpy loop on the same maps."""
+    from .metrics import insertion_deletion
+
+    t = timed(model, lambda: insertion_deletion(model, x, maps, step=step))
+    ideal, eff = _efficiency(timer, t)
+    res = t.value
+    row = {
+        "seconds": t.seconds,
+        "fps": x.shape[0] / t.seconds,
+        "forward_counted": t.log.samples(False),
+        "ideal_seconds": ideal,
+        "efficiency": eff,
+        "peak_mem_mb": t.peak_mb,
+        "step": step,
+        "insertion": float(res.insertion.mean()),
+        "deletion": float(res.deletion.mean()),
+    }
+    if published:
+        p = timed(model, lambda: published_insertion_deletion(model, x, maps, step=step))
+        ins, dele = p.value
+        diff = max(np.abs(ins - res.insertion.cpu().numpy()).max(), np.abs(dele - res.deletion.cpu().numpy()).max())
+        row["published"] = {"seconds": p.seconds, "speedup": p.seconds / t.seconds, "max_abs_auc_diff": float(diff)}
+    return row
+
+
+def bench_variant(model: nn.Module, x: Tensor, y: Tensor, name: str, method: str, params: dict[str, Any], batch: int, base_seconds: float) -> dict[str, Any]:
+    """Time ``method`` under a variant and check its maps against fp32 (Spearman)."""
+    try:
+        rho = check_equivalence(model, x, y, method, name, **params)
+        with variant(model, name):
+            t = timed(model, lambda: _batched(lambda xb, yb: attribute(model, xb, yb, method=method, **params), x, y, batch))
+    except (RuntimeError, ValueError, NotImplementedError) as err:
+        return {"status": f"skipped: {str(err).splitlines()[0][:200]}"}
+    return {"status": "ok", "method": method, "seconds": t.seconds, "speedup": base_seconds / t.seconds, "spearman_min": rho}
+
+
+def _overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    import json
+
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        match = re.fullmatch(r"([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)=(.*)", pair)
+        if not match:
+            raise ValueError(f"--param expects METHOD.NAME=VALUE, got {pair!r}")
+        method, name, text = match.groups()
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out.setdefault(method, {})[name] = value
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of ``attx bench``."""
+    p = argparse.ArgumentParser(prog="attx bench", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=models.DEFAULT_MODEL)
+    p.add_argument("--random-weights", action="store_true", help="random init (timing of the paper's models offline)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--methods", default=",".join(TABLE2_METHODS), help="comma-separated method names")
+    p.add_argument("--settings", choices=("small", "defaults"), default="small", help="small CPU settings or each method's published defaults")
+    p.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE", help="parameter override (repeatable)")
+    p.add_argument("--images", type=int, default=4, help="number of images (packaged photos)")
+    p.add_argument("--batch", type=int, default=4, help="images per attribute call (the published code uses 4)")
+    p.add_argument("--chunk", type=int, default=None, help="samples per forward/backward chunk ($ATTX_CHUNK)")
+    p.add_argument("--insdel-step", type=int, default=None, help="pixels per insertion/deletion step (small: H*W/14, defaults: 224)")
+    p.add_argument("--variants", default="", help=f"comma-separated variants to time on attexplore: {', '.join(VARIANTS)} or '+' mixes")
+    p.add_argument("--no-published", action="store_true", help="skip the published-structure baselines")
+    p.add_argument("--no-warmup", action="store_true", help="skip the untimed call of each method on one image")
+    p.add_argument("--reps", type=int, default=2, help="repetitions of each pass-time measurement (min taken)")
+    p.add_argument("--out", default=None, help="JSON path (default data/bench/<device-slug>.json)")
+    return p
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """One benchmark run as the JSON ``RUN`` record of the module docstring."""
+    if args.chunk is not None:
+        require(args.chunk >= 1, f"--chunk must be >= 1, got {args.chunk}")
+        os.environ["ATTX_CHUNK"] = str(args.chunk)
+    require(args.images >= 1 and args.batch >= 1, "--images and --batch must be >= 1")
+    device = torch.device(args.device)
+    methods = [m for m in args.methods.split(",") if m]
+    overrides = _overrides(args.param)
+    torch.manual_seed(SEED)  # reproducible random weights
+    model = models.load(args.model, weights=None if args.random_weights else "auto", device=device)
+    images = data.load_image_set("sample", size=model.input_size, n=args.images)
+    x, y = images.x.to(device), images.labels.to(device)
+    hw = int(x.shape[-2] * x.shape[-1])
+    step = args.insdel_step or (hw // 14 if args.settings == "small" else 224)  # small: 3584 at 224 px, 15 points
+    load_before = list(os.getloadavg())
+    timer = PassTimer(model, args.reps)
+    pass_seconds(model, tuple(x.shape[1:]), min(chunk_size(), 8), True, 1)  # warm-up
+    rows: dict[str, Any] = {}
+    maps: dict[str, Tensor] = {}
+    for method in methods:
+        params = method_params(method, args.settings, overrides) if method in METHODS else {}
+        if method in METHODS and not args.no_warmup:  # first calls pay one-time costs (lazy imports, new shapes)
+            attribute(model, x[:1], y[:1], method=method, **params)
+        rows[method], out = bench_method(model, x, y, method, params, args.batch, timer)
+        if out is not None:
+            maps[method] = out
+        print(f"  {method}: {rows[method].get('seconds', 0):.2f} s", file=sys.stderr)
+    result: dict[str, Any] = {"methods": rows}
+    if not args.no_published and "attexplore" in METHODS:
+        params = method_params("attexplore", args.settings, overrides)
+        ours = rows.get("attexplore") or bench_method(model, x, y, "attexplore", params, args.batch, timer)[0]
+        result["published_attexplore"] = bench_published(model, x, y, params, ours, maps.get("attexplore"), timer)
+    insdel_maps = next(iter(maps.values()), None)
+    if insdel_maps is not None:
+        result["insertion_deletion"] = bench_insdel(model, x, insdel_maps, step, timer, not args.no_published)
+        result["insertion_deletion"]["maps_of"] = next(iter(maps))
+    variants = [v for v in args.variants.split(",") if v]
+    if variants:
+        vm = "attexplore" if "attexplore" in maps else next(iter(maps), None)
+        result["variants"] = {
+            v: bench_variant(model, x, y, v, vm, method_params(vm, args.settings, overrides), args.batch, rows[vm]["seconds"]) if vm else {"status": "skipped: no method ran"}
+            for v in variants
+        }
+    chunk, ref = chunk_size(), reference_batch()
+    result["pass_time"] = {
+        "batch": ref,
+        "fwd_bwd_s_per_sample": timer.per_sample(tuple(x.shape[1:]), True, ref),
+        "fwd_s_per_sample": timer.per_sample(tuple(x.shape[1:]), False, ref),
+    }
+    result["paper_table2"] = paper_pass_rates()
+    result["loadavg"] = {"before": load_before, "after": list(os.getloadavg())}
+    result.update(model=model.name, image_size=int(x.shape[-1]), n_images=int(x.shape[0]), batch=args.batch, chunk=chunk)
+    result["provenance"] = provenance(
+        device, profile="bench", model=model.name, weights=model.weights, images=images.source, n_images=int(x.shape[0]),
+        seed=SEED, settings=args.settings, batch=args.batch, chunk=chunk, threads=torch.get_num_threads(),
+    )
+    return result
+
+
+def write_result(path: Path, key: str, result: dict[str, Any]) -> None:
+    """Store ``result`` under ``runs[key]`` of the JSON at ``path``, keeping the other runs."""
+    import json
+
+    stored = {"schema": 1, "runs": {}}
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            pass
+    stored.setdefault("runs", {})[key] = result
+    stored["schema"] = 1
+    atomic_write_json(path, stored)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The printed summary: one row per method, then the published baselines and insertion/deletion."""
+
+    def f(v: Any, spec: str = ".2f") -> str:
+        return "-" if v is None else format(v, spec)
+
+    lines = [f"{'method':14s} {'s':>8s} {'img/s':>8s} {'passes/img':>11s} {'counted':>8s} {'effic.':>7s} {'mem MB':>8s} {'fps@def':>8s}"]
+    for m, r in result["methods"].items():
+        if r.get("status") != "ok":
+            lines.append(f"{m:14s} {r.get('status')}")
+            continue
+        lines.append(
+            f"{m:14s} {r['seconds']:8.2f} {r['fps']:8.3f} {f(r['passes_formula_per_image'], '.0f'):>11s} "
+            f"{r['passes_counted_per_image']:8.1f} {r['efficiency']:7.2f} {r['peak_mem_mb']:8.0f} {f(r['projected_fps_defaults'], '.3f'):>8s}"
+        )
+    pub = result.get("published_attexplore")
+    if pub:
+        rho = pub.get("spearman_vs_ours", {})
+        lines.append(
+            f"published AttEXplore loop: {pub['seconds']:.2f} s, {pub['passes_counted_per_image']:.0f} passes/img "
+            f"(formula {pub['passes_per_image']}), efficiency {pub['efficiency']:.2f}, speed-up of ours {f(pub['speedup'])}x, "
+            f"Spearman vs ours min {f(rho.get('min'), '.4f')}"
+        )
+    ind = result.get("insertion_deletion")
+    if ind:
+        lines.append(
+            f"insertion/deletion (step {ind['step']}): {ind['seconds']:.2f} s, {ind['forward_counted']} forwards, efficiency {ind['efficiency']:.2f}"
+            + (f"; published loop {ind['published']['seconds']:.2f} s, speed-up {ind['published']['speedup']:.2f}x, "
+               f"max |AUC diff| {ind['published']['max_abs_auc_diff']:.2e}" if "published" in ind else "")
+        )
+    for v, r in result.get("variants", {}).items():
+        lines.append(f"variant {v}: " + (f"{r['seconds']:.2f} s, speed-up {r['speedup']:.2f}x, Spearman {r['spearman_min']:.4f}" if r.get("status") == "ok" else r["status"]))
+    rates = {m: r["implied_passes_per_s"] for m, r in result.get("paper_table2", {}).items() if r["implied_passes_per_s"]}
+    if rates:
+        lines.append("paper Table 2 FPS x passes/image = implied passes/s: " + ", ".join(f"{m} {v:.0f}" for m, v in rates.items()))
+    lines.append(f"load average before/after: {result['loadavg']['before'][0]:.2f} / {result['loadavg']['after'][0]:.2f} (shared CPU inflates times)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``attx bench``: run the benchmark, print the table, write ``data/bench/<device-slug>.json``."""
+    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    result = run(args)
+    path = Path(args.out) if args.out else REPO_ROOT / "data" / "bench" / f"{device_slug(torch.device(args.device))}.json"
+    write_result(path, f"{result['model']}/{args.settings}", result)
+    print(format_table(result))
+    print(f"-> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Build the Jupyter Book: execute every notebook of ``_toc.yml`` with papermill, then ``jupyter-book build``.
+
+Layout: the sources are jupytext percent files ``notebooks/<name>.py``; papermill writes the executed
+notebooks to ``book/_executed/<name>.ipynb`` (gitignored), which ``_toc.yml`` lists; Jupyter Book runs
+with ``execute_notebooks: "off"`` and ``-W -n`` so a broken reference fails the build. The landing page
+(the toc's root) summarises the other chapters from the cache, so it is executed last.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from .cache import REPO_ROOT
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+EXECUTED = REPO_ROOT / "book" / "_executed"
+KERNEL = "python3"
+TIMINGS = EXECUTED / "timings.json"
+
+
+def toc_notebooks(toc_path: Path = REPO_ROOT / "_toc.yml") -> list[str]:
+    """Notebook names in ``_toc.yml`` order, root first (entries under ``book/_executed/``)."""
+    toc = yaml.safe_load(toc_path.read_text())
+    files = [toc["root"]]
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    prefix = "book/_executed/"
+    return [f[len(prefix):] for f in files if f.startswith(prefix)]
+
+
+def _kernel_env() -> dict[str, str]:
+    """Environment for the kernels: this interpreter first on PATH, no progress bars."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["TQDM_DISABLE"] = "1"
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+def ensure_kernel() -> None:
+    """Make sure kernelspec ``python3`` runs this interpreter; install it into sys.prefix when missing."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL)
+        argv0 = spec.argv[0]
+        resolved = shutil.which(argv0, path=_kernel_env()["PATH"]) if not os.path.isabs(argv0) else argv0
+        if resolved and Path(resolved).resolve() == Path(sys.executable).resolve():
+            return
+    except NoSuchKernel:
+        pass
+    subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL], check=True)
+
+
+def execute_notebook(name: str, parameters: dict, out_dir: Path = EXECUTED) -> float:
+    """Execute ``notebooks/<name>.py`` with papermill into ``<out_dir>/<name>.ipynb``; returns seconds."""
+    import jupytext
+    import papermill
+
+    source = NOTEBOOKS / f"{name}.py"
+    if not source.is_file():
+        raise FileNotFoundError(f"notebook source {source} not found (listed in _toc.yml)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    old_env = dict(os.environ)
+    os.environ.update(_kernel_env())  # the kernel inherits this process's environment
+    try:
+        papermill.execute_notebook(jupytext.read(source), str(out_dir / f"{name}.ipynb"), parameters=parameters,
+                                   kernel_name=KERNEL, cwd=str(REPO_ROOT), progress_bar=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(old_env)
+    return time.perf_counter() - start
+
+
+def _placeholder(name: str) -> None:
+    """A stub page for a chapter that has never been executed (so the toc resolves)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}\n\nNot executed yet: run `attx book --only {name}`.")]
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, EXECUTED / f"{name}.ipynb")
+
+
+def _write_timings(profile: str, timings: dict[str, float]) -> None:
+    """Merge this build's chapter wall times into ``timings.json`` (read by the landing page)."""
+    stored = read_timings()
+    stored.setdefault(profile, {}).update({k: round(v, 1) for k, v in timings.items()})
+    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
+    TIMINGS.write_text(json.dumps(stored, indent=1))
+
+
+def read_timings() -> dict[str, dict[str, float]]:
+    """Wall seconds of the last execution of every chapter, per profile ({} before the first build)."""
+    return json.loads(TIMINGS.read_text()) if TIMINGS.is_file() else {}
+
+
+def build_book(profile: str = "quick", force: bool = False, notebooks: Sequence[str] | None = None, html: bool = True) -> int:
+    """Execute the book's notebooks (all, or ``notebooks``) under ``profile`` and build the HTML into
+    ``_build/html``; prints the wall time of every chapter. Returns 0 on success (the CLI's exit code)."""
+    from .experiments import PROFILES
+
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
+    names = toc_notebooks()
+    unknown = sorted(set(notebooks or []) - set(names))
+    if unknown:
+        raise ValueError(f"unknown notebook(s) {unknown}; the book has: {', '.join(names)}")
+    ensure_kernel()
+    root, chapters = names[0], names[1:]
+    selected = [n for n in chapters if not notebooks or n in notebooks]
+    timings = {}
+    failed = []
+    for name in [*selected, root]:  # the landing page summarises the chapters: last
+        if name == root:
+            _write_timings(profile, timings)
+        print(f"[book] executing {name} (profile {profile}) ...", flush=True)
+        try:
+            timings[name] = execute_notebook(name, {"profile": profile, "force": force})
+            print(f"[book] {name}: {timings[name]:.1f} s", flush=True)
+        except Exception as err:  # papermill raises PapermillExecutionError with the cell's traceback
+            failed.append(name)
+            print(f"[book] {name} FAILED: {str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__}", flush=True)
+    for name in names:
+        if not (EXECUTED / f"{name}.ipynb").is_file():
+            _placeholder(name)
+    if html:
+        start = time.perf_counter()
+        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT), "-W", "-n", "--keep-going"]
+        result = subprocess.run(cmd, cwd=REPO_ROOT, env=_kernel_env())
+        timings["jupyter-book build"] = time.perf_counter() - start
+        if result.returncode != 0:
+            failed.append("jupyter-book build")
+    print("[book] wall time per chapter (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
+    print(f"[book] total {sum(timings.values()):.0f} s" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    if html and not failed:
+        print(f"[book] HTML: {REPO_ROOT / '_build' / 'html' / 'index.html'}")
+    return 1 if failed else 0

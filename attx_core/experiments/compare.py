@@ -1,0 +1,98 @@
+"""Paper vs ours: read the transcribed tables, aggregate our per-image values with a bootstrap CI,
+and say where every number came from."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from ..cache import REPO_ROOT
+from ..metrics import mean_ci
+from ..validate import require
+
+PAPER_DIR = REPO_ROOT / "data" / "paper"
+KEYS = ["model", "method", "parameter", "setting", "metric"]
+
+
+@lru_cache(maxsize=None)
+def captions() -> dict[str, Any]:
+    """Captions and notes of the transcribed tables, by file stem."""
+    return json.loads((PAPER_DIR / "captions.json").read_text())
+
+
+def paper_table(name: str) -> pd.DataFrame:
+    """One transcribed table of seed 004 (e.g. ``table01_insdel``) as a tidy DataFrame."""
+    path = PAPER_DIR / f"{name}.csv"
+    require(path.is_file(), f"no transcribed paper table {name!r} in {PAPER_DIR}")
+    df = pd.read_csv(path, dtype={"parameter": str, "setting": str, "model": str}, keep_default_na=False)
+    df["value"] = df["value"].astype(float)
+    return df
+
+
+def compare(ours: pd.DataFrame, paper: str | pd.DataFrame, models: Sequence[str] | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per paper cell: ``paper | ours | delta | 95% CI`` (bootstrap over images) and ``n`` images.
+
+    ``ours`` is a long per-image frame (columns model, method, parameter, setting, metric, image, value).
+    Paper cells of models we did not run are left out; cells we could not compute keep ``ours`` NaN
+    and say why in ``status``.
+    """
+    table = paper_table(paper) if isinstance(paper, str) else paper
+    models = list(models if models is not None else ours.attrs.get("models", ours["model"].unique()))
+    if table["model"].eq("").all():  # Table 2 names no model: it applies to whichever we ran
+        table = pd.concat([table.assign(model=m) for m in models], ignore_index=True)
+    table = table[table["model"].isin(models)]
+    rows = []
+    grouped = {k: g["value"].to_numpy() for k, g in ours.groupby(KEYS)} if len(ours) else {}
+    for _, cell in table.iterrows():
+        key = tuple(cell[k] for k in KEYS)
+        values = grouped.get(key)
+        row = {k: cell[k] for k in KEYS}
+        row["paper_label"] = cell.get("paper_label", "")
+        if values is None or len(values) == 0:
+            row.update(paper=cell["value"], ours=float("nan"), delta=float("nan"), ci_lo=float("nan"), ci_hi=float("nan"), n=0,
+                       status="not available yet")
+        else:
+            mean, lo, hi = mean_ci(values.astype(float), alpha=alpha)
+            row.update(paper=cell["value"], ours=mean, delta=mean - cell["value"], ci_lo=lo, ci_hi=hi, n=len(values),
+                       status="paper value inside CI" if lo <= cell["value"] <= hi else "differs")
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["95% CI"] = [f"[{lo:.4g}, {hi:.4g}]" if n else "" for lo, hi, n in zip(out.ci_lo, out.ci_hi, out.n)]
+    out.attrs.update(ours.attrs)
+    return out
+
+
+def display_table(cmp: pd.DataFrame, index: Sequence[str] = ("model", "paper_label", "metric")) -> pd.DataFrame:
+    """The comparison as the book shows it: paper | ours | delta | 95% CI | n | status."""
+    cols = [c for c in index if c in cmp.columns and cmp[c].astype(str).ne("").any()]
+    return cmp.set_index(cols)[["paper", "ours", "delta", "95% CI", "n", "status"]].round(4)
+
+
+def provenance_line(df_or_record: pd.DataFrame | Mapping[str, Any]) -> str:
+    """One line: profile, model and weights, image set and count, seed, commit, device, date."""
+    rec = df_or_record.attrs.get("provenance", {}) if isinstance(df_or_record, pd.DataFrame) else dict(df_or_record)
+    if not rec:
+        return "provenance: nothing computed (no result available yet)"
+    analogues = df_or_record.attrs.get("analogues", {}) if isinstance(df_or_record, pd.DataFrame) else {}
+    models = ", ".join(f"{k} -> {v}" if k != v else k for k, v in analogues.items()) or rec.get("model", "?")
+    return (f"Provenance: profile {rec.get('profile')}; model {models} (weights {rec.get('weights')}); "
+            f"images {rec.get('images')} (n={rec.get('n_images')}); seed {rec.get('seed')}; commit {rec.get('commit')}; "
+            f"device {rec.get('device')}; torch {rec.get('torch')}; computed {rec.get('date')}")
+
+
+def settings_text(cfg: Mapping[str, Any], paper_profile: Mapping[str, Any] | None = None) -> str:
+    """The settings a chapter runs with, one per line, and a deviation line when the profile is not 'paper'."""
+    lines = [f"{k}: {v}" for k, v in cfg.items() if k not in ("force", "cached_only")]
+    if cfg.get("profile") != "paper":
+        lines.append(f"DEVIATION: profile {cfg.get('profile')!r} is not the paper's protocol (fewer images, reduced "
+                     "settings, see the profile); run `attx book --profile paper` for the full protocol")
+    return "\n".join(lines)
+
+
+def notes_text(df: pd.DataFrame) -> str:
+    """The run's notes (model substitutions, dropped parameters, unavailable methods), one per line."""
+    return "\n".join(f"NOTE: {n}" for n in df.attrs.get("notes", [])) or "NOTE: none"
+

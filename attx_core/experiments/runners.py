@@ -1,0 +1,439 @@
+"""The computations behind the book's chapters: attribution + metric per image, cached per configuration.
+
+Every number goes through :class:`attx_core.cache.ResultsCache`: one entry per (model, weights, method,
+parameters, image set, metric settings), one record per image, resumable. Every table function
+returns a long DataFrame with the paper CSVs' keys (model, method, parameter, setting, metric) plus
+``image`` and ``value``; ``df.attrs`` carries ``notes`` (deviations, unavailable pieces) and
+``provenance`` (of the first cached entry). A method that is not implemented yet becomes a note, not
+an error.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from ..cache import ResultsCache, provenance
+from ..methods import METHODS, attribute
+from .resolve import IMAGE_SIZE, NotComputedError, ResolvedModel, image_set, resolve_model
+
+MAP_SIZE = 56  # stored heatmaps are channel-summed |A|, average-pooled to 56x56, scaled to [0,1]
+# The paper's parameter names -> the name AttEXplore's implementation declares.
+PAPER_PARAM_NAMES = {"N": "N", "num_steps": "num_steps", "epsilon": "epsilon"}
+
+
+class MethodUnavailable(LookupError):
+    """The method (or an option a chapter needs) is not implemented yet."""
+
+
+def device() -> torch.device:
+    """The accelerator when there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def method_params(method: str, params: Mapping[str, Any], seed: int | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The method's full parameters (its defaults updated by ``params``) and notes on what was dropped.
+
+    Parameters the method does not declare are dropped with a note (a chapter may name settings of a
+    method still being written); ``seed`` is passed when the method declares one.
+    """
+    if method not in METHODS:
+        raise MethodUnavailable(f"method {method!r} is not available yet")
+    defaults = METHODS[method].defaults
+    full = dict(defaults)
+    notes = []
+    for name, value in params.items():
+        if name in defaults:
+            full[name] = value
+        else:
+            notes.append(f"{method}: parameter {name}={value!r} not declared by the method (ignored; runs at its default)")
+    if seed is not None and "seed" in defaults:
+        full["seed"] = seed
+    return full, notes
+
+
+def _key_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)) for k, v in params.items()}
+
+
+class Run:
+    """Shared context of one chapter run: profile, image set, cache, notes, provenance."""
+
+    def __init__(self, profile: str, images: str, n_images: int | None, seed: int, batch_size: int = 4,
+                 force: bool = False, cached_only: bool = False, **_: Any) -> None:
+        self.profile, self.images, self.n_images, self.seed = profile, images, n_images, seed
+        self.batch_size, self.cached_only = batch_size, cached_only
+        self.cache = ResultsCache(profile, force=force)
+        self.notes: list[str] = []
+        self.provenance: dict[str, Any] = {}
+        self.models: dict[str, ResolvedModel] = {}
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def model(self, requested: str) -> ResolvedModel:
+        if requested not in self.models:
+            resolved = resolve_model(requested)
+            resolved.model.to(device())
+            self.models[requested] = resolved
+            self.note(resolved.note)
+        return self.models[requested]
+
+    def image_set(self):
+        imgs = image_set(self.images, self.n_images)
+        if self.n_images is not None and len(imgs) < self.n_images:
+            self.note(f"requested {self.n_images} images, the set {self.images!r} has {len(imgs)}: all of them used")
+        return imgs
+
+    def records(self, kind: str, requested: str, method: str, params: Mapping[str, Any], extra: Mapping[str, Any],
+                compute: Callable[[ResolvedModel, torch.Tensor, torch.Tensor, dict[str, Any]], list[dict[str, Any]]],
+                seed: int | None = None) -> list[tuple[str, int, dict[str, Any]]]:
+        """Records (image id, label, record) of one configuration, computed for the missing images only."""
+        seed = self.seed if seed is None else seed
+        full, dropped = method_params(method, params, seed)
+        for text in dropped:
+            self.note(text)
+        resolved = self.model(requested)
+        imgs = self.image_set()
+        key = {"model": resolved.name, "weights": resolved.weights, "method": method, "params": _key_params(full),
+               "images": self.images, "size": IMAGE_SIZE, "seed": seed, **extra}
+        entry = self.cache.entry(kind, key)
+        ids = list(imgs.names)
+        if self.cached_only and entry.missing(ids):
+            raise NotComputedError(f"{kind} {resolved.name}/{method}: {len(entry.missing(ids))} of {len(ids)} images not computed")
+        index = {name: i for i, name in enumerate(ids)}
+
+        def batch_fn(batch_ids: list[str]) -> list[dict[str, Any]]:
+            rows = [index[i] for i in batch_ids]
+            x, y = imgs.x[rows].to(device()), imgs.labels[rows].to(device())
+            return compute(resolved, x, y, full)
+
+        prov = provenance(device(), profile=self.profile, model=resolved.name, requested_model=requested, weights=resolved.weights,
+                          images=self.images, n_images=len(ids), seed=seed, method=method)
+        out = entry.compute(ids, batch_fn, self.batch_size, provenance=prov, desc=f"{kind} {resolved.name} {method}")
+        if not self.provenance:
+            self.provenance = dict(entry.provenance)
+        return [(i, int(imgs.labels[index[i]]), r) for i, r in zip(ids, out)]
+
+    def frame(self, rows: list[dict[str, Any]], requested_models: Sequence[str]) -> pd.DataFrame:
+        df = pd.DataFrame(rows, columns=["model", "ours_model", "method", "parameter", "setting", "metric", "image", "value"])
+        df.attrs.update(notes=list(self.notes), provenance=dict(self.provenance), models=list(requested_models),
+                        analogues={k: v.name for k, v in self.models.items()}, profile=self.profile)
+        return df
+
+
+def _timed_attribution(model, x: torch.Tensor, y: torch.Tensor, method: str, params: dict[str, Any]) -> tuple[torch.Tensor, float]:
+    if x.is_cuda:
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    attr = attribute(model, x, y, method=method, **params)
+    if x.is_cuda:
+        torch.cuda.synchronize()
+    return attr, (time.perf_counter() - start) / x.shape[0]
+
+
+def _insdel_compute(method: str, insdel: Mapping[str, Any]):
+    from ..metrics import insertion_deletion
+
+    def compute(resolved: ResolvedModel, x, y, params):
+        attr, seconds = _timed_attribution(resolved.model, x, y, method, params)
+        res = insertion_deletion(resolved.model, x, attr, target=None, **insdel)
+        return [{"insertion": float(i), "deletion": float(d), "target": int(t), "seconds": seconds}
+                for i, d, t in zip(res.insertion.tolist(), res.deletion.tolist(), res.target.tolist())]
+
+    return compute
+
+
+def _each_config(run: Run, models: Iterable[str], configs: Iterable[tuple[str, str, str, dict[str, Any]]],
+                 one: Callable[[str, str, dict[str, Any]], list[tuple[str, int, dict[str, Any]]]],
+                 metrics: Callable[[dict[str, Any]], dict[str, float]]) -> list[dict[str, Any]]:
+    """Rows of every (model, config); configs are (method, parameter, setting, params)."""
+    rows = []
+    for requested in models:
+        for method, parameter, setting, params in configs:
+            try:
+                records = one(requested, method, params)
+            except MethodUnavailable as err:
+                run.note(f"{err} (not available yet)")
+                continue
+            except NotComputedError as err:
+                run.note(str(err))
+                continue
+            ours = run.models[requested].name
+            for image, _, rec in records:
+                for metric, value in metrics(rec).items():
+                    rows.append(dict(model=requested, ours_model=ours, method=method, parameter=parameter, setting=setting,
+                                     metric=metric, image=image, value=value))
+    return rows
+
+
+def _insdel_rows(run: Run, models: Iterable[str], configs, insdel: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def one(requested, method, params):
+        return run.records("insdel", requested, method, params, {"insdel": dict(insdel)}, _insdel_compute(method, insdel))
+
+    return _each_config(run, models, configs, one, lambda r: {"insertion": r["insertion"], "deletion": r["deletion"]})
+
+
+def insdel_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str,
+                 n_images: int | None, seed: int, insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
+    """Insertion/deletion AUC per (model, method, image) (Tables 1 and 7): attribution of the label,
+    scored on the model's top-1 class."""
+    run = Run(profile, images, n_images, seed, **run_opts)
+    configs = [(m, "", "", dict(p)) for m, p in methods.items()]
+    return run.frame(_insdel_rows(run, models, configs, insdel), models)
+
+
+def ablation(profile: str, models: Sequence[str], method: str, base: Mapping[str, Any], parameter: str, values: Sequence[Any],
+             images: str, n_images: int | None, seed: int, insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
+    """Insertion/deletion of ``method`` over a grid of one paper parameter (Tables 3-5, 9-12);
+    epsilon values are in units of 1/255 as the paper prints them."""
+    run = Run(profile, images, n_images, seed, **run_opts)
+    name = PAPER_PARAM_NAMES.get(parameter, parameter)
+    configs = []
+    for v in values:
+        params = dict(base)
+        params[name] = v / 255 if parameter == "epsilon" else v
+        configs.append((method, parameter, str(v), params))
+    if method in METHODS and name not in METHODS[method].defaults:
+        run.note(f"{method}: no parameter {name!r} (the paper's {parameter}) yet: not available yet")
+        return run.frame([], models)
+    return run.frame(_insdel_rows(run, models, configs, insdel), models)
+
+
+def attack_explorers(profile: str, models: Sequence[str], base: Mapping[str, Any], attacks: Sequence[str], images: str,
+                     n_images: int | None, seed: int, insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
+    """AttEXplore's integrator over paths explored by different attacks (Table 6, AttEXplore++):
+    setting ``ssa`` = AttEXplore as published, ``none`` = attack=None, no exploration (the NoAttack row)."""
+    run = Run(profile, images, n_images, seed, **run_opts)
+    configs = [("attexplore", "attack", a, {**base, "attack": None if a == "none" else a}) for a in attacks]
+    if "attexplore" in METHODS and "attack" not in METHODS["attexplore"].defaults:
+        run.note("attexplore: no attack= parameter yet: attack explorers not available yet")
+        return run.frame([], models)
+    return run.frame(_insdel_rows(run, models, configs, insdel), models)
+
+
+def seed_stability(profile: str, models: Sequence[str], method: str, params: Mapping[str, Any], seeds: Sequence[int], images: str,
+                   n_images: int | None, seed: int, insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
+    """Insertion/deletion of a randomised method under several seeds (AttEXplore++ randomness study)."""
+    run = Run(profile, images, n_images, seed, **run_opts)
+    rows = []
+    if method in METHODS and "seed" not in METHODS[method].defaults:
+        run.note(f"{method}: takes no seed (deterministic or not available yet)")
+        return run.frame([], models)
+    for s in seeds:
+        def one(requested, m, p, s=s):
+            return run.records("insdel", requested, m, p, {"insdel": dict(insdel)}, _insdel_compute(m, insdel), seed=s)
+
+        rows += _each_config(run, models, [(method, "seed", str(s), dict(params))], one,
+                             lambda r: {"insertion": r["insertion"], "deletion": r["deletion"]})
+    return run.frame(rows, models)
+
+
+def fps_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str, n_images: int | None,
+              seed: int, **run_opts: Any) -> pd.DataFrame:
+    """Images attributed per second (Table 2), attribution only, one value (1/seconds) per image."""
+    run = Run(profile, images, n_images, seed, **run_opts)
+
+    def one(requested, method, params):
+        def compute(resolved, x, y, p):
+            _, seconds = _timed_attribution(resolved.model, x, y, method, p)
+            return [{"seconds": seconds} for _ in range(x.shape[0])]
+
+        return run.records("fps", requested, method, params, {"batch_size": run.batch_size}, compute)
+
+    configs = [(m, "", "", dict(p)) for m, p in methods.items()]
+    df = run.frame(_each_config(run, models, configs, one, lambda r: {"fps": 1.0 / r["seconds"]}), models)
+    df.attrs["notes"].append(f"device: {df.attrs['provenance'].get('device', '?')}; the paper's: NVIDIA RTX6000 Ada GPU")
+    return df
+
+
+def infd_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str, n_images: int | None,
+               seed: int, n_perturbations: int = 100, **run_opts: Any) -> pd.DataFrame:
+    """INFD per (model, method, image) (Table 8): attribution of the label, infidelity of its logit."""
+    from ..metrics import infidelity
+
+    run = Run(profile, images, n_images, seed, **run_opts)
+
+    def one(requested, method, params):
+        def compute(resolved, x, y, p):
+            attr, _ = _timed_attribution(resolved.model, x, y, method, p)
+            return [{"infd": float(v)} for v in infidelity(resolved.model, x, attr, y, n_perturbations=n_perturbations, seed=run.seed).tolist()]
+
+        return run.records("infd", requested, method, params, {"n_perturbations": n_perturbations}, compute)
+
+    configs = [(m, "", "", dict(p)) for m, p in methods.items()]
+    return run.frame(_each_config(run, models, configs, one, lambda r: {"infd": r["infd"]}), models)
+
+
+def _small_map(attr: torch.Tensor) -> list[list[float]]:
+    a = attr.sum(0).abs()[None, None]
+    a = F.adaptive_avg_pool2d(a, MAP_SIZE)[0, 0]
+    top = torch.quantile(a.flatten(), 0.99)
+    a = (a / top).clamp(0, 1) if top > 0 else torch.zeros_like(a)
+    return [[round(v, 3) for v in row] for row in a.tolist()]
+
+
+def heatmap_grid(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str, n_images: int | None,
+                 seed: int, **run_opts: Any) -> pd.DataFrame:
+    """Heatmaps (channel-summed |A|, 56x56, [0,1]) per (model, method, image) for Figure 4 and the explorer;
+    one row per map, the map in column ``map``."""
+    run = Run(profile, images, n_images, seed, **run_opts)
+    rows = []
+    for requested in models:
+        for method, params in methods.items():
+            def compute(resolved, x, y, p, method=method):
+                attr, _ = _timed_attribution(resolved.model, x, y, method, p)
+                return [{"map": _small_map(a)} for a in attr.cpu()]
+
+            try:
+                records = run.records("maps", requested, method, params, {"map_size": MAP_SIZE}, compute)
+            except MethodUnavailable as err:
+                run.note(f"{err} (not available yet)")
+                continue
+            for image, label, rec in records:
+                rows.append(dict(model=requested, ours_model=run.models[requested].name, method=method, image=image, label=label, map=rec["map"]))
+    df = pd.DataFrame(rows, columns=["model", "ours_model", "method", "image", "label", "map"])
+    df.attrs.update(notes=list(run.notes), provenance=dict(run.provenance), models=list(models), profile=profile)
+    return df
+
+
+def sanity_check(profile: str, models: Sequence[str], methods: Sequence[str], stages: int, images: str, n_images: int | None,
+                 seed: int, **run_opts: Any) -> pd.DataFrame:
+    """Cascading model-parameter randomisation (Adebayo et al. 2018): Spearman of each method's map with
+    its original map as the top ``stages`` parameterised blocks are re-initialised, per image."""
+    from ..metrics import cascading_randomization
+
+    run = Run(profile, images, n_images, seed, **run_opts)
+    available = [m for m in methods if m in METHODS]
+    for m in methods:
+        if m not in METHODS:
+            run.note(f"method {m!r} is not available yet")
+    rows = []
+    for requested in models:
+        resolved = run.model(requested)
+        layers = _top_blocks(resolved.model, stages)
+
+        def compute(res, x, y, _p):
+            df = cascading_randomization(res.model, x, y, {m: m for m in available}, seed=run.seed, layers=layers)
+            return [{"rows": df[df.image == i].drop(columns="image").to_dict("records")} for i in range(x.shape[0])]
+
+        records = run.records("sanity", requested, available[0], {}, {"methods": available, "layers": layers}, compute)
+        for image, _, rec in records:
+            for r in rec["rows"]:
+                rows.append(dict(model=requested, ours_model=resolved.name, image=image, **r))
+    df = pd.DataFrame(rows)
+    df.attrs.update(notes=list(run.notes), provenance=dict(run.provenance), models=list(models), profile=profile)
+    return df
+
+
+def _top_blocks(model, stages: int) -> list[str]:
+    """The top ``stages`` parameterised children of the network, output first, its block list expanded
+    (e.g. classifier, conv_head, blocks.6, blocks.5, ...), as module names of the ImageModel."""
+    names = []
+    for name, child in reversed(list(model.net.named_children())):
+        if isinstance(child, torch.nn.Sequential) and len(child) > 1:
+            names += [f"net.{name}.{i}" for i in reversed(range(len(child)))]
+        elif any(True for _ in child.parameters()) and "norm" not in type(child).__name__.lower():
+            names.append(f"net.{name}")
+    return names[:stages]
+
+
+def ablation_section(cfg: Mapping[str, Any], section: str) -> dict[str, Any]:
+    """Keyword arguments of :func:`ablation` for one table of an ablation chapter's settings."""
+    spec = cfg["sections"][section]
+    kwargs = {k: v for k, v in cfg.items() if k != "sections"}
+    kwargs["base"] = {**cfg["base"], **spec.get("base", {})}
+    kwargs.update(parameter=spec["parameter"], values=spec["values"])
+    return kwargs
+
+
+# Published code vs corrected: (variant, method, published params, corrected params); a variant whose
+# method lacks the parameter is reported as not available yet.
+PUBLISHED_VARIANTS = (
+    ("AttEXplore: double softmax (published) vs single softmax", "attexplore", {"output": "prob"}, {"output": "logit"}),
+    ("Table-6 explorers: never-zeroed gradients (published) vs fresh (PGD explorer)", "attexplore",
+     {"attack": "pgd", "reference_bugs": True}, {"attack": "pgd", "reference_bugs": False}),
+    ("Fast-IG: flipped sign (published) vs correct sign", "fast_ig", {"reference_bugs": True}, {"reference_bugs": False}),
+    ("AttEXplore path: descend the loss (published) vs ascend (the SSA attack's direction)", "attexplore",
+     {"direction": "descend"}, {"direction": "ascend"}),
+)
+
+
+def published_vs_corrected(profile: str, models: Sequence[str], images: str, n_images: int | None, seed: int,
+                           insdel: Mapping[str, Any], base: Mapping[str, Any] | None = None, **run_opts: Any) -> pd.DataFrame:
+    """Insertion/deletion of each published-code behaviour against its corrected version, plus the
+    metric's own reference ("union of channels") vs pixel ordering for AttEXplore; ``base`` = AttEXplore's
+    settings. Rows: parameter = the variant, setting = 'published' or 'corrected'."""
+    run = Run(profile, images, n_images, seed, **run_opts)
+    rows = []
+    for variant, method, published, corrected in PUBLISHED_VARIANTS:
+        extra = dict(base or {}) if method == "attexplore" else {}
+        names = set(published) | set(corrected)
+        if method in METHODS and not names <= set(METHODS[method].defaults):
+            run.note(f"{variant}: {method} has no parameter(s) {sorted(names - set(METHODS[method].defaults))}: not available yet")
+            continue
+        configs = [(method, variant, "published", {**extra, **published}), (method, variant, "corrected", {**extra, **corrected})]
+        rows += _insdel_rows(run, models, configs, insdel)
+    order_variant = "insertion/deletion ranking: union of channel ranks (published) vs channel-summed pixels"
+    for setting, order in (("published", "reference"), ("corrected", "pixel")):
+        configs = [("attexplore", order_variant, setting, dict(base or {}))]
+        rows += _insdel_rows(run, models, configs, {**insdel, "order": order})
+    return run.frame(rows, models)
+
+
+def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence[str], robust_profile: str, seed: int = 0,
+                     eps: float = 8 / 255, force: bool = False, cached_only: bool = False, **_: Any) -> pd.DataFrame:
+    """Attributional robustness (Sarkar et al. 2021) via :func:`attx_core.robust.run_study`, one cached
+    record per (dataset, objective); a missing dataset becomes a note."""
+    from ..robust import DatasetMissing, run_study
+
+    cache = ResultsCache(profile, force=force)
+    entry = cache.entry("robustness", {"model": "robust", "method": robust_profile, "seed": seed, "eps": eps})
+    notes, rows = [], []
+    for dataset in datasets:
+        ids = [f"{dataset}/{o}" for o in objectives]
+        if cached_only and entry.missing(ids):
+            notes.append(f"{dataset}: not computed")
+            continue
+
+        def compute(batch: list[str], dataset=dataset) -> list[dict[str, Any]]:
+            frame = run_study(dataset, [b.split("/", 1)[1] for b in batch], profile=robust_profile, seed=seed, eps=eps, progress=False)
+            return frame.to_dict("records")
+
+        prov = provenance(device(), profile=profile, model=f"robust SmallCNN ({robust_profile})", weights="trained here",
+                          images=dataset, n_images=None, seed=seed)
+        try:
+            rows += entry.compute(ids, compute, batch_size=1, provenance=prov, desc=f"robustness {dataset}")
+        except DatasetMissing as err:
+            notes.append(f"{dataset}: dataset not available ({err})")
+    df = pd.DataFrame(rows)
+    df.attrs.update(notes=notes, provenance=dict(entry.provenance), profile=profile)
+    return df
+
+
+def passes_per_image(method: str, params: Mapping[str, Any]) -> float:
+    """Forward+backward passes per image of ``method`` with ``params``, from the registry's formula
+    (NaN when the method is missing or declares no formula)."""
+    if method not in METHODS or not METHODS[method].passes:
+        return float("nan")
+    full, _ = method_params(method, params)
+    try:
+        return float(eval(METHODS[method].passes, {"__builtins__": {}, "len": len}, dict(full)))  # noqa: S307 - registry formula
+    except (NameError, TypeError, SyntaxError):
+        return float("nan")
+
+
+def fps_at_paper_settings(ours: pd.DataFrame, used: Mapping[str, Mapping[str, Any]], paper: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Measured FPS under the settings ``used`` and the FPS predicted at the ``paper`` settings by scaling
+    with the registry's passes per image (time is proportional to passes for these methods)."""
+    rows = []
+    for (model, method), g in ours.groupby(["model", "method"]):
+        fps = float(len(g) / (1.0 / g["value"]).sum())
+        p_used, p_paper = passes_per_image(method, used.get(method, {})), passes_per_image(method, paper.get(method, {}))
+        rows.append({"model": model, "method": method, "passes used": p_used, "passes (paper settings)": p_paper,
+                     "FPS measured": fps, "FPS predicted at paper settings": fps * p_used / p_paper})
+    return pd.DataFrame(rows)

@@ -1,0 +1,141 @@
+"""Input transformations of transferable attacks, and the TI gradient smoothing (zennit-style parts).
+
+A *copy transform* maps a batch (B, C, H, W) to K stacked copies (K*B, C, H, W), copy-major. With
+``leaf = True`` the gradient is taken w.r.t. its output (SSA's spectrum copies, MIG's scaled copies,
+GRA's neighbours); with ``leaf = False`` it is back-propagated through it (SI's x / 2^i).
+:class:`Diversity` (DI) is applied last, per copy, and may change the spatial size.
+All randomness comes from the ``torch.Generator`` passed in.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@lru_cache(maxsize=16)
+def dct_matrix(n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """The orthonormal n x n DCT-II matrix D (D @ v is the DCT of v, D.T @ c the inverse); cached."""
+    k = torch.arange(n, dtype=torch.float64)[:, None]
+    i = torch.arange(n, dtype=torch.float64)[None, :]
+    d = torch.cos(math.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2.0 / n)
+    d[0] /= math.sqrt(2.0)
+    return d.to(device=device, dtype=dtype)
+
+
+def dct2(x: Tensor) -> Tensor:
+    """2-D orthonormal DCT-II over the last two dims (H, W), as two matrix products."""
+    dh = dct_matrix(x.shape[-2], x.device, x.dtype)
+    dw = dct_matrix(x.shape[-1], x.device, x.dtype)
+    return dh @ x @ dw.T
+
+
+def idct2(c: Tensor) -> Tensor:
+    """Inverse of :func:`dct2` (the transpose, since the matrices are orthonormal)."""
+    dh = dct_matrix(c.shape[-2], c.device, c.dtype)
+    dw = dct_matrix(c.shape[-1], c.device, c.dtype)
+    return dh.T @ c @ dw
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """SSA spectrum simulation: ``copies`` samples IDCT(DCT(x + N(0, sigma^2)) * U[1-rho, 1+rho])."""
+
+    copies: int = 20
+    sigma: float = 16 / 255
+    rho: float = 0.5
+    leaf = True
+
+    def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
+        shape = (self.copies, *x.shape)
+        noise = torch.randn(shape, generator=gen, device=x.device, dtype=x.dtype) * self.sigma
+        mask = 1 - self.rho + 2 * self.rho * torch.rand(shape, generator=gen, device=x.device, dtype=x.dtype)
+        return idct2(dct2(x[None] + noise) * mask).flatten(0, 1)
+
+
+@dataclass(frozen=True)
+class IntegratedScales:
+    """MIG's scaled copies (i / copies) * x, i = 1..copies, of the straight path from a zero baseline."""
+
+    copies: int = 20
+    leaf = True
+
+    def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
+        scales = torch.arange(1, self.copies + 1, device=x.device, dtype=x.dtype) / self.copies
+        return (scales.view(-1, 1, 1, 1, 1) * x[None]).flatten(0, 1)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """GRA's sampling: the point itself (copy 0) then ``copies`` points x + U[-radius, radius]."""
+
+    copies: int = 20
+    radius: float = 3.5 * 16 / 255
+    leaf = True
+
+    def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
+        u = torch.rand((self.copies, *x.shape), generator=gen, device=x.device, dtype=x.dtype)
+        return torch.cat([x[None], x[None] + (2 * u - 1) * self.radius]).flatten(0, 1)
+
+
+@dataclass(frozen=True)
+class Scales:
+    """SI scale invariance: copies x / 2^i, i = 0..copies-1 (differentiated through)."""
+
+    copies: int = 5
+    leaf = False
+
+    def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
+        factors = 0.5 ** torch.arange(self.copies, device=x.device, dtype=x.dtype)
+        return (factors.view(-1, 1, 1, 1, 1) * x[None]).flatten(0, 1)
+
+
+@dataclass(frozen=True)
+class Diversity:
+    """DI input diversity, per copy: with probability ``prob`` resize to a random size and zero-pad.
+
+    ``ratio`` generalises the 224 -> [224, 257) -> pad 257 of the reference: the random size lies in
+    [min(1, ratio) * H, max(1, ratio) * H) and the copy is padded to max(1, ratio) * H. For models
+    that only accept their input size (``fixed_size``) the padded copy is resized back to H.
+    """
+
+    prob: float = 0.5
+    ratio: float = 257 / 224
+
+    def groups(self, z: Tensor, batch: int, gen: torch.Generator, fixed_size: bool = False) -> list[Tensor]:
+        """Transform each copy of z (K*B, C, H, W); return the outputs grouped by spatial size."""
+        h = z.shape[-1]
+        lo, hi = round(min(1.0, self.ratio) * h), round(max(1.0, self.ratio) * h)
+        same, resized = [], []
+        for copy in z.split(batch):
+            coin, size, top, left = torch.rand(4, generator=gen, device=z.device).tolist()
+            if coin >= self.prob or hi <= lo:
+                same.append(copy)
+                continue
+            rnd = lo + min(int(size * (hi - lo)), hi - lo - 1)
+            top, left = int(top * (hi - rnd)), int(left * (hi - rnd))
+            out = F.pad(F.interpolate(copy, size=(rnd, rnd), mode="nearest"), (left, hi - rnd - left, top, hi - rnd - top))
+            if fixed_size and hi != h:
+                out = F.interpolate(out, size=(h, h), mode="bilinear", align_corners=False)
+            (same if out.shape[-1] == h else resized).append(out)
+        return [torch.cat(g) for g in (same, resized) if g]
+
+
+@lru_cache(maxsize=8)
+def gaussian_kernel(size: int, device: torch.device, dtype: torch.dtype, nsig: float = 3.0) -> Tensor:
+    """Depthwise (3, 1, size, size) Gaussian kernel over [-nsig, nsig], summing to 1 (TI, as in TransferAttack)."""
+    t = torch.linspace(-nsig, nsig, size, dtype=torch.float64)
+    k1 = torch.exp(-0.5 * t**2)
+    k2 = torch.outer(k1, k1)
+    return (k2 / k2.sum()).to(device=device, dtype=dtype).expand(3, 1, size, size).contiguous()
+
+
+def smooth(grad: Tensor, size: int) -> Tensor:
+    """TI translation invariance: depthwise Gaussian smoothing of a gradient (size <= 1: unchanged)."""
+    if size <= 1:
+        return grad
+    return F.conv2d(grad, gaussian_kernel(size, grad.device, grad.dtype), padding=size // 2, groups=grad.shape[1])

@@ -1,0 +1,42 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 4: heatmaps of every method
+#
+# The paper's Figure 4 shows AttEXplore's maps on Inception-v3 as "denser and clearer" than AGI's,
+# BIG's and the other baselines'. Each cell: |sum over channels| of the attribution, average-pooled to
+# 56x56 and clipped at its 99th percentile, over a grey copy of the photo (the figure has no numbers
+# to compare, so this page has no paper column).
+
+# %% tags=["parameters"]
+profile = "quick"
+force = False
+overrides = {}
+
+# %%
+from attx_core import experiments as ex
+
+cfg = ex.settings(profile, "figure04_heatmaps", **overrides)
+print(ex.settings_text(cfg))
+
+# %%
+maps = ex.heatmap_grid(**cfg, force=force)
+print(ex.notes_text(maps))
+imgs = ex.image_set(cfg["images"], cfg["n_images"])
+fig = ex.plots.heatmap_grid(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names, list(dict.fromkeys(maps.method)))
+
+# %%
+print(ex.provenance_line(maps))
+
+# %%
+print(ex.describe_maps(maps))

@@ -1,0 +1,49 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Table 2: speed (images attributed per second)
+#
+# The paper times five methods "that closely match the performance of AttEXplore" and AttEXplore
+# itself on an NVIDIA RTX6000 Ada GPU (model not stated). FPS = images / seconds of attribution.
+# The paper profile runs every method at its published settings; the quick profile at Table 1's
+# reduced settings, and the second table scales each measured FPS to the published settings by the
+# method's forward+backward passes per image (the cost of these methods is proportional to it).
+
+# %% tags=["parameters"]
+profile = "quick"
+force = False
+overrides = {}
+
+# %%
+from attx_core import experiments as ex
+
+cfg = ex.settings(profile, "table02_fps", **overrides)
+print(ex.settings_text(cfg))
+
+# %%
+ours = ex.fps_table(**cfg, force=force)
+cmp = ex.compare(ours, "table02_fps")
+print(ex.notes_text(ours))
+ex.display_table(cmp)
+
+# %%
+ex.fps_at_paper_settings(ours, cfg["methods"], ex.PROFILES["paper"]["chapters"]["table02_fps"]["methods"]).round(3)
+
+# %%
+fig = ex.plots.paper_vs_ours(cmp, title="Table 2: FPS, paper (GPU) vs ours")
+
+# %%
+print(ex.provenance_line(ours))
+
+# %%
+print(ex.check("table02_fps", cmp).sentence())

@@ -1,0 +1,117 @@
+"""AttEXplore / AttEXplore++ as one code path over the attack trajectory; MFABA and AGI."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from _tiny_task import make_data, trained_model
+from attx_core import ATTACKS, METHODS, attribute
+from attx_core.attacks import trajectory
+from attx_core.engine import cross_entropy, integrate
+from attx_core.methods.agi import adversarial_classes
+
+TINY = dict(num_steps=2, N=3)
+
+
+@pytest.fixture(scope="module")
+def task():
+    x, y = make_data(3, 2)
+    return trained_model(), x, y
+
+
+def test_attexplore_is_the_ssa_trajectory_integrated(task):
+    model, x, y = task
+    got = attribute(model, x, y, method="attexplore", **TINY)
+    path = trajectory(model, x, y, "ssa", direction="descend", objective=cross_entropy("prob"), **TINY)
+    assert torch.equal(got, integrate(path, sign=-1.0))
+    assert torch.equal(got, attribute(model, x, y, method="attexplore", attack="ssa", **TINY))
+
+
+def test_seeds(task):
+    model, x, y = task
+    a = attribute(model, x, y, method="attexplore", seed=5, **TINY)
+    assert torch.equal(a, attribute(model, x, y, method="attexplore", seed=5, **TINY))
+    assert not torch.equal(a, attribute(model, x, y, method="attexplore", seed=6, **TINY))
+
+
+def test_deterministic_limit_equals_direct_computation(task):
+    """N=1, sigma=0, rho=0, di_prob=0, no TI, momentum 0: G_t = g_t / mean|g_t| and, with no clip
+    binding, A = -sum (x_{t+1}-x_t) G_t = alpha * sum |G_t|."""
+    model, x, y = task
+    model, x = model.double(), x.double()
+    try:
+        steps, eps = 2, 16 / 255
+        params = dict(num_steps=steps, epsilon=eps, N=1, sigma=0.0, rho=0.0, di_prob=0.0, ti_size=1, momentum=0.0)
+        got = attribute(model, x, y, method="attexplore", **params).double()
+        alpha, xt, direct, abs_sum = eps / steps, x.clone(), torch.zeros_like(x), torch.zeros_like(x)
+        for _ in range(steps):
+            xr = xt.clone().requires_grad_(True)
+            loss = torch.nn.functional.cross_entropy(model(xr).softmax(1), y, reduction="sum")
+            (g,) = torch.autograd.grad(loss, xr)
+            G = g / g.abs().mean(dim=(1, 2, 3), keepdim=True)
+            nxt = xt - alpha * G.sign()
+            direct -= (nxt - xt) * G
+            abs_sum += G.abs()
+            xt = nxt
+        assert torch.allclose(got, direct.float().double(), rtol=1e-5, atol=1e-5)
+        assert torch.allclose(got, (alpha * abs_sum).float().double(), rtol=1e-5, atol=1e-5)
+    finally:
+        model.float()
+
+
+@pytest.mark.parametrize("name", [*sorted(ATTACKS), None])
+def test_every_explorer_gives_a_finite_map(task, name):
+    model, x, y = task
+    a = attribute(model, x, y, method="attexplore", attack=name, attack_params={"ensemble": 2} if name == "naa" else None, **TINY)
+    assert a.shape == x.shape and torch.isfinite(a).all() and a.abs().sum() > 0
+
+
+def test_paper_preset_and_reference_bugs_change_the_map(task):
+    model, x, y = task
+    base = attribute(model, x, y, method="attexplore", **TINY)
+    assert not torch.equal(base, attribute(model, x, y, method="attexplore", preset="paper", **TINY))
+    bug = attribute(model, x, y, method="attexplore", attack="bim", reference_bugs=True, num_steps=3)
+    fixed = attribute(model, x, y, method="attexplore", attack="bim", num_steps=3)
+    assert torch.isfinite(bug).all() and not torch.allclose(bug, fixed)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"attack": "nope"}, "unknown attack"),
+        ({"N": 0}, "N must be"),
+        ({"epsilon": -1.0}, "epsilon must be"),
+        ({"di_prob": 2.0}, "di_prob"),
+        ({"rho": -0.1}, "rho"),
+        ({"direction": "sideways"}, "direction"),
+        ({"output": "logits"}, "output"),
+        ({"preset": "paper", "epsilon": 0.1}, "preset"),
+        ({"attack_params": {"bogus": 1}}, "does not take"),
+        ({"bogus": 1}, "does not take"),
+    ],
+)
+def test_bad_parameters_raise_value_error(task, params, match):
+    model, x, y = task
+    with pytest.raises(ValueError, match=match):
+        attribute(model, x, y, method="attexplore", **params)
+
+
+def test_mfaba_stops_when_prediction_flips(task):
+    model, x, y = task
+    a = attribute(model, x, y, method="mfaba", num_steps=50)
+    assert a.shape == x.shape and torch.isfinite(a).all() and (a >= 0).all() and a.abs().sum() > 0
+    wrong = (y + 1) % 3  # already not predicted: no step is taken
+    assert attribute(model, x, wrong, method="mfaba").abs().sum() == 0
+
+
+def test_agi_classes_skip_the_target_and_map_is_finite(task):
+    model, x, y = task
+    goals = adversarial_classes(torch.tensor([0, 1, 2]), 2, 3, 3407)
+    assert goals.shape == (2, 3) and (goals != torch.tensor([0, 1, 2])).all()
+    a = attribute(model, x, y, method="agi", num_classes=2, num_steps=3)
+    assert a.shape == x.shape and torch.isfinite(a).all() and a.abs().sum() > 0
+
+
+def test_registry_costs():
+    assert METHODS["attexplore"].passes == "num_steps*N"
+    assert METHODS["attexplore"].defaults["epsilon"] == 16 / 255 and METHODS["attexplore"].defaults["seed"] == 3407

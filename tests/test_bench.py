@@ -1,0 +1,73 @@
+"""Benchmark: end-to-end JSON on tiny_cnn, pass counts of the published-structure baselines, variants."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from attx_core import attribute, bench
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and thread barriers crawl on a shared, loaded CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_bench_writes_json_with_expected_keys(tmp_path):
+    out = tmp_path / "bench.json"
+    argv = ["--model", "tiny_cnn", "--random-weights", "--images", "2", "--batch", "2", "--reps", "1",
+            "--methods", "attexplore,ig,saliency,no_such_method", "--param", "attexplore.num_steps=2",
+            "--param", "attexplore.N=3", "--param", "ig.steps=3", "--variants", "channels_last", "--out", str(out)]
+    assert bench.main(argv) == 0
+    stored = json.loads(out.read_text())
+    run = stored["runs"]["tiny_cnn/small"]
+    assert {"provenance", "loadavg", "pass_time", "methods", "published_attexplore", "insertion_deletion", "variants", "paper_table2"} <= set(run)
+    assert len(run["loadavg"]["before"]) == 3 and run["provenance"]["profile"] == "bench"
+    ig = run["methods"]["ig"]
+    assert {"seconds", "fps", "efficiency", "ideal_seconds", "peak_mem_mb", "passes_formula_per_image"} <= set(ig)
+    assert ig["passes_counted_per_image"] == ig["passes_formula_per_image"] == 4  # steps + 1
+    assert run["methods"]["attexplore"]["passes_counted_per_image"] == 6  # num_steps * N
+    assert run["methods"]["no_such_method"]["status"].startswith("skipped")
+    pub = run["published_attexplore"]
+    assert pub["passes_per_image"] == pub["passes_counted_per_image"] == 2 * 3 + 3  # + the discarded N
+    assert pub["spearman_vs_ours"]["min"] > 0.999  # same random draws -> the same map
+    assert run["insertion_deletion"]["published"]["max_abs_auc_diff"] < 1e-5
+    assert run["variants"]["channels_last"]["spearman_min"] > 0.99
+
+
+def test_published_loop_makes_220_passes_per_image_at_defaults(tiny_model):
+    x, y = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0)), torch.tensor([5])  # 8 px: cheap passes
+    with bench.count_passes(tiny_model) as log:
+        bench.published_attexplore_loop(tiny_model, x, y)
+    assert log.samples(True) == bench.published_passes_per_image() == 220
+    assert {c[0] for c in log.calls} == {1}  # one image -> batch 1 per pass, sequential samples
+    with bench.count_passes(tiny_model) as ours:
+        attribute(tiny_model, x, y, method="attexplore")
+    assert ours.samples(True) == bench.formula_passes("attexplore") == 200
+
+
+def test_published_loop_equals_attexplore_for_same_draws(tiny_model, tiny_images):
+    x, y = tiny_images
+    ours = attribute(tiny_model, x, y, method="attexplore", num_steps=3, N=2)
+    theirs = bench.published_attexplore_loop(tiny_model, x, y, num_steps=3, N=2)
+    torch.testing.assert_close(theirs, ours, rtol=1e-4, atol=1e-6)
+
+
+def test_channels_last_keeps_maps_and_restores_model(tiny_model, tiny_images):
+    x, y = tiny_images
+    assert bench.check_equivalence(tiny_model, x, y, "ig", "channels_last", steps=4) > 0.99
+    assert "forward" not in tiny_model.__dict__
+    assert all(p.is_contiguous() for p in tiny_model.parameters())
+    with pytest.raises(ValueError, match="variant"):
+        with bench.variant(tiny_model, "float8"):
+            pass
+
+
+def test_formula_passes_uses_overrides():
+    assert bench.formula_passes("ig") == 51
+    assert bench.formula_passes("ig", {"steps": 9}) == 10

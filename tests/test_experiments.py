@@ -1,0 +1,114 @@
+"""The experiment layer: settings, model resolution, paper comparison, cached and resumable results."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from attx_core import experiments as ex
+from attx_core.models import WeightsUnavailableError
+
+
+def test_settings_merge_profile_chapter_and_overrides() -> None:
+    cfg = ex.settings("quick", "table01_insdel", n_images=1)
+    assert cfg["profile"] == "quick" and cfg["n_images"] == 1 and cfg["images"] == "sample"
+    assert "attexplore" in cfg["methods"]
+    with pytest.raises(ValueError, match="unknown profile"):
+        ex.settings("nope", "table01_insdel")
+    with pytest.raises(ValueError, match="unknown setting"):
+        ex.settings("quick", "table01_insdel", bogus=1)
+
+
+def test_every_chapter_of_every_profile_resolves() -> None:
+    for profile, prof in ex.PROFILES.items():
+        for chapter in prof["chapters"]:
+            cfg = ex.settings(profile, chapter)
+            for section in cfg.get("sections", {}):
+                assert ex.ablation_section(cfg, section)["values"]
+
+
+def test_resolve_model_uses_analogue_never_random_weights() -> None:
+    resolved = ex.resolve_model("inception_v3")
+    assert resolved.weights != "random-init"
+    if resolved.name != "inception_v3":
+        assert resolved.name == ex.ANALOGUES["inception_v3"]
+        assert "inception_v3 -> efficientnet_lite0" in resolved.note
+    with pytest.raises(WeightsUnavailableError):
+        ex.resolve_model("tiny_cnn")  # random-only model without an analogue: refused, not random
+    with pytest.raises(ValueError, match="unknown model"):
+        ex.resolve_model("resnet9000")
+
+
+def test_method_params_fill_defaults_and_note_unknown() -> None:
+    full, notes = ex.method_params("ig", {"steps": 7, "bogus": 1}, seed=5)
+    assert full["steps"] == 7 and "bogus" not in full and "seed" not in full
+    assert any("bogus" in n for n in notes)
+    with pytest.raises(ex.MethodUnavailable):
+        ex.method_params("no_such_method", {})
+
+
+def _ours(values: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"model": "inception_v3", "ours_model": "efficientnet_lite0", "method": "attexplore", "parameter": "",
+                         "setting": "", "metric": "insertion", "image": [f"i{k}" for k in range(len(values))], "value": values})
+
+
+def test_compare_reports_paper_ours_delta_ci() -> None:
+    cmp = ex.compare(_ours([0.40, 0.50, 0.45]), "table01_insdel", models=["inception_v3"])
+    row = cmp[(cmp.method == "attexplore") & (cmp.metric == "insertion")].iloc[0]
+    assert row.paper == pytest.approx(0.4732)
+    assert row.ours == pytest.approx(0.45)
+    assert row.delta == pytest.approx(0.45 - 0.4732)
+    assert row.ci_lo <= row.ours <= row.ci_hi and row.n == 3
+    assert row.status == "paper value inside CI"
+    assert {"paper", "ours", "delta", "95% CI"} <= set(cmp.columns)
+    # cells we did not compute stay in the table, marked; models we did not run are left out
+    missing = cmp[(cmp.method == "agi") & (cmp.metric == "insertion")].iloc[0]
+    assert pd.isna(missing.ours) and missing.status == "not available yet"
+    assert set(cmp.model) == {"inception_v3"} and len(cmp) == 22
+
+
+def test_compare_table2_applies_to_the_models_run() -> None:
+    ours = _ours([10.0]).assign(method="ig", metric="fps")
+    cmp = ex.compare(ours, "table02_fps", models=["inception_v3"])
+    assert cmp[cmp.method == "ig"].iloc[0].ours == 10.0 and len(cmp) == 6
+
+
+def test_insdel_table_is_cached_and_resumable(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ATTX_RESULTS", str(tmp_path))
+    calls = []
+    import attx_core.experiments.runners as runners
+
+    real = runners.attribute
+    monkeypatch.setattr(runners, "attribute", lambda *a, **k: calls.append(a[1].shape[0]) or real(*a, **k))
+    kw = dict(profile="quick", models=["inception_v3"], methods={"saliency": {}}, images="sample", seed=0,
+              insdel={"step": 224 * 56, "substrate": "zeros", "order": "pixel"}, batch_size=1)
+    first = ex.insdel_table(n_images=1, **kw)
+    assert calls == [1] and len(first) == 2
+    assert "efficientnet_lite0" in ex.provenance_line(first) or "inception_v3" in ex.provenance_line(first)
+    again = ex.insdel_table(n_images=2, **kw)  # only the new image is computed
+    assert calls == [1, 1]
+    pd.testing.assert_frame_equal(again[again.image == first.image.iloc[0]].reset_index(drop=True), first.reset_index(drop=True))
+    cached = ex.insdel_table(n_images=2, cached_only=True, **kw)
+    assert calls == [1, 1] and len(cached) == 4
+    fresh = ex.insdel_table(n_images=3, cached_only=True, **kw)  # a missing image: nothing computed, a note
+    assert fresh.empty and any("not computed" in n for n in fresh.attrs["notes"])
+    assert all(0.0 <= v <= 1.0 for v in cached.value)
+    assert torch.is_tensor(torch.tensor(cached.value.to_numpy()))
+
+
+def test_unavailable_method_is_a_note_not_an_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ATTX_RESULTS", str(tmp_path))
+    df = ex.insdel_table("quick", ["inception_v3"], {"not_written_yet": {}}, "sample", 1, 0,
+                         {"step": 224 * 56, "substrate": "zeros", "order": "pixel"})
+    assert df.empty and any("not available yet" in n for n in df.attrs["notes"])
+    assert ex.check("table01_insdel", ex.compare(df, "table01_insdel")).verdict == "not available yet"
+
+
+def test_claims_on_a_constructed_table() -> None:
+    rows = [("attexplore", 0.5), ("agi", 0.4), ("ig", 0.2)]
+    ours = pd.concat([_ours([v, v]).assign(method=m) for m, v in rows])
+    verdict = ex.check("table01_insdel", ex.compare(ours, "table01_insdel", models=["inception_v3"]))
+    assert verdict.verdict == "reproduced (among the 3 of 11 methods available)"
+    ours.loc[ours.method == "agi", "value"] = 0.9
+    verdict = ex.check("table01_insdel", ex.compare(ours, "table01_insdel", models=["inception_v3"]))
+    assert verdict.verdict.startswith("not reproduced") and "AGI" in verdict.ours
