@@ -24,6 +24,9 @@ NOTEBOOKS = REPO_ROOT / "notebooks"
 EXECUTED = REPO_ROOT / "book" / "_executed"
 KERNEL = "python3"
 TIMINGS = EXECUTED / "timings.json"
+WIDGET_ASSETS = REPO_ROOT / "book" / "_static" / "widgets"  # gitignored; filled from npm when reachable
+WIDGET_PACKAGES = {"requirejs@2.3.6": ("package/require.js", "require.js"),
+                   "@jupyter-widgets/html-manager@1.0.6": ("package/dist/embed-amd.js", "embed-amd.js")}
 
 
 def toc_notebooks(toc_path: Path = REPO_ROOT / "_toc.yml") -> list[str]:
@@ -88,7 +91,58 @@ def execute_notebook(name: str, parameters: dict, out_dir: Path = EXECUTED) -> f
     finally:
         os.environ.clear()
         os.environ.update(old_env)
+    _hide_default_parameters(out_dir / f"{name}.ipynb")
     return time.perf_counter() - start
+
+
+def _hide_default_parameters(path: Path) -> None:
+    """Tag the notebook's default ``parameters`` cell ``remove-cell``: the page shows the values papermill
+    injected (the ones used), not the defaults they replaced."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, path)
+
+
+def widget_assets() -> bool:
+    """Local copies of the widget JavaScript (require.js and the ipywidgets HTML manager, the versions
+    myst-nb loads from a CDN), fetched once with ``npm pack``; False when npm cannot get them."""
+    import tarfile
+    import tempfile
+
+    if all((WIDGET_ASSETS / name).is_file() for _, name in WIDGET_PACKAGES.values()):
+        return True
+    npm = shutil.which("npm")
+    if npm is None:
+        return False
+    WIDGET_ASSETS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for package, (member, name) in WIDGET_PACKAGES.items():
+            done = subprocess.run([npm, "pack", package, "--silent"], cwd=tmp, capture_output=True, text=True, timeout=300)
+            if done.returncode != 0:
+                return False
+            with tarfile.open(Path(tmp) / done.stdout.strip().splitlines()[-1]) as tar:
+                (WIDGET_ASSETS / name).write_bytes(tar.extractfile(member).read())
+    return True
+
+
+def _build_config() -> Path:
+    """``_config.yml``, plus local widget JavaScript when available (so widgets work in the HTML offline)."""
+    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
+    if widget_assets():
+        sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
+        sphinx["html_static_path"] = ["book/_static"]
+        sphinx["nb_ipywidgets_js"] = {"widgets/require.js": {}, "widgets/embed-amd.js": {"data-jupyter-widgets-cdn": "https://cdn.jsdelivr.net/npm/"}}
+    else:
+        print("[book] widget JavaScript not available locally (no npm): the HTML loads it from a CDN", flush=True)
+    path = REPO_ROOT / "_build" / "book_config.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 def _placeholder(name: str) -> None:
@@ -145,7 +199,7 @@ def build_book(profile: str = "quick", force: bool = False, notebooks: Sequence[
             _placeholder(name)
     if html:
         start = time.perf_counter()
-        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT), "-W", "-n", "--keep-going"]
+        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT), "--config", str(_build_config()), "-W", "-n", "--keep-going"]
         result = subprocess.run(cmd, cwd=REPO_ROOT, env=_kernel_env())
         timings["jupyter-book build"] = time.perf_counter() - start
         if result.returncode != 0:

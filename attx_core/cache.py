@@ -131,7 +131,8 @@ class CacheEntry:
         """Records for ``ids``: stored ones are reused, missing ones computed by ``fn`` batch by batch
         (each batch stored before the next starts), with a progress bar."""
         todo = self.missing(ids)
-        with tqdm(total=len(todo), desc=desc or self.path.stem, disable=not todo, leave=False) as bar:
+        quiet = not todo or os.environ.get("TQDM_DISABLE") == "1"  # the book build sets TQDM_DISABLE
+        with tqdm(total=len(todo), desc=desc or self.path.stem, disable=quiet, leave=False) as bar:
             for start in range(0, len(todo), batch_size):
                 batch = todo[start : start + batch_size]
                 out = fn(batch)

@@ -48,7 +48,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     import torch
 
-    from . import attribute, data, models, viz
+    from . import METHODS, attribute, data, models, viz
 
     model = models.load(args.model, weights=None if args.random_weights else "auto")
     image = data.read_image(args.image, model.input_size)[None]
@@ -59,7 +59,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"{p:6.3f}  {i:4d}  {model.class_names[i]}")
     target = torch.tensor([args.target if args.target is not None else int(top.indices[0])])
     start = time.perf_counter()
-    attr = attribute(model, image, target, method=args.method, **_params(args.param))
+    params = _params(args.param)
+    if "background" in METHODS[args.method].defaults and "background" not in params:
+        # one image has no "other images" to sample baselines from: use the packaged photos
+        params["background"] = data.sample_images(model.input_size).x
+    attr = attribute(model, image, target, method=args.method, **params)
     seconds = time.perf_counter() - start
     title = f"{args.method} on {model.name}: class {int(target)} ({model.class_names[int(target)]}), {seconds:.2f} s"
     viz.save_overlay(image[0], attr[0], args.out, title=title)

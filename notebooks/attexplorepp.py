@@ -51,9 +51,10 @@ print(ex.plusplus_sentence(gain))
 # ## Sensitivity: epsilon, DP (di_prob) and beta
 
 # %%
-for parameter, values in cfg["sensitivity"].items():
-    sens = ex.ablation(**{**run, "method": "attexplore"}, parameter=parameter, values=values, force=force)
-    print(ex.notes_text(sens))
+for parameter, spec in cfg["sensitivity"].items():
+    base = {**cfg["base"], "attack": spec.get("attack", "ssa")}
+    sens = ex.ablation(**{**run, "base": base, "method": "attexplore"}, parameter=parameter, values=spec["values"], force=force)
+    print(f"{parameter} (explorer {base['attack']}):", ex.notes_text(sens))
     display(ex.summary(sens, by=["model", "setting", "metric"]).assign(parameter=parameter))
 
 # %% [markdown]

@@ -25,7 +25,11 @@ force = False
 overrides = {}
 
 # %%
+import pandas as pd
+
 from attx_core import experiments as ex
+
+pd.set_option("display.max_colwidth", None)
 
 cfg = ex.settings(profile, "published_vs_corrected", **overrides)
 print(ex.settings_text(cfg))

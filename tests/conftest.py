@@ -6,7 +6,7 @@ import torch
 
 import attx_core  # noqa: F401  (applies the torchvision shim before any test imports torchvision)
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # tiny models: thread synchronisation costs more than it saves
 
 
 @pytest.fixture(scope="session")

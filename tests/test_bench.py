@@ -9,15 +9,6 @@ import torch
 from attx_core import attribute, bench
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and thread barriers crawl on a shared, loaded CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_bench_writes_json_with_expected_keys(tmp_path):
     out = tmp_path / "bench.json"
     argv = ["--model", "tiny_cnn", "--random-weights", "--images", "2", "--batch", "2", "--reps", "1",

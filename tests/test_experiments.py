@@ -112,3 +112,10 @@ def test_claims_on_a_constructed_table() -> None:
     ours.loc[ours.method == "agi", "value"] = 0.9
     verdict = ex.check("table01_insdel", ex.compare(ours, "table01_insdel", models=["inception_v3"]))
     assert verdict.verdict.startswith("not reproduced") and "AGI" in verdict.ours
+
+
+def test_vit_claim_on_a_cnn_analogue_is_not_testable() -> None:
+    ours = pd.concat([_ours([v]).assign(method=m, model="vit_b_16") for m, v in (("attexplore", 0.6), ("ig", 0.2))])
+    ours.attrs["analogues"] = {"vit_b_16": "efficientnet_lite0"}
+    verdict = ex.check("table07_vit", ex.compare(ours, "table07_vit", models=["vit_b_16"]))
+    assert verdict.verdict.startswith("not testable offline")

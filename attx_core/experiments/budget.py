@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..metrics import num_points
 from .profiles import PROFILES, settings
-from .runners import PAPER_PARAM_NAMES, ablation_section, passes_per_image
+from .runners import PAPER_PARAM_NAMES, PUBLISHED_VARIANTS, ablation_section, passes_per_image
 from .resolve import IMAGE_SIZE
 
 PASS_SECONDS = 0.12  # efficientnet_lite0 forward+backward per image on 2 CPU cores (OFFLINE.md)
@@ -26,15 +26,23 @@ def _configs(profile: str, chapter: str) -> Iterator[tuple[str, dict[str, Any], 
     elif "attacks" in cfg:
         for a in cfg["attacks"]:
             yield "attexplore", {**cfg["base"], "attack": None if a == "none" else a}, "insdel"
-        for parameter, values in cfg.get("sensitivity", {}).items():
-            for v in values:
-                yield "attexplore", {**cfg["base"], parameter: v / 255 if parameter == "epsilon" else v}, "insdel"
+        for parameter, spec in cfg.get("sensitivity", {}).items():
+            for v in spec["values"]:
+                yield "attexplore", {**cfg["base"], "attack": spec.get("attack", "ssa"), parameter: v / 255 if parameter == "epsilon" else v}, "insdel"
         for _ in cfg.get("seeds", []):
             yield "attexplore", dict(cfg["base"]), "insdel"
+    elif chapter == "published_vs_corrected":
+        for _, method, published, corrected in PUBLISHED_VARIANTS:
+            base = cfg["base"] if method == "attexplore" else {}
+            yield method, {**base, **published}, "insdel"
+            yield method, {**base, **corrected}, "insdel"
+        yield "attexplore", dict(cfg["base"]), "insdel"  # the pixel-order variant (reference order is cached)
     elif isinstance(cfg.get("methods"), dict):
-        metric = {"table02_fps": "none", "figure04_heatmaps": "none", "table08_infd": "infd"}.get(chapter, "insdel")
+        metric = {"table02_fps": "none", "figure04_heatmaps": "none", "table08_infd": "infd", "sanity_check": "none"}.get(chapter, "insdel")
+        repeats = cfg.get("stages", 0) + 1 if chapter == "sanity_check" else 1  # every stage recomputes the maps
         for m, p in cfg["methods"].items():
-            yield m, dict(p), metric
+            for _ in range(repeats):
+                yield m, dict(p), metric
 
 
 def budget(profile: str) -> pd.DataFrame:

@@ -83,12 +83,35 @@ def provenance_line(df_or_record: pd.DataFrame | Mapping[str, Any]) -> str:
             f"device {rec.get('device')}; torch {rec.get('torch')}; computed {rec.get('date')}")
 
 
-def settings_text(cfg: Mapping[str, Any], paper_profile: Mapping[str, Any] | None = None) -> str:
-    """The settings a chapter runs with, one per line, and a deviation line when the profile is not 'paper'."""
-    lines = [f"{k}: {v}" for k, v in cfg.items() if k not in ("force", "cached_only")]
-    if cfg.get("profile") != "paper":
-        lines.append(f"DEVIATION: profile {cfg.get('profile')!r} is not the paper's protocol (fewer images, reduced "
-                     "settings, see the profile); run `attx book --profile paper` for the full protocol")
+def _differences(ours: Any, paper: Any, prefix: str = "") -> list[str]:
+    """Leaf-by-leaf differences between two settings trees, as 'key ours (paper: value)'."""
+    if isinstance(ours, dict) and isinstance(paper, dict):
+        out = []
+        for key in dict.fromkeys([*ours, *paper]):
+            out += _differences(ours.get(key, "default"), paper.get(key, "default"), f"{prefix}{key}.")
+        return out
+    return [] if ours == paper else [f"{prefix.rstrip('.')} {ours} (paper: {paper})"]
+
+
+def settings_text(cfg: Mapping[str, Any]) -> str:
+    """The settings a chapter runs with, one per line, then every difference from the paper profile."""
+    from .profiles import settings
+
+    skip = ("force", "cached_only", "profile", "chapter")
+    lines = [f"profile: {cfg.get('profile')}"]
+    for k, v in cfg.items():
+        if k in skip:
+            continue
+        if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
+            lines.append(f"{k}:")
+            lines += [f"    {name}: {params or 'defaults'}" for name, params in v.items()]
+        else:
+            lines.append(f"{k}: {v}")
+    if cfg.get("profile") != "paper" and cfg.get("chapter"):
+        paper = settings("paper", cfg["chapter"])
+        diffs = _differences({k: v for k, v in cfg.items() if k not in skip}, {k: v for k, v in paper.items() if k not in skip})
+        lines.append(f"DEVIATIONS from the paper's protocol (`attx book --profile paper` runs it): {len(diffs)}")
+        lines += [f"  - {d}" for d in diffs]
     return "\n".join(lines)
 
 

@@ -55,13 +55,13 @@ def live_explorer(model, x, labels, names: Sequence[str], methods: Sequence[str]
     in a live kernel; the static HTML shows the initial state)."""
     from ..methods import METHODS, attribute
 
-    image = widgets.Dropdown(options=list(enumerate(names)), description="image")
+    image = widgets.Dropdown(options=[(name, i) for i, name in enumerate(names)], value=0, description="image")
     method = widgets.Dropdown(options=[m for m in methods if m in METHODS], description="method")
     steps = widgets.IntSlider(value=8, min=1, max=64, description="steps/N")
     picture = widgets.Image(format="png", width=256, height=256)
 
     def update(*_):
-        i = image.value if isinstance(image.value, int) else image.value[0]
+        i = image.value
         info = METHODS[method.value]
         knob = next((k for k in ("steps", "n_samples", "N", "num_steps") if k in info.defaults), None)
         params = {knob: steps.value} if knob else {}

@@ -21,7 +21,9 @@ def paper_vs_ours(cmp: pd.DataFrame, x: str = "paper_label", title: str = "") ->
         centers = [p.get_x() + p.get_width() / 2 for p in ax.patches[len(part): 2 * len(part)]]
         if len(centers) == len(part):
             ax.errorbar(centers, part.ours, yerr=[part.ours - part.ci_lo, part.ci_hi - part.ours], fmt="none", ecolor="k", capsize=2)
-        ax.set_title(f"{model}: {metric}", fontsize=9)
+        analogue = cmp.attrs.get("analogues", {}).get(model, model)
+        ax.set_title(f"{model}{f' (ours: {analogue})' if analogue != model else ''}: {metric}", fontsize=9)
+        ax.legend(fontsize=7)
         ax.set_xlabel("")
         ax.tick_params(axis="x", rotation=60, labelsize=7)
     fig.suptitle(title, fontsize=10)

@@ -9,28 +9,31 @@ its settings and says where they deviate from the paper.
 Paper settings (seed 004, Section 5.1) use epsilon 48/255 for AttEXplore; the published code's
 default is 16/255 (reference NOTES section 1). Tables 3, 4 and 6 are run at 16, as the paper states.
 
-Quick-profile budget (estimated seconds on 2 cores, 0.12 s per forward+backward pass and 0.09 s per
-forward pass of efficientnet_lite0; ``budget("quick")`` recomputes it from the method registry):
+Quick-profile budget: estimated seconds (``budget("quick")``, from the methods' passes-per-image
+formulas at 0.12 s per forward+backward and 0.09 s per forward of efficientnet_lite0 on 2 cores) and
+the measured wall time of a from-scratch ``attx book --profile quick`` on 2 idle CPU cores
+(2026-11-23, kernel start included; robustness reused the robust module's trained nets):
 
-====================  =======  ====================================================
-chapter               seconds  what dominates
-====================  =======  ====================================================
-table01_insdel        ~220     11 methods x 4 images, AGI and AttEXplore
-table02_fps           ~150     6 methods x 1 image at published settings
-ablation_n            ~150     AttEXplore over N (Tables 3, 9, 10), 2 images
-ablation_num_steps    ~100     AttEXplore over num_steps (Tables 4, 11), 2 images
-ablation_epsilon      ~100     AttEXplore over epsilon (Tables 5, 12), 2 images
-table06_attacks       ~120     8 explorers x 2 images
-table07_vit           ~0       same analogue and settings as Table 1: cached
-table08_infd          ~100     10 methods x 2 images, 20 perturbations
-figure04_heatmaps     ~60      11 methods x 2 images, maps only
-attexplorepp          ~200     ten attacks, DP / beta / epsilon, 3 seeds
-published_vs_corrected ~80     published-code variants vs corrected
-sanity_check          ~60      cascading randomisation, 1 image
-robustness            ~120     attributional robustness study (tiny)
-explorer              ~0       reads figure04's cached maps
-kernels + HTML build  ~200     19 kernel start-ups, jupyter-book build
-====================  =======  ====================================================
+======================  ========  ========  ==============================================
+chapter                 estimate  measured  what dominates
+======================  ========  ========  ==============================================
+table01_insdel          223       96        11 methods x 4 images, AGI and AttEXplore
+table02_fps             47        18        6 methods x 2 images, attribution only
+ablation_n              158       69        AttEXplore over N (Tables 3, 9, 10), 2 images
+ablation_num_steps      73        30        AttEXplore over num_steps (Tables 4, 11)
+ablation_epsilon        80        31        AttEXplore over epsilon (Tables 5, 12)
+table06_attacks         91        25        8 explorers x 2 images
+table07_vit             223       7         same analogue and settings as Table 1: cached
+table08_infd            90        30        10 methods x 2 images, 20 perturbations
+figure04_heatmaps       52        24        11 methods x 2 images, maps only
+attexplorepp            217       73        ten explorers, DP / beta / epsilon, 3 seeds
+published_vs_corrected  91        22        published-code variants vs corrected
+sanity_check            29        17        cascading randomisation, 1 image, 4 stages
+robustness              -         12        MNIST x 4 objectives (nets cached by robust)
+explorer, intro         0         14        read the cache
+HTML build              -         2         jupyter-book build -W -n
+total                             473       (7 min 53 s wall, ``time attx book``)
+======================  ========  ========  ==============================================
 """
 from __future__ import annotations
 
@@ -73,6 +76,8 @@ QUICK_METHODS: dict[str, dict[str, Any]] = {
     "agi": {"num_classes": 4, "num_steps": 8},
     "attexplore": {"epsilon": 48 / 255, "N": 5, "num_steps": 5},
 }
+# AttEXplore++ sensitivity: parameter -> values (epsilon in 1/255) and the explorer it belongs to (beta is
+# GRA's sampling radius; DP = di_prob, the input-diversity probability of the SSA explorer).
 # Table 6 / AttEXplore++ explorers (attexplore's ``attack``; "none" = attack=None, the NoAttack row).
 TABLE6_ATTACKS = ("none", "ssa", "pgd", "difgsm", "tifgsm", "mifgsm", "sinifgsm", "naa")
 PLUSPLUS_ATTACKS = ("fgsm", "pgd", "mifgsm", "difgsm", "tifgsm", "sinifgsm", "naa", "ssa", "mig", "gra")
@@ -113,10 +118,11 @@ PROFILES: dict[str, dict[str, Any]] = {
             "table08_infd": {"models": list(PAPER_MODELS), "methods": {m: p for m, p in PAPER_METHODS.items() if m != "gradcam"}, "n_perturbations": 100},
             "figure04_heatmaps": {"models": ["inception_v3"], "n_images": 6, "methods": PAPER_METHODS},
             "attexplorepp": {"models": ["inception_v3", "resnet50", "vgg16", "maxvit_t", "vit_b_16"], "base": {"epsilon": 16 / 255},
-                             "attacks": list(PLUSPLUS_ATTACKS), "sensitivity": {"epsilon": [8, 16, 32, 48], "di_prob": [0.1, 0.5, 0.9], "beta": [2.0, 3.5, 5.0]},
+                             "attacks": list(PLUSPLUS_ATTACKS), "sensitivity": {"epsilon": {"values": [8, 16, 32, 48]}, "di_prob": {"values": [0.1, 0.5, 0.9]},
+                                             "beta": {"values": [2.0, 3.5, 5.0], "attack": "gra"}},
                              "seeds": [0, 1, 2, 3407]},
             "published_vs_corrected": {"models": ["inception_v3"], "base": {"epsilon": 16 / 255}},
-            "sanity_check": {"models": ["inception_v3"], "n_images": 16, "methods": ["saliency", "ig", "smoothgrad", "attexplore"], "stages": 8},
+            "sanity_check": {"models": ["inception_v3"], "n_images": 16, "methods": {m: PAPER_METHODS[m] for m in ("saliency", "ig", "smoothgrad", "gradcam", "attexplore")}, "stages": 8},
             "robustness": {"datasets": ["mnist", "fmnist", "gtsrb", "flowers102"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "paper"},
         },
     },
@@ -129,7 +135,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "insdel": QUICK_INSDEL,
         "chapters": {
             "table01_insdel": {"models": ["inception_v3"], "methods": QUICK_METHODS},
-            "table02_fps": {"models": ["inception_v3"], "n_images": 2, "methods": {m: QUICK_METHODS[m] for m in ("big", "agi", "ig", "smoothgrad", "guided_ig", "attexplore")}},
+            "table02_fps": {"models": ["inception_v3"], "n_images": 2, "batch_size": 1, "methods": {m: QUICK_METHODS[m] for m in ("big", "agi", "ig", "smoothgrad", "guided_ig", "attexplore")}},
             "ablation_n": _ablation({"epsilon": 16 / 255, "num_steps": 4, "N": 20}, {
                 "table03_n": {"parameter": "N", "values": [10, 20, 40]},
                 "table09_n_small": {"parameter": "N", "values": [1, 3, 9]},
@@ -148,10 +154,10 @@ PROFILES: dict[str, dict[str, Any]] = {
             "table08_infd": {"models": ["inception_v3"], "n_images": 2, "methods": {m: p for m, p in QUICK_METHODS.items() if m != "gradcam"}, "n_perturbations": 20},
             "figure04_heatmaps": {"models": ["inception_v3"], "n_images": 2, "methods": QUICK_METHODS},
             "attexplorepp": {"models": ["inception_v3"], "n_images": 2, "base": {"epsilon": 16 / 255, "N": 5, "num_steps": 5},
-                             "attacks": list(PLUSPLUS_ATTACKS), "sensitivity": {"epsilon": [8, 32], "di_prob": [0.1, 0.9], "beta": [2.0, 5.0]},
+                             "attacks": list(PLUSPLUS_ATTACKS), "sensitivity": {"epsilon": {"values": [8, 32]}, "di_prob": {"values": [0.1, 0.9]}, "beta": {"values": [2.0, 5.0], "attack": "gra"}},
                              "seeds": [0, 1, 2]},
             "published_vs_corrected": {"models": ["inception_v3"], "n_images": 2, "base": {"epsilon": 16 / 255, "N": 5, "num_steps": 5}},
-            "sanity_check": {"models": ["inception_v3"], "n_images": 1, "methods": ["saliency", "ig", "attexplore"], "stages": 4},
+            "sanity_check": {"models": ["inception_v3"], "n_images": 1, "methods": {m: QUICK_METHODS[m] for m in ("saliency", "ig", "gradcam", "attexplore")}, "stages": 4},
             "robustness": {"datasets": ["mnist"], "objectives": ["natural", "pgd", "ar", "adv_ar"], "robust_profile": "quick"},
         },
     },
@@ -165,6 +171,7 @@ def settings(profile: str, chapter: str, **overrides: Any) -> dict[str, Any]:
     require(chapter in prof["chapters"], f"unknown chapter {chapter!r}; known: {', '.join(prof['chapters'])}")
     out = {k: copy.deepcopy(v) for k, v in prof.items() if k not in ("chapters", "description")}
     out["profile"] = profile
+    out["chapter"] = chapter
     out.update(copy.deepcopy(prof["chapters"][chapter]))
     unknown = sorted(set(overrides) - set(out) - {"methods", "models", "n_images", "images", "seed", "insdel"})
     require(not unknown, f"unknown setting(s) {unknown} for chapter {chapter!r}; settings: {', '.join(sorted(out))}")

@@ -1,6 +1,8 @@
 """Which network stands in for each of the paper's models, and the images a chapter runs on."""
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,7 +50,8 @@ def resolve_model(requested: str) -> ResolvedModel:
     if requested not in models.MODELS:
         raise ValueError(f"unknown model {requested!r}; known models: {', '.join(sorted(models.MODELS))}")
     try:
-        model = models.load(requested, weights="auto")
+        with contextlib.redirect_stdout(io.StringIO()):  # torch.hub's "Downloading: ..." line; a failure is reported below
+            model = models.load(requested, weights="auto")
         return ResolvedModel(requested, model, f"{requested}: paper model with weights {model.weights}")
     except models.WeightsUnavailableError as err:
         if requested not in ANALOGUES:

@@ -119,10 +119,14 @@ class Run:
             self.provenance = dict(entry.provenance)
         return [(i, int(imgs.labels[index[i]]), r) for i, r in zip(ids, out)]
 
+    def attrs(self, requested_models: Sequence[str]) -> dict[str, Any]:
+        """What a result frame carries besides its rows: notes, provenance, models and their analogues."""
+        return dict(notes=list(self.notes), provenance=dict(self.provenance), models=list(requested_models),
+                    analogues={k: v.name for k, v in self.models.items()}, profile=self.profile)
+
     def frame(self, rows: list[dict[str, Any]], requested_models: Sequence[str]) -> pd.DataFrame:
         df = pd.DataFrame(rows, columns=["model", "ours_model", "method", "parameter", "setting", "metric", "image", "value"])
-        df.attrs.update(notes=list(self.notes), provenance=dict(self.provenance), models=list(requested_models),
-                        analogues={k: v.name for k, v in self.models.items()}, profile=self.profile)
+        df.attrs.update(self.attrs(requested_models))
         return df
 
 
@@ -158,7 +162,7 @@ def _each_config(run: Run, models: Iterable[str], configs: Iterable[tuple[str, s
             try:
                 records = one(requested, method, params)
             except MethodUnavailable as err:
-                run.note(f"{err} (not available yet)")
+                run.note(str(err))
                 continue
             except NotComputedError as err:
                 run.note(str(err))
@@ -235,11 +239,13 @@ def seed_stability(profile: str, models: Sequence[str], method: str, params: Map
 
 def fps_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str, n_images: int | None,
               seed: int, **run_opts: Any) -> pd.DataFrame:
-    """Images attributed per second (Table 2), attribution only, one value (1/seconds) per image."""
+    """Images attributed per second (Table 2), attribution only, after a warm-up pass; one value
+    (1/seconds) per image, timed per batch of ``batch_size`` images."""
     run = Run(profile, images, n_images, seed, **run_opts)
 
     def one(requested, method, params):
         def compute(resolved, x, y, p):
+            attribute(resolved.model, x[:1], y[:1], method="saliency")  # warm-up: first-call costs are not the method's
             _, seconds = _timed_attribution(resolved.model, x, y, method, p)
             return [{"seconds": seconds} for _ in range(x.shape[0])]
 
@@ -292,41 +298,50 @@ def heatmap_grid(profile: str, models: Sequence[str], methods: Mapping[str, Mapp
             try:
                 records = run.records("maps", requested, method, params, {"map_size": MAP_SIZE}, compute)
             except MethodUnavailable as err:
-                run.note(f"{err} (not available yet)")
+                run.note(str(err))
                 continue
             for image, label, rec in records:
                 rows.append(dict(model=requested, ours_model=run.models[requested].name, method=method, image=image, label=label, map=rec["map"]))
     df = pd.DataFrame(rows, columns=["model", "ours_model", "method", "image", "label", "map"])
-    df.attrs.update(notes=list(run.notes), provenance=dict(run.provenance), models=list(models), profile=profile)
+    df.attrs.update(run.attrs(models))
     return df
 
 
-def sanity_check(profile: str, models: Sequence[str], methods: Sequence[str], stages: int, images: str, n_images: int | None,
-                 seed: int, **run_opts: Any) -> pd.DataFrame:
+def sanity_check(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], stages: int, images: str,
+                 n_images: int | None, seed: int, **run_opts: Any) -> pd.DataFrame:
     """Cascading model-parameter randomisation (Adebayo et al. 2018): Spearman of each method's map with
     its original map as the top ``stages`` parameterised blocks are re-initialised, per image."""
     from ..metrics import cascading_randomization
 
     run = Run(profile, images, n_images, seed, **run_opts)
-    available = [m for m in methods if m in METHODS]
-    for m in methods:
-        if m not in METHODS:
-            run.note(f"method {m!r} is not available yet")
+    available = {}
+    for m, p in methods.items():
+        try:
+            full, dropped = method_params(m, p, seed)
+        except MethodUnavailable as err:
+            run.note(str(err))
+            continue
+        available[m] = full
+        for text in dropped:
+            run.note(text)
     rows = []
     for requested in models:
         resolved = run.model(requested)
         layers = _top_blocks(resolved.model, stages)
 
         def compute(res, x, y, _p):
-            df = cascading_randomization(res.model, x, y, {m: m for m in available}, seed=run.seed, layers=layers)
+            df = cascading_randomization(res.model, x, y, {m: (m, p) for m, p in available.items()}, seed=run.seed, layers=layers)
             return [{"rows": df[df.image == i].drop(columns="image").to_dict("records")} for i in range(x.shape[0])]
 
-        records = run.records("sanity", requested, available[0], {}, {"methods": available, "layers": layers}, compute)
+        if not available:
+            break
+        key = {"methods": {m: _key_params(p) for m, p in available.items()}, "layers": layers}
+        records = run.records("sanity", requested, next(iter(available)), {}, key, compute)
         for image, _, rec in records:
             for r in rec["rows"]:
                 rows.append(dict(model=requested, ours_model=resolved.name, image=image, **r))
     df = pd.DataFrame(rows)
-    df.attrs.update(notes=list(run.notes), provenance=dict(run.provenance), models=list(models), profile=profile)
+    df.attrs.update(run.attrs(models))
     return df
 
 

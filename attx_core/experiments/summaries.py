@@ -14,7 +14,7 @@ def summary(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """Mean, bootstrap 95% CI and image count of ``value`` per group."""
     rows = []
     for key, g in df.groupby(list(by), sort=False):
-        mean, lo, hi = mean_ci(g["value"].to_numpy(dtype=float))
+        mean, lo, hi = mean_ci(g["value"].to_numpy(dtype=float, copy=True))
         rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "mean": mean, "95% CI": f"[{lo:.4g}, {hi:.4g}]",
                      "ci_lo": lo, "ci_hi": hi, "n": len(g)})
     return pd.DataFrame(rows, columns=[*by, "mean", "95% CI", "ci_lo", "ci_hi", "n"])
