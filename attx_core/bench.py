@@ -67,7 +67,7 @@ from torch import Tensor, nn
 
 from . import data, models
 from .cache import REPO_ROOT, atomic_write_json, provenance
-from .engine import chunk_size, cross_entropy
+from .engine import chunk_size, cross_entropy, model_device
 from .methods import METHODS, attribute
 from .transforms import Diversity, dct2, idct2, smooth
 from .validate import require
@@ -129,11 +129,6 @@ def count_passes(model: nn.Module) -> Iterator[PassLog]:
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """The device of the model's first buffer or parameter."""
-    return next(iter(model.buffers()), next(model.parameters())).device
 
 
 def pass_seconds(model: nn.Module, shape: tuple[int, ...], batch: int, backward: bool, reps: int = 2) -> float:
@@ -238,9 +233,9 @@ def timed(model: nn.Module, fn: Callable[[], Any]) -> Timed:
     return Timed(value, seconds, log, mem.peak_mb)
 
 
-def reference_batch() -> int:
+def reference_batch(device: torch.device | str | None = None) -> int:
     """Batch of the reference pass time (and of projections to published settings): min(chunk, 16)."""
-    return min(chunk_size(), 16)
+    return min(chunk_size(device), 16)
 
 
 def formula_passes(method: str, params: dict[str, Any] | None = None) -> float | None:
@@ -463,7 +458,7 @@ def bench_method(model: nn.Module, x: Tensor, y: Tensor, method: str, params: di
     formula_defaults = formula_passes(method)
     projected = None
     if formula_defaults and eff == eff and eff > 0:
-        projected = 1.0 / (formula_defaults * timer.per_sample(tuple(x.shape[1:]), True, reference_batch()) / eff)
+        projected = 1.0 / (formula_defaults * timer.per_sample(tuple(x.shape[1:]), True, reference_batch(x.device)) / eff)
     row = {
         "status": "ok",
         "params": params,
@@ -598,7 +593,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     step = args.insdel_step or (hw // 14 if args.settings == "small" else 224)  # small: 3584 at 224 px, 15 points
     load_before = list(os.getloadavg())
     timer = PassTimer(model, args.reps)
-    pass_seconds(model, tuple(x.shape[1:]), min(chunk_size(), 8), True, 1)  # warm-up
+    pass_seconds(model, tuple(x.shape[1:]), min(chunk_size(device), 8), True, 1)  # warm-up
     rows: dict[str, Any] = {}
     maps: dict[str, Tensor] = {}
     for method in methods:
@@ -625,7 +620,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             v: bench_variant(model, x, y, v, vm, method_params(vm, args.settings, overrides), args.batch, rows[vm]["seconds"]) if vm else {"status": "skipped: no method ran"}
             for v in variants
         }
-    chunk, ref = chunk_size(), reference_batch()
+    chunk, ref = chunk_size(device), reference_batch(device)
     result["pass_time"] = {
         "batch": ref,
         "fwd_bwd_s_per_sample": timer.per_sample(tuple(x.shape[1:]), True, ref),

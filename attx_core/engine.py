@@ -20,9 +20,21 @@ OUTPUTS = ("prob", "logit")
 Objective = Callable[[Tensor, Tensor], Tensor]  # (logits, target) -> per-sample scalar
 
 
-def chunk_size() -> int:
-    """Samples per forward/backward chunk: $ATTX_CHUNK, default 64 (a memory budget, not a semantic)."""
-    return max(1, int(os.environ.get("ATTX_CHUNK", "64")))
+def model_device(model: nn.Module) -> torch.device:
+    """Device of the model's first parameter or buffer (CPU for a parameter-free module)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def chunk_size(device: torch.device | str | None = None) -> int:
+    """Samples per forward/backward chunk (a memory budget, not a semantic): $ATTX_CHUNK, else 64 on
+    a GPU and 4 on a CPU, where small chunks stay in cache (EfficientNet-Lite0 fwd+bwd on 2 cores:
+    20 ms/image at 4, 26 at 8, 31 at 16, 92 at 64; forward 16, 12, 11, 29 ms)."""
+    env = os.environ.get("ATTX_CHUNK")
+    if env:
+        return max(1, int(env))
+    return 64 if torch.device(device or "cpu").type == "cuda" else 4
 
 
 def model_output(logits: Tensor, output: str) -> Tensor:
@@ -67,7 +79,7 @@ def input_gradients(
     inputs and the model's parameters (double backprop: attributional-robustness training).
     """
     grads, values = [], []
-    step = chunk_size()
+    step = chunk_size(x.device)
     for start in range(0, x.shape[0], step):
         xc = x[start : start + step]
         if not (create_graph and xc.requires_grad):

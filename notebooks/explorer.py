@@ -17,7 +17,8 @@
 # and the browser switches between heatmaps precomputed by the Figure 4 chapter (same settings, read
 # from the cache). The second widget recomputes a map when you move its slider; it needs a running
 # kernel (open `notebooks/explorer.py` in Jupyter), so here it only shows its first state.
-# Widgets load their JavaScript from a CDN: offline, the static page shows no widgets.
+# The book build serves the widget JavaScript from a local copy (fetched with npm); without it the
+# page loads it from a CDN.
 
 # %% tags=["parameters"]
 profile = "quick"

@@ -119,3 +119,18 @@ def test_vit_claim_on_a_cnn_analogue_is_not_testable() -> None:
     ours.attrs["analogues"] = {"vit_b_16": "efficientnet_lite0"}
     verdict = ex.check("table07_vit", ex.compare(ours, "table07_vit", models=["vit_b_16"]))
     assert verdict.verdict.startswith("not testable offline")
+
+
+def test_live_explorer_recomputes_on_slider_change(tiny_model):
+    from attx_core.experiments.explorer import live_explorer
+
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    box = live_explorer(tiny_model, x, torch.tensor([1, 2]), ["a", "b"], ["attexplore", "saliency"], insdel_step=256)
+    controls, outputs = box.children
+    picture, curves = outputs.children
+    first = bytes(picture.value)
+    assert first and bytes(curves.value)
+    n_slider = next(w for w in controls.children if getattr(w, "description", "") == "N")
+    n_slider.value = 2  # attexplore takes N: the map is recomputed
+    assert bytes(picture.value) != first
+    assert controls.children[-1].description == "done"

@@ -50,27 +50,64 @@ def static_explorer(maps: pd.DataFrame, images: np.ndarray, names: Sequence[str]
     return widgets.VBox([widgets.HBox([image, method]), widgets.HBox([originals, outer])])
 
 
-def live_explorer(model, x, labels, names: Sequence[str], methods: Sequence[str]) -> widgets.Widget:
-    """Recompute a method's map for a chosen image and number of steps/samples (Python callback: only
-    in a live kernel; the static HTML shows the initial state)."""
-    from ..methods import METHODS, attribute
+def _curve_png(insertion: np.ndarray, deletion: np.ndarray) -> bytes:
+    """Insertion and deletion curves of one image as a small PNG."""
+    import matplotlib.pyplot as plt
 
-    image = widgets.Dropdown(options=[(name, i) for i, name in enumerate(names)], value=0, description="image")
-    method = widgets.Dropdown(options=[m for m in methods if m in METHODS], description="method")
-    steps = widgets.IntSlider(value=8, min=1, max=64, description="steps/N")
+    fig, ax = plt.subplots(figsize=(3.2, 2.6), dpi=80)
+    frac = np.linspace(0, 1, len(insertion))
+    ax.plot(frac, insertion, label=f"insertion {np.trapezoid(insertion, frac):.3f}")
+    ax.plot(frac, deletion, label=f"deletion {np.trapezoid(deletion, frac):.3f}")
+    ax.set(xlabel="fraction of pixels", ylabel="p(top-1)", ylim=(0, 1))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def live_explorer(model, x, labels, names: Sequence[str], methods: Sequence[str], insdel_step: int = 3584) -> widgets.Widget:
+    """Recompute a map and its insertion/deletion curves when a control changes: image, method, and the
+    AttEXplore(++) knobs epsilon, N, num_steps, DP (di_prob), beta and the explorer attack (each passed
+    only to methods that take it). Python callbacks: only in a live kernel; the static HTML shows the
+    initial state."""
+    from ..attacks import ATTACKS
+    from ..methods import METHODS, attribute
+    from ..metrics import insertion_deletion
+
+    style = {"description_width": "80px"}
+    image = widgets.Dropdown(options=[(name, i) for i, name in enumerate(names)], value=0, description="image", style=style)
+    method = widgets.Dropdown(options=[m for m in methods if m in METHODS], description="method", style=style)
+    knobs = {
+        "attack": widgets.Dropdown(options=["ssa", *[a for a in ATTACKS if a != "ssa"], None], description="explorer", style=style),
+        "epsilon": widgets.IntSlider(value=16, min=1, max=64, description="eps x255", continuous_update=False, style=style),
+        "N": widgets.IntSlider(value=5, min=1, max=60, description="N", continuous_update=False, style=style),
+        "num_steps": widgets.IntSlider(value=5, min=1, max=30, description="num_steps", continuous_update=False, style=style),
+        "di_prob": widgets.FloatSlider(value=0.5, min=0, max=1, step=0.1, description="DP", continuous_update=False, style=style),
+        "beta": widgets.FloatSlider(value=3.5, min=0, max=8, step=0.5, description="beta (GRA)", continuous_update=False, style=style),
+    }
+    busy = widgets.IntProgress(value=0, min=0, max=2, description="idle", style=style)
     picture = widgets.Image(format="png", width=256, height=256)
+    curves = widgets.Image(format="png", width=256, height=208)
 
     def update(*_):
-        i = image.value
-        info = METHODS[method.value]
-        knob = next((k for k in ("steps", "n_samples", "N", "num_steps") if k in info.defaults), None)
-        params = {knob: steps.value} if knob else {}
-        attr = attribute(model, x[i : i + 1], labels[i : i + 1], method=method.value, **params)[0]
-        heat = attr.sum(0).abs()
+        i, accepted = image.value, METHODS[method.value].defaults
+        params = {k: w.value for k, w in knobs.items() if k in accepted}
+        if "epsilon" in params:
+            params["epsilon"] = params["epsilon"] / 255
+        busy.description, busy.value = "attributing", 0
+        attr = attribute(model, x[i : i + 1], labels[i : i + 1], method=method.value, **params)
+        busy.description, busy.value = "ins/del", 1
+        res = insertion_deletion(model, x[i : i + 1], attr, step=insdel_step)
+        busy.description, busy.value = "done", 2
+        heat = attr[0].sum(0).abs()
         heat = (heat / heat.flatten().quantile(0.99).clamp_min(1e-12)).clamp(0, 1).numpy()
         picture.value = _png(overlay(x[i].permute(1, 2, 0).numpy(), heat))
+        curves.value = _curve_png(res.insertion_curve[0].numpy(), res.deletion_curve[0].numpy())
 
-    for w in (image, method, steps):
+    for w in (image, method, *knobs.values()):
         w.observe(update, "value")
     update()
-    return widgets.VBox([widgets.HBox([image, method, steps]), picture])
+    controls = widgets.VBox([image, method, *knobs.values(), busy])
+    return widgets.HBox([controls, widgets.VBox([picture, curves])])

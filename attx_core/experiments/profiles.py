@@ -158,7 +158,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                              "seeds": [0, 1, 2]},
             "published_vs_corrected": {"models": ["inception_v3"], "n_images": 2, "base": {"epsilon": 16 / 255, "N": 5, "num_steps": 5}},
             "sanity_check": {"models": ["inception_v3"], "n_images": 1, "methods": {m: QUICK_METHODS[m] for m in ("saliency", "ig", "gradcam", "attexplore")}, "stages": 4},
-            "robustness": {"datasets": ["mnist"], "objectives": ["natural", "pgd", "ar", "adv_ar"], "robust_profile": "quick"},
+            "robustness": {"datasets": ["mnist", "fmnist"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "quick"},
         },
     },
 }

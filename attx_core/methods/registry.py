@@ -8,6 +8,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
+from ..engine import model_device
 from ..validate import check_images, check_target
 
 AttributionFn = Callable[..., Tensor]
@@ -65,7 +66,7 @@ def attribute(model: nn.Module, x: Tensor, target: Tensor | int | list[int], met
         )
     check_images(x)
     target = check_target(target, x.shape[0], getattr(model, "num_classes", None))
-    device = next(iter(model.buffers()), next(model.parameters())).device
+    device = model_device(model)
     attr = info.fn(model, x.to(device), target.to(device), **params)
     if attr.shape != x.shape:
         raise RuntimeError(f"method {method!r} returned shape {tuple(attr.shape)} for input {tuple(x.shape)}")

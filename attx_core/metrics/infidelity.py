@@ -11,9 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..engine import chunk_size
+from ..engine import chunk_size, model_device
 from ..validate import check_attribution, check_images, check_target, require
-from .device import model_device
 
 
 def infidelity_perturbation(x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -47,7 +46,7 @@ def infidelity(
     x, attributions = x.to(device), attributions.to(device)
     target = check_target(target, x.shape[0], getattr(model, "num_classes", None)).to(device)
     require(isinstance(n_perturbations, int) and n_perturbations >= 1, f"n_perturbations must be an integer >= 1, got {n_perturbations!r}")
-    batch_size = chunk_size() if batch_size is None else batch_size
+    batch_size = chunk_size(model_device(model)) if batch_size is None else batch_size
     require(isinstance(batch_size, int) and batch_size >= 1, f"batch_size must be an integer >= 1, got {batch_size!r}")
 
     generator = torch.Generator().manual_seed(seed)

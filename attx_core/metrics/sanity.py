@@ -15,8 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from ..methods import attribute
+from ..engine import model_device
 from ..validate import check_images, check_target, require
-from .device import model_device
 from .robustness import spearman
 
 MethodSpec = Callable[[nn.Module, Tensor, Tensor], Tensor] | str | tuple[str, Mapping[str, Any]]
