@@ -27,14 +27,16 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def chunk_size(device: torch.device | str | None = None) -> int:
-    """Samples per forward/backward chunk (a memory budget, not a semantic): $ATTX_CHUNK, else 64 on
-    a GPU and 4 on a CPU, where small chunks stay in cache (EfficientNet-Lite0 fwd+bwd on 2 cores:
-    20 ms/image at 4, 26 at 8, 31 at 16, 92 at 64; forward 16, 12, 11, 29 ms)."""
+def chunk_size(device: torch.device | str | None = None, sample_numel: int = 3 * 224 * 224) -> int:
+    """Samples per forward/backward chunk, a memory budget (not a semantic): $ATTX_CHUNK, else the
+    number of samples of ``sample_numel`` elements that fit 64 ImageNet images on a GPU and 4 on a CPU,
+    where small chunks stay in cache (EfficientNet-Lite0 fwd+bwd on 2 cores: 20 ms/image at 4, 26 at
+    8, 31 at 16, 92 at 64; forward 16, 12, 11, 29 ms). Small images (MNIST) get larger chunks."""
     env = os.environ.get("ATTX_CHUNK")
     if env:
         return max(1, int(env))
-    return 64 if torch.device(device or "cpu").type == "cuda" else 4
+    images = 64 if torch.device(device or "cpu").type == "cuda" else 4
+    return max(1, images * 3 * 224 * 224 // max(1, sample_numel))
 
 
 def model_output(logits: Tensor, output: str) -> Tensor:
@@ -79,7 +81,7 @@ def input_gradients(
     inputs and the model's parameters (double backprop: attributional-robustness training).
     """
     grads, values = [], []
-    step = chunk_size(x.device)
+    step = chunk_size(x.device, x[0].numel())
     for start in range(0, x.shape[0], step):
         xc = x[start : start + step]
         if not (create_graph and xc.requires_grad):

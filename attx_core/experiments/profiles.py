@@ -11,28 +11,29 @@ default is 16/255 (reference NOTES section 1). Tables 3, 4 and 6 are run at 16, 
 
 Quick-profile budget: estimated seconds (``budget("quick")``, from the methods' passes-per-image
 formulas at 0.12 s per forward+backward and 0.09 s per forward of efficientnet_lite0 on 2 cores) and
-the measured wall time of a from-scratch ``attx book --profile quick`` on 2 idle CPU cores
-(2026-11-23, kernel start included; robustness reused the robust module's trained nets):
+the measured wall time of ``make book`` from a fresh clone on 2 idle CPU cores (2026-11-23, kernel
+start included, CPU chunk of 4 images; robustness trains its 12 nets from scratch and was timed in
+a separate from-scratch run after the chunk-size change):
 
 ======================  ========  ========  ==============================================
 chapter                 estimate  measured  what dominates
 ======================  ========  ========  ==============================================
-table01_insdel          223       96        11 methods x 4 images, AGI and AttEXplore
-table02_fps             47        18        6 methods x 2 images, attribution only
-ablation_n              158       69        AttEXplore over N (Tables 3, 9, 10), 2 images
-ablation_num_steps      73        30        AttEXplore over num_steps (Tables 4, 11)
-ablation_epsilon        80        31        AttEXplore over epsilon (Tables 5, 12)
-table06_attacks         91        25        8 explorers x 2 images
-table07_vit             223       7         same analogue and settings as Table 1: cached
-table08_infd            90        30        10 methods x 2 images, 20 perturbations
-figure04_heatmaps       52        24        11 methods x 2 images, maps only
-attexplorepp            217       73        ten explorers, DP / beta / epsilon, 3 seeds
-published_vs_corrected  91        22        published-code variants vs corrected
-sanity_check            29        17        cascading randomisation, 1 image, 4 stages
-robustness              -         12        MNIST x 4 objectives (nets cached by robust)
+table01_insdel          223       30        11 methods x 4 images, AGI and AttEXplore
+table02_fps             47        13        6 methods x 2 images, attribution only
+ablation_n              158       36        AttEXplore over N (Tables 3, 9, 10), 2 images
+ablation_num_steps      73        20        AttEXplore over num_steps (Tables 4, 11)
+ablation_epsilon        80        20        AttEXplore over epsilon (Tables 5, 12)
+table06_attacks         91        15        8 explorers x 2 images
+table07_vit             223       6         same analogue and settings as Table 1: cached
+table08_infd            90        19        10 methods x 2 images, 20 perturbations
+figure04_heatmaps       52        15        11 methods x 2 images, maps only
+attexplorepp            217       37        ten explorers, DP / beta / epsilon, 3 seeds
+published_vs_corrected  91        12        published-code variants vs corrected
+sanity_check            29        11        cascading randomisation, 1 image, 4 stages
+robustness              -         87        MNIST + FMNIST x 6 objectives, trained here
 explorer, intro         0         14        read the cache
-HTML build              -         2         jupyter-book build -W -n
-total                             473       (7 min 53 s wall, ``time attx book``)
+HTML build              -         3         jupyter-book build -W -n
+total                             ~340      (about 6 minutes wall)
 ======================  ========  ========  ==============================================
 """
 from __future__ import annotations

@@ -46,7 +46,7 @@ def infidelity(
     x, attributions = x.to(device), attributions.to(device)
     target = check_target(target, x.shape[0], getattr(model, "num_classes", None)).to(device)
     require(isinstance(n_perturbations, int) and n_perturbations >= 1, f"n_perturbations must be an integer >= 1, got {n_perturbations!r}")
-    batch_size = chunk_size(model_device(model)) if batch_size is None else batch_size
+    batch_size = chunk_size(device, x[0].numel()) if batch_size is None else batch_size
     require(isinstance(batch_size, int) and batch_size >= 1, f"batch_size must be an integer >= 1, got {batch_size!r}")
 
     generator = torch.Generator().manual_seed(seed)

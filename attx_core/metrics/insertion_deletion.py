@@ -113,7 +113,7 @@ def insertion_deletion(
     require(isinstance(step, int) and step >= 1, f"step must be an integer >= 1, got {step!r}")
     require(substrate in SUBSTRATES, f"substrate must be one of {SUBSTRATES}, got {substrate!r}")
     require(order in ORDERS, f"order must be one of {ORDERS}, got {order!r}")
-    batch_size = chunk_size(model_device(model)) if batch_size is None else batch_size
+    batch_size = chunk_size(model_device(model), x[0].numel()) if batch_size is None else batch_size
     require(isinstance(batch_size, int) and batch_size >= 1, f"batch_size must be an integer >= 1, got {batch_size!r}")
 
     device = model_device(model)
