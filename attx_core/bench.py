@@ -48,7 +48,6 @@ sampled every few milliseconds (allocator caching makes it approximate).
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import math
 import os
@@ -69,6 +68,7 @@ from . import data, models
 from .cache import REPO_ROOT, atomic_write_json, provenance
 from .engine import chunk_size, cross_entropy, model_device
 from .methods import METHODS, attribute
+from .methods.registry import method_passes
 from .transforms import Diversity, dct2, idct2, smooth
 from .validate import require
 
@@ -240,13 +240,8 @@ def reference_batch(device: torch.device | str | None = None) -> int:
 
 def formula_passes(method: str, params: dict[str, Any] | None = None) -> float | None:
     """Forward+backward passes per image by the method's registered formula, on its defaults + ``params``."""
-    info = METHODS[method]
-    if not info.passes:
-        return None
-    names = {**info.defaults, **(params or {}), "ceil": math.ceil, "floor": math.floor, "min": min, "max": max, "len": len}
     try:
-        tree = ast.parse(info.passes, mode="eval")
-        return float(eval(compile(tree, "<passes>", "eval"), {"__builtins__": {}}, names))
+        return method_passes(method, params)
     except Exception:  # noqa: BLE001 - a formula we cannot evaluate is reported as unknown
         return None
 

@@ -3,7 +3,7 @@
 A trajectory generator yields :class:`Segment` s (start point, end point, gradient used on that
 segment); :func:`integrate` sums ``(end - start) * grad`` once for every method. Exploration methods
 (AttEXplore, its attack-driven variants, MFABA, AGI) generate the path by an attack and integrate
-the loss gradient with ``sign=-1``; IG-style methods walk a straight line (:func:`straight_line`).
+the objective's gradient with the sign of the path's direction; IG-style methods walk a straight line (:func:`straight_line`).
 :func:`input_gradients` is the single gradient oracle: batched, chunked to a memory budget.
 """
 from __future__ import annotations
@@ -70,6 +70,34 @@ def cross_entropy(output: str) -> Objective:
     return objective
 
 
+OBJECTIVES = {
+    "ce": "cross-entropy of the logits (TransferAttack's attacks)",
+    "ce_prob": "cross-entropy over softmax(logits): two softmaxes",
+    "ce_prob2": "cross-entropy over softmax(softmax(logits)): three softmaxes, the published AttEXplore loss",
+    "prob": "softmax probability of the target",
+    "prob2": "softmax(softmax(logits)) of the target: the old Table-6 code (model ends in Softmax, F.softmax again)",
+    "logit": "logit of the target",
+}
+
+
+def named_objective(name: str) -> Objective:
+    """The objective called ``name`` in :data:`OBJECTIVES` (data, so explorers and methods can name theirs)."""
+    if name not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {name!r}")
+    if name.startswith("ce"):
+        softmaxes = {"ce": 0, "ce_prob": 1, "ce_prob2": 2}[name]
+
+        def ce(logits: Tensor, target: Tensor) -> Tensor:
+            for _ in range(softmaxes):
+                logits = logits.softmax(dim=1)
+            return F.cross_entropy(logits, target, reduction="none")
+
+        return ce
+    if name == "prob2":
+        return lambda logits, target: logits.softmax(1).softmax(1).gather(1, target[:, None])[:, 0]
+    return class_score(name)
+
+
 def input_gradients(
     model: nn.Module, x: Tensor, target: Tensor, objective: Objective, create_graph: bool = False
 ) -> tuple[Tensor, Tensor]:
@@ -104,7 +132,11 @@ class Segment:
 
 
 def integrate(segments: Iterable[Segment], sign: float = 1.0) -> Tensor:
-    """``sign * sum_t (end_t - start_t) * grad_t``: the path integral every method shares."""
+    """``sign * sum_t (end_t - start_t) * grad_t``: the path integral every method shares.
+
+    Exploration paths take ``sign = +1`` when they ascend their objective and ``-1`` when they descend
+    it, so both directions give positive weight to the features the path moved along its gradient.
+    """
     total: Tensor | None = None
     for seg in segments:
         term = (seg.end - seg.start) * seg.grad

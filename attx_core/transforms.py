@@ -4,7 +4,8 @@ A *copy transform* maps a batch (B, C, H, W) to K stacked copies (K*B, C, H, W),
 ``leaf = True`` the gradient is taken w.r.t. its output (SSA's spectrum copies, MIG's scaled copies,
 GRA's neighbours); with ``leaf = False`` it is back-propagated through it (SI's x / 2^i).
 :class:`Diversity` (DI) is applied last, per copy, and may change the spatial size.
-All randomness comes from the ``torch.Generator`` passed in.
+All randomness comes from the :class:`~attx_core.seeding.ImageRandom` passed in: image i's draws
+come from its own stream, so a transform of an image does not depend on the rest of the batch.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .seeding import ImageRandom
 
 
 @lru_cache(maxsize=16)
@@ -50,21 +53,24 @@ class Spectrum:
     rho: float = 0.5
     leaf = True
 
-    def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
-        shape = (self.copies, *x.shape)
-        noise = torch.randn(shape, generator=gen, device=x.device, dtype=x.dtype) * self.sigma
-        mask = 1 - self.rho + 2 * self.rho * torch.rand(shape, generator=gen, device=x.device, dtype=x.dtype)
+    def __call__(self, x: Tensor, rng: ImageRandom) -> Tensor:
+        noise = rng.randn(self.copies, *x.shape[1:]).transpose(0, 1) * self.sigma
+        mask = 1 - self.rho + 2 * self.rho * rng.rand(self.copies, *x.shape[1:]).transpose(0, 1)
         return idct2(dct2(x[None] + noise) * mask).flatten(0, 1)
 
 
 @dataclass(frozen=True)
 class IntegratedScales:
-    """MIG's scaled copies (i / copies) * x, i = 1..copies, of the straight path from a zero baseline."""
+    """MIG's scaled copies (i / copies) * x, i = 1..copies, of the straight path from a zero baseline.
+
+    Differentiated through (as TransferAttack takes the gradient w.r.t. the perturbation), so copy i's
+    gradient carries its factor i / copies.
+    """
 
     copies: int = 20
-    leaf = True
+    leaf = False
 
-    def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
+    def __call__(self, x: Tensor, rng: ImageRandom) -> Tensor:
         scales = torch.arange(1, self.copies + 1, device=x.device, dtype=x.dtype) / self.copies
         return (scales.view(-1, 1, 1, 1, 1) * x[None]).flatten(0, 1)
 
@@ -77,8 +83,8 @@ class Neighbours:
     radius: float = 3.5 * 16 / 255
     leaf = True
 
-    def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
-        u = torch.rand((self.copies, *x.shape), generator=gen, device=x.device, dtype=x.dtype)
+    def __call__(self, x: Tensor, rng: ImageRandom) -> Tensor:
+        u = rng.rand(self.copies, *x.shape[1:]).transpose(0, 1)
         return torch.cat([x[None], x[None] + (2 * u - 1) * self.radius]).flatten(0, 1)
 
 
@@ -89,40 +95,47 @@ class Scales:
     copies: int = 5
     leaf = False
 
-    def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
+    def __call__(self, x: Tensor, rng: ImageRandom) -> Tensor:
         factors = 0.5 ** torch.arange(self.copies, device=x.device, dtype=x.dtype)
         return (factors.view(-1, 1, 1, 1, 1) * x[None]).flatten(0, 1)
 
 
 @dataclass(frozen=True)
 class Diversity:
-    """DI input diversity, per copy: with probability ``prob`` resize to a random size and zero-pad.
+    """DI input diversity, per sample: with probability ``prob`` resize (bilinear) and zero-pad.
 
-    ``ratio`` generalises the 224 -> [224, 257) -> pad 257 of the reference: the random size lies in
-    [min(1, ratio) * H, max(1, ratio) * H) and the copy is padded to max(1, ratio) * H. For models
-    that only accept their input size (``fixed_size``) the padded copy is resized back to H.
+    ``ratio`` generalises the published sizes: the random size lies in [min(1, ratio) * H,
+    max(1, ratio) * H) and the copy is padded to max(1, ratio) * H (AttEXplore: 224 -> [224, 257),
+    pad 257; the old Table-6 code: ratio 0.9, [201, 224), pad 224). ``resize_back`` resizes the padded
+    copy back to H (TransferAttack's DIM); models that only accept their input size always do.
     """
 
     prob: float = 0.5
     ratio: float = 257 / 224
+    resize_back: bool = False
 
-    def groups(self, z: Tensor, batch: int, gen: torch.Generator, fixed_size: bool = False) -> list[Tensor]:
-        """Transform each copy of z (K*B, C, H, W); return the outputs grouped by spatial size."""
+    def groups(self, z: Tensor, batch: int, rng: ImageRandom, fixed_size: bool = False) -> list[tuple[Tensor, Tensor]]:
+        """Transform each sample of z (K*B, C, H, W; image ``j % batch``'s draws); return (outputs, their
+        sample indices) grouped by spatial size."""
         h = z.shape[-1]
         lo, hi = round(min(1.0, self.ratio) * h), round(max(1.0, self.ratio) * h)
-        same, resized = [], []
-        for copy in z.split(batch):
-            coin, size, top, left = torch.rand(4, generator=gen, device=z.device).tolist()
-            if coin >= self.prob or hi <= lo:
-                same.append(copy)
-                continue
-            rnd = lo + min(int(size * (hi - lo)), hi - lo - 1)
-            top, left = int(top * (hi - rnd)), int(left * (hi - rnd))
-            out = F.pad(F.interpolate(copy, size=(rnd, rnd), mode="nearest"), (left, hi - rnd - left, top, hi - rnd - top))
-            if fixed_size and hi != h:
-                out = F.interpolate(out, size=(h, h), mode="bilinear", align_corners=False)
-            (same if out.shape[-1] == h else resized).append(out)
-        return [torch.cat(g) for g in (same, resized) if g]
+        draws = rng.rand(z.shape[0] // batch, 4).tolist()  # [image][copy] -> coin, size, top, left
+        by_size: dict[int, tuple[list[Tensor], list[int]]] = {}
+        for j in range(z.shape[0]):
+            copy, image = divmod(j, batch)
+            coin, size, top, left = draws[image][copy]
+            out = z[j : j + 1]
+            if coin < self.prob and hi > lo:
+                rnd = lo + min(int(size * (hi - lo)), hi - lo - 1)
+                top, left = int(top * (hi - rnd)), int(left * (hi - rnd))
+                out = F.interpolate(out, size=(rnd, rnd), mode="bilinear", align_corners=False)
+                out = F.pad(out, (left, hi - rnd - left, top, hi - rnd - top))
+                if (self.resize_back or fixed_size) and hi != h:
+                    out = F.interpolate(out, size=(h, h), mode="bilinear", align_corners=False)
+            outs, index = by_size.setdefault(out.shape[-1], ([], []))
+            outs.append(out)
+            index.append(j)
+        return [(torch.cat(outs), torch.tensor(index, device=z.device)) for outs, index in by_size.values()]
 
 
 @lru_cache(maxsize=8)

@@ -7,7 +7,8 @@ import torch
 from _tiny_task import make_data, trained_model
 from attx_core import ATTACKS, METHODS, attribute
 from attx_core.attacks import trajectory
-from attx_core.engine import cross_entropy, integrate
+from attx_core.engine import integrate
+from attx_core.methods.registry import method_passes
 from attx_core.methods.agi import adversarial_classes
 
 TINY = dict(num_steps=2, N=3)
@@ -22,7 +23,7 @@ def task():
 def test_attexplore_is_the_ssa_trajectory_integrated(task):
     model, x, y = task
     got = attribute(model, x, y, method="attexplore", **TINY)
-    path = trajectory(model, x, y, "ssa", direction="descend", objective=cross_entropy("prob"), **TINY)
+    path = trajectory(model, x, y, "ssa", **TINY)
     assert torch.equal(got, integrate(path, sign=-1.0))
     assert torch.equal(got, attribute(model, x, y, method="attexplore", attack="ssa", **TINY))
 
@@ -46,7 +47,7 @@ def test_deterministic_limit_equals_direct_computation(task):
         alpha, xt, direct, abs_sum = eps / steps, x.clone(), torch.zeros_like(x), torch.zeros_like(x)
         for _ in range(steps):
             xr = xt.clone().requires_grad_(True)
-            loss = torch.nn.functional.cross_entropy(model(xr).softmax(1), y, reduction="sum")
+            loss = torch.nn.functional.cross_entropy(model(xr).softmax(1).softmax(1), y, reduction="sum")  # three softmaxes
             (g,) = torch.autograd.grad(loss, xr)
             G = g / g.abs().mean(dim=(1, 2, 3), keepdim=True)
             nxt = xt - alpha * G.sign()
@@ -62,17 +63,56 @@ def test_deterministic_limit_equals_direct_computation(task):
 @pytest.mark.parametrize("name", [*sorted(ATTACKS), None])
 def test_every_explorer_gives_a_finite_map(task, name):
     model, x, y = task
-    a = attribute(model, x, y, method="attexplore", attack=name, attack_params={"ensemble": 2} if name == "naa" else None, **TINY)
+    small = {"naa": {"ensemble": 2}, "ssa": {"N": 3}, "mig": {"scales": 3}, "gra": {"neighbors": 2}, "sinifgsm": {"num_scales": 2}}
+    a = attribute(model, x, y, method="attexplore", attack=name, attack_params=small.get(name), num_steps=2)
     assert a.shape == x.shape and torch.isfinite(a).all() and a.abs().sum() > 0
 
 
-def test_paper_preset_and_reference_bugs_change_the_map(task):
+def test_presets_and_accumulation_change_the_map(task):
     model, x, y = task
     base = attribute(model, x, y, method="attexplore", **TINY)
     assert not torch.equal(base, attribute(model, x, y, method="attexplore", preset="paper", **TINY))
-    bug = attribute(model, x, y, method="attexplore", attack="bim", reference_bugs=True, num_steps=3)
-    fixed = attribute(model, x, y, method="attexplore", attack="bim", num_steps=3)
-    assert torch.isfinite(bug).all() and not torch.allclose(bug, fixed)
+    old = attribute(model, x, y, method="attexplore", attack="mifgsm", accumulate=True, num_steps=3)
+    fresh = attribute(model, x, y, method="attexplore", attack="mifgsm", num_steps=3)
+    assert torch.isfinite(old).all() and not torch.allclose(old, fresh)
+    t6 = attribute(model, x, y, method="attexplore", attack="mifgsm", preset="table6", num_steps=3)
+    t6acc = attribute(model, x, y, method="attexplore", attack="mifgsm", preset="table6_accumulate", num_steps=3)
+    assert not torch.allclose(t6, fresh) and not torch.allclose(t6, t6acc)
+
+
+def test_explorers_keep_their_own_defaults(task):
+    """FGSM is one step of eps (not AttEXplore's 10 steps): it differs from BIM; TI keeps its 15x15 kernel."""
+    model, x, y = task
+    fgsm = attribute(model, x, y, method="attexplore", attack="fgsm")
+    bim = attribute(model, x, y, method="attexplore", attack="bim")
+    assert not torch.allclose(fgsm, bim)
+    assert method_passes("attexplore", {"attack": "fgsm"}) == 1 and method_passes("attexplore", {"attack": "bim"}) == 10
+    seen = []
+    handle = model.register_forward_hook(lambda m, i, o: seen.append(i[0].shape[0]))
+    try:
+        attribute(model, x, y, method="attexplore", attack="fgsm")
+    finally:
+        handle.remove()
+    assert sum(seen) == x.shape[0]  # one gradient per image
+    ti15 = attribute(model, x, y, method="attexplore", attack="tifgsm", num_steps=1)
+    ti7 = attribute(model, x, y, method="attexplore", attack="tifgsm", ti_size=7, num_steps=1)
+    assert not torch.allclose(ti15, ti7)
+
+
+@pytest.mark.parametrize("direction", ["descend", "ascend"])
+def test_both_directions_weigh_the_path_features_positively(task, direction):
+    """The integrator's sign follows the direction: with no clip binding, A = alpha * sum_t |G_t| >= 0."""
+    model, x, y = task
+    a = attribute(model, x, y, method="attexplore", direction=direction, epsilon=4 / 255, **TINY)
+    assert (a >= 0).all() and a.sum() > 0
+
+
+def test_an_images_map_does_not_depend_on_its_batch(task):
+    model, x, y = task
+    both = attribute(model, x, y, method="attexplore", **TINY)
+    for i in range(x.shape[0]):
+        alone = attribute(model, x[i : i + 1], y[i : i + 1], method="attexplore", **TINY)
+        torch.testing.assert_close(alone[0], both[i], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -84,8 +124,10 @@ def test_paper_preset_and_reference_bugs_change_the_map(task):
         ({"di_prob": 2.0}, "di_prob"),
         ({"rho": -0.1}, "rho"),
         ({"direction": "sideways"}, "direction"),
-        ({"output": "logits"}, "output"),
-        ({"preset": "paper", "epsilon": 0.1}, "preset"),
+        ({"objective": "logits"}, "objective"),
+        ({"preset": "nope"}, "preset"),
+        ({"attack": "fgsm", "N": 5}, "does not take"),
+        ({"momentum": 1.0, "attack_params": {"momentum": 0.0}}, "not both"),
         ({"attack_params": {"bogus": 1}}, "does not take"),
         ({"bogus": 1}, "does not take"),
     ],
@@ -113,5 +155,6 @@ def test_agi_classes_skip_the_target_and_map_is_finite(task):
 
 
 def test_registry_costs():
-    assert METHODS["attexplore"].passes == "num_steps*N"
-    assert METHODS["attexplore"].defaults["epsilon"] == 16 / 255 and METHODS["attexplore"].defaults["seed"] == 3407
+    assert method_passes("attexplore") == 200 and method_passes("attexplore", {"N": 5, "num_steps": 4}) == 20
+    assert method_passes("attexplore", {"attack": "gra"}) == 210 and method_passes("attexplore", {"attack": None}) == 10
+    assert ATTACKS["ssa"].defaults["epsilon"] == 16 / 255 and METHODS["attexplore"].defaults["seed"] == 3407

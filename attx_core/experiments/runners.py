@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from ..cache import ResultsCache, provenance
 from ..methods import METHODS, attribute
+from ..methods.registry import method_passes
 from .resolve import IMAGE_SIZE, NotComputedError, ResolvedModel, image_set, resolve_model
 
 MAP_SIZE = 56  # stored heatmaps are channel-summed |A|, average-pooled to 56x56, scaled to [0,1]
@@ -99,7 +100,8 @@ class Run:
             self.note(text)
         resolved = self.model(requested)
         imgs = self.image_set()
-        key = {"model": resolved.name, "weights": resolved.weights, "method": method, "params": _key_params(full),
+        key = {"model": resolved.name, "weights": resolved.weights, "method": method, "version": METHODS[method].version,
+               "params": _key_params(full),
                "images": self.images, "size": IMAGE_SIZE, "seed": seed, **extra}
         entry = self.cache.entry(kind, key)
         ids = list(imgs.names)
@@ -433,13 +435,14 @@ def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence
 def passes_per_image(method: str, params: Mapping[str, Any]) -> float:
     """Forward+backward passes per image of ``method`` with ``params``, from the registry's formula
     (NaN when the method is missing or declares no formula)."""
-    if method not in METHODS or not METHODS[method].passes:
+    if method not in METHODS:
         return float("nan")
     full, _ = method_params(method, params)
     try:
-        return float(eval(METHODS[method].passes, {"__builtins__": {}, "len": len}, dict(full)))  # noqa: S307 - registry formula
-    except (NameError, TypeError, SyntaxError):
+        passes = method_passes(method, full)
+    except (NameError, TypeError, SyntaxError, ValueError):
         return float("nan")
+    return float("nan") if passes is None else passes
 
 
 def fps_at_paper_settings(ours: pd.DataFrame, used: Mapping[str, Mapping[str, Any]], paper: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:

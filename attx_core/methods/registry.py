@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -22,24 +23,45 @@ class MethodInfo:
     fn: AttributionFn = field(repr=False)
     defaults: dict[str, Any]
     description: str
-    passes: str = ""  # forward+backward passes per image, as a formula in the defaults' names
+    passes: str | Callable[[dict[str, Any]], float] = ""  # fwd+bwd passes per image: a formula in the parameters' names, or a function of them
+    version: int = 1  # bumped when the method's numbers change: part of every results-store key
+    published: str = ""  # what the published code does (the reference the default reproduces)
+    options: dict[str, str] = field(default_factory=dict)  # named option -> what it changes vs published
+    conformance: str = ""  # the conformance test module that checks the default and each option
 
 
 METHODS: dict[str, MethodInfo] = {}
 
 
-def register_method(name: str, description: str, passes: str = "") -> Callable[[AttributionFn], AttributionFn]:
-    """Decorator: register ``fn(model, x, target, *, **params)``; its keyword-only defaults are the method's."""
+def register_method(name: str, description: str, passes: str | Callable[[dict[str, Any]], float] = "", *, version: int = 1, published: str = "",
+                    options: dict[str, str] | None = None, conformance: str = "") -> Callable[[AttributionFn], AttributionFn]:
+    """Decorator: register ``fn(model, x, target, *, **params)``; its keyword-only defaults are the method's.
+
+    ``version``, ``published``, ``options`` and ``conformance`` feed the method card (``attx methods --card``)
+    and the results store's keys.
+    """
 
     def decorate(fn: AttributionFn) -> AttributionFn:
         if name in METHODS:
             raise ValueError(f"method {name!r} is already registered")
         params = inspect.signature(fn).parameters.values()
         defaults = {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
-        METHODS[name] = MethodInfo(name, fn, defaults, description, passes)
+        METHODS[name] = MethodInfo(name, fn, defaults, description, passes, version, published, dict(options or {}), conformance)
         return fn
 
     return decorate
+
+
+def method_passes(method: str, params: dict[str, Any] | None = None) -> float | None:
+    """Forward+backward passes per image of ``method`` on its defaults updated by ``params`` (None: no formula)."""
+    info = METHODS[method]
+    full = {**info.defaults, **(params or {})}
+    if callable(info.passes):
+        return float(info.passes(full))
+    if not info.passes:
+        return None
+    names = {**full, "ceil": math.ceil, "floor": math.floor, "min": min, "max": max, "len": len}
+    return float(eval(info.passes, {"__builtins__": {}}, names))  # noqa: S307 - registry formula
 
 
 def attribute(model: nn.Module, x: Tensor, target: Tensor | int | list[int], method: str = "attexplore", **params: Any) -> Tensor:

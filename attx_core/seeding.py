@@ -1,0 +1,61 @@
+"""Per-image random streams, so that an image's map never depends on the batch it shares.
+
+Image i draws from its own ``torch.Generator``, seeded by the run seed and a hash of the image's
+content (its float32 bytes). The same photo therefore gets the same noise alone, in any batch, at any
+chunk size; two identical images get identical draws. Draws are returned image-major ``(B, *shape)``.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import torch
+from torch import Tensor
+
+
+def image_seed(image: Tensor, seed: int) -> int:
+    """A 63-bit seed from the run ``seed`` and the content of one image (C, H, W)."""
+    data = image.detach().to(device="cpu", dtype=torch.float32).contiguous().numpy().tobytes()
+    digest = hashlib.sha256(int(seed).to_bytes(8, "little", signed=True) + data).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+class ImageRandom:
+    """One generator per image of ``x`` (on x's device), seeded by :func:`image_seed`.
+
+    ``rand``/``randn``/``randint`` return ``(B, *shape)``: row i comes from image i's generator, so a
+    row is the same whatever the other images are. :meth:`select` keeps the streams of a subset.
+    """
+
+    def __init__(self, x: Tensor, seed: int, _gens: list[torch.Generator] | None = None) -> None:
+        self.device, self.dtype = x.device, x.dtype if x.is_floating_point() else torch.float32
+        self.gens = _gens if _gens is not None else [
+            torch.Generator(device=x.device).manual_seed(image_seed(img, seed)) for img in x
+        ]
+
+    def __len__(self) -> int:
+        return len(self.gens)
+
+    def rand(self, *shape: int) -> Tensor:
+        """Uniform [0, 1) draws, (B, *shape)."""
+        return torch.stack([torch.rand(shape, generator=g, device=self.device, dtype=self.dtype) for g in self.gens])
+
+    def randn(self, *shape: int) -> Tensor:
+        """Standard normal draws, (B, *shape)."""
+        return torch.stack([torch.randn(shape, generator=g, device=self.device, dtype=self.dtype) for g in self.gens])
+
+    def randint(self, low: int, high: int, *shape: int) -> Tensor:
+        """Integer draws in [low, high), (B, *shape)."""
+        return torch.stack([torch.randint(low, high, shape, generator=g, device=self.device) for g in self.gens])
+
+    def select(self, index: Tensor | list[int]) -> "ImageRandom":
+        """The streams of the images at ``index`` (shared, not copied: draws advance them)."""
+        idx = index.tolist() if isinstance(index, Tensor) else list(index)
+        sub = ImageRandom.__new__(ImageRandom)
+        sub.device, sub.dtype, sub.gens = self.device, self.dtype, [self.gens[i] for i in idx]
+        return sub
+
+    def repeat(self, times: int) -> "ImageRandom":
+        """The streams tiled ``times`` (copy-major, like ``x.repeat``): copies of one image share a stream."""
+        sub = ImageRandom.__new__(ImageRandom)
+        sub.device, sub.dtype, sub.gens = self.device, self.dtype, self.gens * times
+        return sub
