@@ -22,7 +22,6 @@ from .validate import check_images, check_target, require
 
 RULES = ("plain", "mig", "gra", "naa")
 DIRECTIONS = ("ascend", "descend")
-STOPS = (None, "flipped", "reached")
 
 
 @dataclass(frozen=True)
@@ -192,17 +191,6 @@ def path_sign(direction: str) -> float:
 # --- gradients of one step ------------------------------------------------------------------------
 
 
-class _Predictions:
-    """Objective wrapper that also records the model's top-1 class of every evaluated sample."""
-
-    def __init__(self, objective: Objective) -> None:
-        self.objective, self.top1 = objective, []
-
-    def __call__(self, logits: Tensor, target: Tensor) -> Tensor:
-        self.top1.append(logits.detach().argmax(1))
-        return self.objective(logits, target)
-
-
 def copy_gradients(model: nn.Module, x: Tensor, target: Tensor, objective: Objective, explorer: Explorer, rng: ImageRandom) -> Tensor:
     """Gradients (K, B, C, H, W) w.r.t. the last leaf copies of x, averaged over later copies.
 
@@ -278,8 +266,6 @@ def trajectory(
     x: Tensor,
     target: Tensor,
     attack: str | Explorer = "ssa",
-    *,
-    stop: str | None = None,
     **params: Any,
 ) -> Iterator[Segment]:
     """Yield Segment(x_t, x_{t+1}, G_t) of the attack path from x (the gradient G_t chose the step).
@@ -288,19 +274,15 @@ def trajectory(
     given: ``objective`` (a name in :data:`~attx_core.engine.OBJECTIVES`), ``direction`` (ascend or
     descend it), ``accumulate`` (True reproduces old reference code that never zeroed the input
     gradient, so each step uses the running sum of all gradients so far). Randomness is per image
-    (:class:`~attx_core.seeding.ImageRandom`). ``stop``: ``"flipped"`` freezes an image once its
-    top-1 differs from target, ``"reached"`` once it equals target. An :class:`Explorer` may be
-    passed directly; then only the common parameters apply.
+    (:class:`~attx_core.seeding.ImageRandom`). An :class:`Explorer` may be passed directly; then only
+    the common parameters apply.
     """
-    require(stop in STOPS, f"stop must be one of {STOPS}, got {stop!r}")
     if isinstance(attack, Explorer):
         explorer, p = attack, {**COMMON, **params}
         _check_params(p)
     else:
         explorer, p = explorer_for(attack, params)
     objective = named_objective(p["objective"])
-    require(stop is None or (explorer.rule == "plain" and not explorer.transforms and not explorer.diversity and not explorer.nesterov),
-            "stop= needs an attack whose gradient is taken at the path point itself (fgsm, bim, pgd, mifgsm)")
     eps, steps = float(p["epsilon"]), int(p["num_steps"])
     alpha = eps / steps if p["alpha"] is None else float(p["alpha"])
     sgn = path_sign(p["direction"])
@@ -316,15 +298,10 @@ def trajectory(
         cur = torch.maximum(torch.minimum(x0 + (2 * rng.rand(*x0.shape[1:]) - 1) * eps, upper), lower)
     start, momentum, acc = x0, torch.zeros_like(x0), torch.zeros_like(x0)
     indicator = torch.full_like(x0, 1 / explorer.eta) if explorer.eta else None
-    active = torch.ones(x0.shape[0], dtype=torch.bool, device=x0.device)
     try:
         for _ in range(steps):
             probe = cur + sgn * alpha * (explorer.momentum or 0.0) * momentum if explorer.nesterov else cur
-            tracked = _Predictions(objective) if stop else objective
-            g = step_gradient(model, probe, rule_target, tracked, explorer, rng)
-            if stop:
-                top1 = torch.cat(tracked.top1)
-                active &= (top1 == target) if stop == "flipped" else (top1 != target)
+            g = step_gradient(model, probe, rule_target, objective, explorer, rng)
             if p["accumulate"]:
                 acc = acc + g
                 g = acc
@@ -341,11 +318,8 @@ def trajectory(
                     step = indicator * step
             momentum = new
             nxt = torch.maximum(torch.minimum(cur + sgn * step, upper), lower)
-            nxt = torch.where(active.view(-1, 1, 1, 1), nxt, cur)
             yield Segment(start, nxt, new)
             start = cur = nxt
-            if stop and not active.any():
-                return
     finally:
         if explorer.rule == "naa":
             objective.handle.remove()  # type: ignore[attr-defined]

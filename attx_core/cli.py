@@ -39,9 +39,20 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_methods(args: argparse.Namespace) -> int:
     from . import METHODS
 
+    if args.card:
+        from .attacks import ATTACKS
+        from .cards import explorer_card, method_card
+
+        if args.card not in METHODS and args.card not in ATTACKS:
+            print(f"attx: unknown method or explorer {args.card!r}; known: {', '.join(sorted(METHODS))}; explorers: {', '.join(ATTACKS)}",
+                  file=sys.stderr)
+            return 2
+        print(method_card(args.card) if args.card in METHODS else explorer_card(args.card))
+        return 0
     for name, info in sorted(METHODS.items()):
         defaults = ", ".join(f"{k}={v!r}" for k, v in info.defaults.items())
-        print(f"{name:20s} {info.description}\n{'':20s} passes/image: {info.passes or '?'}; defaults: {defaults}")
+        passes = "from the explorer" if callable(info.passes) else (info.passes or "?")
+        print(f"{name:20s} {info.description}\n{'':20s} passes/image: {passes}; defaults: {defaults}")
     return 0
 
 
@@ -81,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="attx", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("models", help="list registered models").set_defaults(fn=cmd_models)
-    sub.add_parser("methods", help="list attribution methods with defaults").set_defaults(fn=cmd_methods)
+    methods = sub.add_parser("methods", help="list attribution methods with defaults; --card NAME prints one method's card")
+    methods.add_argument("--card", metavar="NAME", help="a method (or explorer) card: published behaviour, default, options, cost, conformance test")
+    methods.set_defaults(fn=cmd_methods)
     ex = sub.add_parser("explain", help="top-5 classes and a heatmap overlay PNG for one image")
     ex.add_argument("image")
     ex.add_argument("--model", default="efficientnet_lite0")

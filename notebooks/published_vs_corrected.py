@@ -13,11 +13,14 @@
 # %% [markdown]
 # # The published code vs corrected behaviour
 #
-# The authors' code has behaviours that differ from the paper's text or from the methods it cites
-# (reference notes): AttEXplore differentiates a double softmax and descends the loss; the old
-# Table-6 explorers never zero their input gradient; Fast-IG's sign is flipped; insertion/deletion
-# ranks each channel separately and moves the union of the three channels' pixels. Each row runs
-# the published behaviour and the corrected one under the same settings.
+# The library's defaults reproduce the authors' published code; where that code differs from the paper's
+# text or from the methods it cites, the other behaviour is a named option (see the method cards). Each
+# row below runs one option against the published default under the same settings, one change at a time:
+# AttEXplore's loss (three softmaxes in the published code, one in the paper's formula) and its direction
+# (the published path descends the loss; ascending is the SSA attack's direction, and the integrator's sign
+# follows the direction so both maps weigh the path's features positively); the old Table-6 code's
+# never-zeroed input gradients; and the options of the baselines (AGI's path, BIG's boundary search,
+# Guided IG's steps, Fast-IG's sign, Grad-CAM's target); finally the metric's own channel-union ordering.
 
 # %% tags=["parameters"]
 profile = "quick"

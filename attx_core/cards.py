@@ -1,0 +1,69 @@
+"""Method and explorer cards, generated from the registries (never hand-written): what the published
+code does, our default, the named options, the cost per image and the conformance test that checks them."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .attacks import ATTACKS
+from .methods import METHODS
+from .methods.registry import method_passes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _value(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else repr(v)
+
+
+def _conformance(path: str) -> str:
+    if not path:
+        return "none registered"
+    return f"`{path}`" + ("" if not (ROOT / "tests").is_dir() or (ROOT / path).is_file() else " (not in this checkout)")
+
+
+def method_card(name: str) -> str:
+    """Markdown card of registered method ``name`` (ValueError naming the known methods otherwise)."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; known methods: {', '.join(sorted(METHODS))}")
+    info = METHODS[name]
+    formula = "computed from the chosen explorer" if callable(info.passes) else (info.passes or "?")
+    passes = method_passes(name)
+    lines = [
+        f"### `{name}` (version {info.version})",
+        info.description,
+        "",
+        f"- **Published code**: {info.published or 'not recorded'}",
+        f"- **Our default**: {', '.join(f'{k}={_value(v)}' for k, v in info.defaults.items()) or 'no parameters'}"
+        + (" (None: the chosen explorer's published value, see its card)" if name == "attexplore" else ""),
+        f"- **Passes per image** (forward+backward): {formula}" + (f" = {passes:g} at the defaults" if passes is not None else ""),
+        f"- **Conformance test**: {_conformance(info.conformance)}",
+    ]
+    if info.options:
+        lines.append("- **Named options** (what each changes against the published code):")
+        lines += [f"  - `{opt}`: {text}" for opt, text in info.options.items()]
+    return "\n".join(lines)
+
+
+def explorer_card(name: str) -> str:
+    """Markdown card of the attack ``name`` as an AttEXplore++ explorer."""
+    if name not in ATTACKS:
+        raise ValueError(f"unknown attack {name!r}; known attacks: {', '.join(ATTACKS)}")
+    info = ATTACKS[name]
+    passes = method_passes("attexplore", {"attack": name})
+    return "\n".join([
+        f"### explorer `{name}`",
+        info.description,
+        "",
+        f"- **Published code**: {info.published or 'not recorded'}",
+        f"- **Our default**: {', '.join(f'{k}={_value(v)}' for k, v in info.defaults.items())}",
+        f"- **Passes per image**: {info.passes} = {passes:g} at the defaults",
+        f"- **Conformance test**: {_conformance(METHODS['attexplore'].conformance)}",
+    ])
+
+
+def all_cards() -> str:
+    """Every method card, then every explorer card (the book's reference page)."""
+    methods = "\n\n".join(method_card(n) for n in sorted(METHODS))
+    explorers = "\n\n".join(explorer_card(n) for n in ATTACKS)
+    return f"## Methods\n\n{methods}\n\n## Explorers (`attexplore(attack=...)`)\n\n{explorers}\n"
