@@ -53,7 +53,9 @@ class AttackInfo:
 
 
 # Shared by every attack unless the attack's registration says otherwise (TransferAttack's conventions):
-# cross-entropy of the logits, ascended (adversarial), eps 16/255, 10 steps of eps/10, sign steps.
+# cross-entropy of the logits, ascended (adversarial), eps 16/255, 10 steps of eps/10, sign steps. (TransferAttack
+# fixes alpha = 1.6/255 whatever epsilon; we keep alpha = epsilon/num_steps so an epsilon sweep reaches its epsilon:
+# the two agree at the defaults.)
 COMMON = {"epsilon": 16 / 255, "num_steps": 10, "alpha": None, "use_sign": True, "seed": 3407,
           "objective": "ce", "direction": "ascend", "accumulate": False}
 ATTACKS: dict[str, AttackInfo] = {}
@@ -126,7 +128,7 @@ def _naa(momentum: float | None = None, ensemble: int = 30) -> Explorer:
            "DI (bilinear, [224, 257), pad 257, p 0.5), TI 7x7, MI; cross-entropy over softmax(softmax(logits)) DESCENDED",
            objective="ce_prob2", direction="descend")
 def _ssa(N: int = 20, rho: float = 0.5, sigma: float = 16 / 255, momentum: float | None = 1.0, di_prob: float = 0.5,
-         di_ratio: float = 257 / 224, ti_size: int = 7) -> Explorer:
+         di_ratio: float = 1.15, ti_size: int = 7) -> Explorer:
     return Explorer(transforms=(Spectrum(N, sigma, rho),), diversity=Diversity(di_prob, di_ratio), ti_size=ti_size, momentum=momentum)
 
 

@@ -104,21 +104,21 @@ class Scales:
 class Diversity:
     """DI input diversity, per sample: with probability ``prob`` resize (bilinear) and zero-pad.
 
-    ``ratio`` generalises the published sizes: the random size lies in [min(1, ratio) * H,
-    max(1, ratio) * H) and the copy is padded to max(1, ratio) * H (AttEXplore: 224 -> [224, 257),
+    ``ratio`` generalises the published sizes: the random size lies in [int(min(1, ratio) * H),
+    int(max(1, ratio) * H)) and the copy is padded to the larger (AttEXplore: ratio 1.15, 224 -> [224, 257),
     pad 257; the old Table-6 code: ratio 0.9, [201, 224), pad 224). ``resize_back`` resizes the padded
     copy back to H (TransferAttack's DIM); models that only accept their input size always do.
     """
 
     prob: float = 0.5
-    ratio: float = 257 / 224
+    ratio: float = 1.15
     resize_back: bool = False
 
     def groups(self, z: Tensor, batch: int, rng: ImageRandom, fixed_size: bool = False) -> list[tuple[Tensor, Tensor]]:
         """Transform each sample of z (K*B, C, H, W; image ``j % batch``'s draws); return (outputs, their
         sample indices) grouped by spatial size."""
         h = z.shape[-1]
-        lo, hi = round(min(1.0, self.ratio) * h), round(max(1.0, self.ratio) * h)
+        lo, hi = (int(h * self.ratio), h) if self.ratio < 1 else (h, int(h * self.ratio))  # the published int() sizes
         draws = rng.rand(z.shape[0] // batch, 4).tolist()  # [image][copy] -> coin, size, top, left
         by_size: dict[int, tuple[list[Tensor], list[int]]] = {}
         for j in range(z.shape[0]):

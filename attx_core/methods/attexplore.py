@@ -27,7 +27,8 @@ NOATTACK = ("bim", {"objective": "prob2", "direction": "descend", "momentum": No
 _T6 = {"objective": "prob2", "direction": "descend"}
 # Old AttEXplore code (commit 2f6028b, saliency/core/mfaba.py) per Table-6 row, as settings of our explorers.
 # Every variant but NAA differentiates softmax(softmax(logits))[y] and descends it; DI/TI shrink (ratio 0.9) with
-# decay 0; FGSM/PGD integrate raw gradients. Not reproduced: SINI's look-ahead sign, NAA's noisy ensemble.
+# decay 0; FGSM/PGD integrate raw gradients. Not reproduced: SINI's look-ahead sign (the old code looks ahead against
+# its step), NAA's ensemble (noisy copies (1 - l/30)(x + N(0, 0.2)) instead of our l/30 x) and its layer (the last conv).
 TABLE6 = {
     None: {**_T6, "momentum": None},
     "ssa": {},
@@ -36,7 +37,7 @@ TABLE6 = {
     "tifgsm": {**_T6, "momentum": 0.0, "di_prob": 0.5, "di_ratio": 0.9},
     "mifgsm": dict(_T6),
     "sinifgsm": dict(_T6),
-    "naa": {"objective": "prob2", "direction": "ascend"},
+    "naa": {"objective": "prob2", "direction": "ascend", "momentum": 1.0},
 }
 # The old code never zeroed the input gradient in these rows' path functions (not SINI, NAA, SSA).
 ACCUMULATING = (None, "pgd", "difgsm", "tifgsm", "mifgsm")
