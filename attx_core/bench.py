@@ -66,9 +66,11 @@ from torch import Tensor, nn
 
 from . import data, models
 from .cache import REPO_ROOT, atomic_write_json, provenance
-from .engine import chunk_size, cross_entropy, model_device
+from .attacks import ATTACKS
+from .engine import chunk_size, model_device, named_objective
 from .methods import METHODS, attribute
 from .methods.registry import method_passes
+from .seeding import ImageRandom
 from .transforms import Diversity, dct2, idct2, smooth
 from .validate import require
 
@@ -271,28 +273,26 @@ def published_attexplore_loop(
     another (one forward+backward of 4 images each), then after the last step N more samples are
     computed and thrown away: ``num_steps * N + N`` passes per image (220 at the defaults). The
     random draws of one step (noise, masks, then a DI coin per sample) are taken in the order of
-    ``attx_core.transforms``, so with the same seed and batch the map equals ``attexplore``'s.
+    ``attx_core.transforms`` (per-image streams), so with the same seed the map equals ``attexplore``'s.
     """
-    objective = cross_entropy("prob")
+    objective = named_objective("ce_prob2")  # the published loss: three softmaxes
     spectrum_di = Diversity(prob=di_prob)
     fixed = bool(getattr(model, "fixed_size", False))
     alpha = epsilon / num_steps
     maps = []
     for i in range(0, x.shape[0], batch):
         data, y = x[i : i + batch], target[i : i + batch]
-        gen = torch.Generator(device=data.device).manual_seed(seed)
+        rng = ImageRandom(data, seed)
 
         def sample_mean(point: Tensor) -> Tensor:
-            shape = (N, *point.shape)
-            noise = torch.randn(shape, generator=gen, device=point.device, dtype=point.dtype) * sigma
-            mask = 1 - rho + 2 * rho * torch.rand(shape, generator=gen, device=point.device, dtype=point.dtype)
-            total = torch.zeros_like(point)
-            for n in range(N):  # sequential samples, one pass of the batch each
-                x_f = idct2(dct2(point + noise[n]) * mask[n]).requires_grad_(True)
-                (z,) = spectrum_di.groups(x_f, x_f.shape[0], gen, fixed)
-                objective(model(z), y).sum().backward()
-                total += x_f.grad
-            return total / N
+            noise = rng.randn(N, *point.shape[1:]).transpose(0, 1) * sigma
+            mask = 1 - rho + 2 * rho * rng.rand(N, *point.shape[1:]).transpose(0, 1)
+            x_f = idct2(dct2(point[None] + noise) * mask).flatten(0, 1).requires_grad_(True)
+            for z, index in spectrum_di.groups(x_f, point.shape[0], rng, fixed):
+                for j in range(0, z.shape[0], point.shape[0]):  # sequential passes of one batch each
+                    part = z[j : j + point.shape[0]]
+                    objective(model(part), y[index[j : j + point.shape[0]] % point.shape[0]]).sum().backward(retain_graph=True)
+            return x_f.grad.view(N, *point.shape).mean(0)
 
         dt, grad, hats, grads = data.clone(), torch.zeros_like(data), [data.clone()], []
         for _ in range(num_steps):
@@ -474,7 +474,7 @@ def bench_published(model: nn.Module, x: Tensor, y: Tensor, params: dict[str, An
     """Time the published-structure AttEXplore loop on the same images and settings as ours."""
     from .metrics import spearman
 
-    settings = {**METHODS["attexplore"].defaults, **params} if "attexplore" in METHODS else dict(params)
+    settings = {**ATTACKS["ssa"].defaults, **params}  # AttEXplore's explorer with the run's overrides
     names = ("epsilon", "num_steps", "N", "rho", "sigma", "momentum", "di_prob", "ti_size", "seed")
     kwargs = {k: settings[k] for k in names if k in settings}
     t = timed(model, lambda: published_attexplore_loop(model, x, y, **kwargs))

@@ -197,11 +197,14 @@ for _n, _size in ((0, 224), (1, 240), (2, 260)):
 # --- The paper's five models through torchvision ------------------------------------------------
 
 
-def _torchvision(builder: str, weights_enum: str, **kwargs) -> tuple[Callable[[], nn.Module], Callable[[nn.Module], str]]:
+def _torchvision(
+    builder: str, weights_enum: str, post: Callable[[nn.Module], nn.Module] | None = None, **kwargs
+) -> tuple[Callable[[], nn.Module], Callable[[nn.Module], str]]:
     def build() -> nn.Module:
         import torchvision.models as tvm
 
-        return getattr(tvm, builder)(weights=None, **kwargs)
+        net = getattr(tvm, builder)(weights=None, **kwargs)
+        return post(net) if post is not None else net
 
     def load_weights(net: nn.Module) -> str:
         import torchvision.models as tvm
@@ -224,11 +227,43 @@ def _torchvision(builder: str, weights_enum: str, **kwargs) -> tuple[Callable[[]
     return build, load_weights
 
 
+class _BasicConv2dReLU(nn.Module):
+    """torchvision Inception-v3's ``BasicConv2d`` (conv, BN, ReLU) with the ReLU as a module, not ``F.relu``.
+
+    Same parameters and state-dict keys, same outputs; a module ReLU can be hooked (DeepLIFT's Rescale
+    rule, activation capture), the functional one cannot.
+    """
+
+    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
+        super().__init__()
+        self.conv, self.bn, self.relu = conv, bn, nn.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.relu(self.bn(self.conv(x)))
+
+
+def _inception_module_relus(net: nn.Module) -> nn.Module:
+    """Replace every ``BasicConv2d`` of a torchvision Inception-v3 by :class:`_BasicConv2dReLU`."""
+    from torchvision.models.inception import BasicConv2d
+
+    for parent in list(net.modules()):
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, BasicConv2d):
+                setattr(parent, child_name, _BasicConv2dReLU(child.conv, child.bn))
+    return net
+
+
+# Inception-v3: torchvision builds the pretrained model with transform_input=True (its ImageNet weights
+# expect the input re-scaled from ImageNet normalisation to [-1, 1]) and aux_logits=True (the weights
+# include AuxLogits; eval mode returns the main logits only). weights=None gives transform_input=False,
+# so it is set here for every build: random init, torchvision cache and a state-dict file alike.
+_INCEPTION_KWARGS = {"aux_logits": True, "init_weights": True, "transform_input": True, "post": _inception_module_relus}
+
 _PAPER_MODELS = [
     # name, builder, weights enum, gradcam layer, feature layer (NAA), fixed size, extra kwargs
     ("resnet50", "resnet50", "ResNet50_Weights", "layer4", "layer2", False, {}),
     ("vgg16", "vgg16", "VGG16_Weights", "features.29", "features.15", False, {}),
-    ("inception_v3", "inception_v3", "Inception_V3_Weights", "Mixed_7c", "Mixed_5b", False, {"aux_logits": True, "init_weights": True}),
+    ("inception_v3", "inception_v3", "Inception_V3_Weights", "Mixed_7c", "Mixed_5b", False, _INCEPTION_KWARGS),
     ("vit_b_16", "vit_b_16", "ViT_B_16_Weights", "encoder.layers.encoder_layer_11.ln_1", "encoder.layers.encoder_layer_5", True, {}),
     ("maxvit_t", "maxvit_t", "MaxVit_T_Weights", "blocks.3", "blocks.1", True, {}),
 ]

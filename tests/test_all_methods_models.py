@@ -25,7 +25,7 @@ TINY = {
     "big": {"epsilons": (16 / 255,), "num_steps": 1, "steps": 2},
     "mfaba": {"num_steps": 2},
     "agi": {"num_classes": 2, "num_steps": 1},
-    "attexplore": {"num_steps": 1, "N": 1},
+    "attexplore": {"num_steps": 1, "attack_params": {"N": 1}},  # the default explorer (SSA), one spectrum copy
 }
 # AttEXplore++ explorers with their sample counts cut to 1-2. NAA (feature layer) and the default SSA
 # (DI on fixed-size models) depend on the model and run on all five; the others, model-agnostic

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from captum.attr import DeepLift, IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel, Saliency
+from captum.attr import DeepLift, IntegratedGradients, LayerAttribution, LayerGradCam, Saliency
 from torch import Tensor, nn
 
 from attx_core.methods import METHODS, attribute
@@ -55,13 +55,14 @@ def test_saliency_agrees_with_captum(tiny_model, tiny_images, abs_):
     torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-9)
 
 
-def test_smoothgrad_agrees_with_captum_noise_tunnel(tiny_model, tiny_images):
+def test_smoothgrad_agrees_with_captum_saliency_on_its_noise(tiny_model, tiny_images):
+    from attx_core.methods.smoothgrad import smoothgrad_noise
+
     x, y = tiny_images
     ours = attribute(tiny_model, x, y, method="smoothgrad", n_samples=6, std=0.15, seed=11)
-    torch.manual_seed(11)  # Captum draws from the global generator: same draws, same order
-    ref = NoiseTunnel(Saliency(probs(tiny_model))).attribute(
-        x, nt_type="smoothgrad", nt_samples=6, stdevs=0.15, target=y, abs=False
-    )
+    noise = smoothgrad_noise(x, 6, 0.15, 11)  # per-image draws; Captum's NoiseTunnel uses the global generator
+    sal = Saliency(probs(tiny_model))
+    ref = torch.stack([sal.attribute(x + noise[:, k], target=y, abs=False) for k in range(6)]).mean(0)
     torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-9)
     assert (ours < 0).any(), "SmoothGrad must stay signed (no abs)"
 
@@ -77,7 +78,7 @@ def test_deeplift_agrees_with_captum(tiny_model, tiny_images, baseline):
 
 def test_deeplift_prob_sums_to_probability_change(tiny_model, tiny_images):
     x, y = tiny_images
-    attr = attribute(tiny_model, x, y, method="deeplift")
+    attr = attribute(tiny_model, x, y, method="deeplift", softmax_rule="rescale")
     with torch.no_grad():
         p = tiny_model(torch.cat([x, torch.zeros_like(x)])).softmax(1)
     delta = p[:2].gather(1, y[:, None])[:, 0] - p[2:].gather(1, y[:, None])[:, 0]
@@ -86,7 +87,7 @@ def test_deeplift_prob_sums_to_probability_change(tiny_model, tiny_images):
 
 def test_gradcam_agrees_with_captum(tiny_model, tiny_images):
     x, y = tiny_images
-    ours = attribute(tiny_model, x, y, method="gradcam")  # layer from metadata: features.3
+    ours = attribute(tiny_model, x, y, method="gradcam", explain="label", normalize=False)  # layer: features.3
     layer = tiny_model.layer(tiny_model.gradcam_layer)
     cam = LayerGradCam(probs(tiny_model), layer).attribute(x, target=y, relu_attributions=True)
     ref = LayerAttribution.interpolate(cam, (32, 32), interpolate_mode="bilinear")
@@ -140,7 +141,7 @@ def test_gradcam_token_model_matches_manual_grid(tiny_images):
     net = TinyTokenNet().eval()
     x, _ = tiny_images
     y = torch.tensor([1, 4])
-    cam = attribute(net, x, y, method="gradcam", layer=net.block, output="logit")
+    cam = attribute(net, x, y, method="gradcam", layer=net.block, output="logit", explain="label", normalize=False)
     assert cam.shape == x.shape and cam.dtype == torch.float32
     acts = []
     handle = net.block.register_forward_hook(lambda m, i, o: acts.append(o))
@@ -166,16 +167,16 @@ def test_gradcam_detects_channel_last(tiny_images):
 def test_fast_ig_sign(tiny_model, tiny_images):
     x, y = tiny_images
     grad = attribute(tiny_model, x, y, method="saliency", abs=False)
-    fast = attribute(tiny_model, x, y, method="fast_ig")
+    fast = attribute(tiny_model, x, y, method="fast_ig", loss="score")
     torch.testing.assert_close(fast, x * grad)
-    torch.testing.assert_close(attribute(tiny_model, x, y, method="fast_ig", reference_bugs=True), -fast)
+    torch.testing.assert_close(attribute(tiny_model, x, y, method="fast_ig", loss="score", reference_bugs=True), -fast)
 
 
 def test_fast_ig_equals_ig_on_bias_free_relu_net(tiny_images):
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 30 * 30, 5, bias=False)).eval()
     x, y = tiny_images[0], torch.tensor([0, 3])
-    fast = attribute(net, x, y, method="fast_ig", output="logit")
+    fast = attribute(net, x, y, method="fast_ig", loss="score", output="logit")
     ig = attribute(net, x, y, method="ig", steps=4, rule="right", output="logit")  # grad at 0 is undefined
     torch.testing.assert_close(fast, ig, rtol=1e-4, atol=1e-6)
 
@@ -198,8 +199,8 @@ def test_expected_gradients_background_and_seed(tiny_model, tiny_images):
     c = attribute(tiny_model, x, y, method="expected_gradients", n_samples=5, background=bg, seed=1)
     torch.testing.assert_close(a, b)
     assert not torch.allclose(a, c)
-    with pytest.raises(ValueError, match="needs >= 2 images"):
-        attribute(tiny_model, x[:1], y[:1], method="expected_gradients")
+    alone = attribute(tiny_model, x[:1], y[:1], method="expected_gradients")  # fixed background: a batch of one works
+    assert alone.abs().sum() > 0
 
 
 @pytest.mark.parametrize("method", BASELINES)
@@ -316,8 +317,7 @@ def test_guided_ig_is_nearly_complete(tiny_model, tiny_images):
 
 
 def test_big_picks_smallest_flipping_epsilon_per_image(tiny_model):
-    from attx_core.attacks import attack
-    from attx_core.methods.big import boundary_points
+    from attx_core.methods.big import boundary_points, search
 
     x = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
@@ -327,7 +327,7 @@ def test_big_picks_smallest_flipping_epsilon_per_image(tiny_model):
     chosen = []
     for i in range(4):
         for eps in epsilons:
-            adv = attack(tiny_model, x[i : i + 1], y[i : i + 1], "bim", epsilon=eps, num_steps=5)
+            adv = search(tiny_model, x[i : i + 1], y[i : i + 1], eps, 5)
             if tiny_model(adv).argmax(1).item() != y[i].item():
                 break
         chosen.append(eps)
@@ -341,7 +341,7 @@ def test_big_is_complete_from_its_boundary_point(tiny_model):
     x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         y = tiny_model(x).argmax(1)
-    attr = attribute(tiny_model, x, y, method="big", epsilons=(0.02, 0.3), num_steps=5, steps=100, output="logit")
+    attr = attribute(tiny_model, x, y, method="big", epsilons=(0.02, 0.3), num_steps=5, steps=100, output="logit", rule="trapezoid")
     start = boundary_points(tiny_model, x, y, (0.02, 0.3), 5)
     with torch.no_grad():
         z, z0 = tiny_model(x), tiny_model(start)

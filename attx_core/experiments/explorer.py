@@ -73,6 +73,7 @@ def live_explorer(model, x, labels, names: Sequence[str], methods: Sequence[str]
     only to methods that take it). Python callbacks: only in a live kernel; the static HTML shows the
     initial state."""
     from ..attacks import ATTACKS
+    from ..methods.attexplore import NOATTACK
     from ..methods import METHODS, attribute
     from ..metrics import insertion_deletion
 
@@ -94,6 +95,9 @@ def live_explorer(model, x, labels, names: Sequence[str], methods: Sequence[str]
     def update(*_):
         i, accepted = image.value, METHODS[method.value].defaults
         params = {k: w.value for k, w in knobs.items() if k in accepted}
+        if method.value == "attexplore":  # only the knobs the chosen explorer has (each keeps its own defaults)
+            own = ATTACKS[NOATTACK[0] if params["attack"] is None else params["attack"]].defaults
+            params = {k: v for k, v in params.items() if k == "attack" or k in own}
         if "epsilon" in params:
             params["epsilon"] = params["epsilon"] / 255
         busy.description, busy.value = "attributing", 0

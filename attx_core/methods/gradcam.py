@@ -1,8 +1,13 @@
 """Grad-CAM (Selvaraju et al. 2017) at a model's last conv block, upsampled to the input.
 
-The reference runs Captum's LayerGradCam at ResNet layer3 and only at batch 1; here the layer comes
-from the model's metadata (``model.gradcam_layer``, layer4 for ResNet-50), any batch size works, and
-the map is bilinearly upsampled to the input and broadcast to its 3 channels (for the metrics).
+The published ``GradCAM`` class (``saliency/saliency_zoo.py``) hooks ResNet-50 ``layer3``, VGG16
+``features[29]``, Inception-v3 ``Mixed_7c``; it explains the PREDICTED class (``class_idx=None``) with
+the softmax model's probability, takes ReLU(sum_c mean_hw(dS/dA_c) A_c), upsamples bilinearly and
+min-max normalises to [0, 1] over the whole batch (it only runs at batch 1, where that is per image).
+Here: the predicted class by default (``explain="label"`` for the target), per-image min-max
+normalisation (``normalize=False`` for the raw CAM), any batch size, the layer from the model's metadata
+(``model.gradcam_layer``: layer4 for ResNet-50, a documented deviation; ``layer="layer3"`` reproduces
+the published one), and the map broadcast to the input's 3 channels (for the metrics).
 """
 from __future__ import annotations
 
@@ -49,11 +54,52 @@ def resolve_layer(model: nn.Module, layer: str | nn.Module | None) -> nn.Module:
         raise ValueError(f"model has no submodule {name!r} for Grad-CAM") from err
 
 
-@register_method("gradcam", "Grad-CAM at the model's last conv block, ReLU, bilinear upsample, 3 channels", passes="1")
+EXPLAIN = ("predicted", "label")
+
+
+def normalize_per_image(cam: Tensor) -> Tensor:
+    """Min-max to [0, 1] per image; a constant map (e.g. all zero after the ReLU) becomes zeros, not NaN."""
+    flat = cam.flatten(1)
+    lo, hi = flat.min(dim=1).values, flat.max(dim=1).values
+    span = (hi - lo).view(-1, *([1] * (cam.dim() - 1)))
+    out = (cam - lo.view_as(span)) / torch.where(span > 0, span, torch.ones_like(span))
+    return torch.where(span > 0, out, torch.zeros_like(out))
+
+
+@register_method(
+    "gradcam",
+    "Grad-CAM of the predicted class at the model's last conv block, ReLU, upsample, [0,1] per image, 3 channels",
+    passes="1",
+    version=2,
+    published="saliency/saliency_zoo.py::GradCAM: predicted class (class_idx=None), softmax probability, ResNet-50 layer3 / "
+    "VGG16 features[29] / Inception-v3 Mixed_7c, ReLU, bilinear upsample, min-max over the whole batch (batch 1 only).",
+    options={
+        "explain='label'": "explains the given target (label) instead of the model's prediction",
+        "normalize=False": "the raw ReLU'd CAM (no min-max to [0, 1])",
+        "layer='layer3'": "on ResNet-50, the published layer (default: model.gradcam_layer = layer4, the last conv block)",
+        "output='logit'": "differentiates the logit instead of the softmax probability",
+    },
+    conformance="tests/test_conformance_baselines.py",
+)
 def gradcam(
-    model: nn.Module, x: Tensor, target: Tensor, *, layer: str | nn.Module | None = None, output: str = "prob"
+    model: nn.Module,
+    x: Tensor,
+    target: Tensor,
+    *,
+    layer: str | nn.Module | None = None,
+    explain: str = "predicted",
+    normalize: bool = True,
+    output: str = "prob",
 ) -> Tensor:
-    """ReLU(sum_c mean_hw(dS/dA_c) * A_c) at ``layer``; the one oracle backward fills the layer gradient."""
+    """ReLU(sum_c mean_hw(dS/dA_c) * A_c) at ``layer``; the one oracle backward fills the layer gradient.
+
+    ``explain="predicted"`` replaces ``target`` by the model's top-1 class (as the published code);
+    ``normalize`` min-max scales each image's map to [0, 1].
+    """
+    require(explain in EXPLAIN, f"explain must be one of {EXPLAIN}, got {explain!r}")
+    require(isinstance(normalize, bool), f"normalize must be True or False, got {normalize!r}")
+    score = class_score(output)
+    objective = (lambda logits, _t: score(logits, logits.argmax(dim=1))) if explain == "predicted" else score
     acts: list[Tensor] = []
     grads: dict[int, Tensor] = {}
 
@@ -65,11 +111,13 @@ def gradcam(
 
     handle = resolve_layer(model, layer).register_forward_hook(capture)
     try:
-        input_gradients(model, x, target, class_score(output))
+        input_gradients(model, x, target, objective)
     finally:
         handle.remove()
     act = as_feature_map(torch.cat(acts))
     grad = as_feature_map(torch.cat([grads[i] for i in range(len(acts))]))
     cam = F.relu((grad.mean(dim=(2, 3), keepdim=True) * act).sum(dim=1, keepdim=True))
     cam = F.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=False)
+    if normalize:
+        cam = normalize_per_image(cam)
     return cam.expand(-1, x.shape[1], -1, -1).contiguous()

@@ -1,18 +1,37 @@
 """SmoothGrad (Smilkov et al. 2017): the input gradient averaged over Gaussian-noised copies of x.
 
-Paper-code settings: 50 samples, noise std 0.15 in [0,1] pixel units, signed (no abs).
+Paper-code settings (``saliency/core/sg.py``): Captum ``NoiseTunnel(Saliency(model))`` on the softmax
+model, 50 samples, noise std 0.15 in [0,1] pixel units, signed (``abs=False``), target = label.
+Noise is drawn per image (:class:`attx_core.seeding.ImageRandom`), so a map is the same alone or in
+any batch; Captum draws from the global generator in batch order (same distribution, other draws).
 """
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from ..engine import class_score, input_gradients
+from ..seeding import ImageRandom
 from ..validate import require
 from .registry import register_method
 
 
-@register_method("smoothgrad", "mean input gradient over noisy copies of x (std in [0,1] units, signed)", passes="n_samples")
+def smoothgrad_noise(x: Tensor, n_samples: int, std: float, seed: int) -> Tensor:
+    """The noise SmoothGrad adds: (B, n_samples, C, H, W), image i's rows from its own generator."""
+    return ImageRandom(x, seed).randn(n_samples, *x.shape[1:]) * std
+
+
+@register_method(
+    "smoothgrad",
+    "mean input gradient over noisy copies of x (std in [0,1] units, signed)",
+    passes="n_samples",
+    version=2,
+    published="saliency/core/sg.py: Captum NoiseTunnel(Saliency(softmax model)).attribute(nt_samples=50, "
+    "stdevs=0.15, abs=False): mean gradient of the target probability at x + N(0, 0.15^2), noise not clipped.",
+    options={
+        "output='logit'": "differentiates the target logit instead of its softmax probability",
+    },
+    conformance="tests/test_conformance_baselines.py",
+)
 def smoothgrad(
     model: nn.Module,
     x: Tensor,
@@ -25,13 +44,11 @@ def smoothgrad(
 ) -> Tensor:
     """Mean gradient at ``x + N(0, std^2)`` (noise not clipped), all samples batched in one oracle call.
 
-    Noise is drawn image-major, shape (B, n_samples, C, H, W), from a generator seeded with ``seed``:
-    the same draws as Captum's ``NoiseTunnel`` after ``torch.manual_seed(seed)``.
+    The noise is :func:`smoothgrad_noise`: per image, independent of the batch it is computed in.
     """
     require(isinstance(n_samples, int) and n_samples >= 1, f"n_samples must be an integer >= 1, got {n_samples!r}")
     require(std >= 0, f"std must be >= 0, got {std}")
-    gen = torch.Generator(device=x.device).manual_seed(seed)
-    noise = torch.randn((x.shape[0], n_samples, *x.shape[1:]), generator=gen, device=x.device, dtype=x.dtype) * std
+    noise = smoothgrad_noise(x, n_samples, std, seed)
     noisy = (x[:, None] + noise).flatten(0, 1)
     grads, _ = input_gradients(model, noisy, target.repeat_interleave(n_samples), class_score(output))
     return grads.view(x.shape[0], n_samples, *x.shape[1:]).mean(dim=1)
