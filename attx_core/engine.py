@@ -122,6 +122,19 @@ def input_gradients(
     return torch.cat(grads), torch.cat(values)
 
 
+def gradients_and_top1(model: nn.Module, x: Tensor, target: Tensor, objective: Objective) -> tuple[Tensor, Tensor]:
+    """:func:`input_gradients` plus every sample's top-1 class from the same forward pass, so a path's
+    stop check (MFABA, AGI) costs no extra pass."""
+    top1: list[Tensor] = []
+
+    def tracked(logits: Tensor, cls: Tensor) -> Tensor:
+        top1.append(logits.detach().argmax(dim=1))
+        return objective(logits, cls)
+
+    grads, _ = input_gradients(model, x, target, tracked)
+    return grads, torch.cat(top1)
+
+
 @dataclass
 class Segment:
     """One piece of a trajectory: from ``start`` to ``end`` with the gradient ``grad`` used on it."""

@@ -254,59 +254,6 @@ def test_bad_images_and_targets_raise_value_error(tiny_model, x, target, match):
         attribute(tiny_model, x, target, method="ig")
 
 
-def pair_guided_ig(x, baseline, grad_func, steps, fraction, max_dist):
-    """PAIR saliency's guided_ig_impl, transcribed in numpy as the oracle for one image."""
-    import math
-
-    import numpy as np
-
-    x, baseline = x.astype(np.float64), baseline.astype(np.float64)
-    x_input, diff = x, x - baseline
-    total = np.abs(diff).sum()
-    attr = np.zeros_like(x)
-    x = baseline.copy()
-    for step in range(steps):
-        grad_actual = grad_func(x)
-        grad = grad_actual.copy()
-        alpha = (step + 1.0) / steps
-        a_min, a_max = max(alpha - max_dist, 0.0), min(alpha + max_dist, 1.0)
-        x_min, x_max = baseline + diff * a_min, baseline + diff * a_max
-        l1_target = total * (1 - (step + 1) / steps)
-        gamma = np.inf
-        while gamma > 1.0:
-            x_old = x.copy()
-            with np.errstate(divide="ignore", invalid="ignore"):
-                x_alpha = np.where(diff != 0, (x - baseline) / diff, np.nan)
-            x_alpha[np.isnan(x_alpha)] = a_max
-            x[x_alpha < a_min] = x_min[x_alpha < a_min]
-            l1_current = np.abs(x - x_input).sum()
-            if math.isclose(l1_target, l1_current, rel_tol=1e-9, abs_tol=1e-9):
-                attr += (x - x_old) * grad_actual
-                break
-            grad[x == x_max] = np.inf
-            threshold = np.quantile(np.abs(grad), fraction, method="lower")
-            s = np.logical_and(np.abs(grad) <= threshold, grad != np.inf)
-            l1_s = (np.abs(x - x_max) * s).sum()
-            gamma = (l1_current - l1_target) / l1_s if l1_s > 0 else np.inf
-            x[s] = x_max[s] if gamma > 1.0 else (x + (x_max - x) * gamma)[s]
-            attr += (x - x_old) * grad_actual
-    return attr
-
-
-def test_guided_ig_matches_pair_reference(tiny_model, tiny_images):
-    x, y = tiny_images
-    x = x[:, :, :16, :16]  # a small image keeps the numpy oracle fast
-    ours = attribute(tiny_model, x, y, method="guided_ig", steps=12, output="logit")
-    for i in range(2):
-        def grad_func(point):
-            xp = torch.tensor(point, dtype=torch.float32)[None].requires_grad_(True)
-            (g,) = torch.autograd.grad(tiny_model(xp)[0, y[i]], xp)
-            return g[0].double().numpy()
-
-        ref = pair_guided_ig(x[i].numpy(), np.zeros((3, 16, 16)), grad_func, 12, 0.25, 0.02)
-        torch.testing.assert_close(ours[i], torch.from_numpy(ref).float(), rtol=1e-4, atol=1e-5 * float(abs(ref).max()))
-
-
 def test_guided_ig_is_nearly_complete(tiny_model, tiny_images):
     x, y = tiny_images
     attr = attribute(tiny_model, x, y, method="guided_ig", steps=50, output="logit")

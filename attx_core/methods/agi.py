@@ -15,7 +15,7 @@ import random
 import torch
 from torch import Tensor, nn
 
-from ..engine import input_gradients
+from ..engine import class_score, gradients_and_top1
 from ..validate import require
 from .registry import register_method
 
@@ -42,18 +42,6 @@ def adversarial_classes(label: Tensor, count: int, num_classes: int, seed: int =
     ids = torch.arange(0, num_classes - 1, num_classes // count, device=label.device)
     goals = ids[:, None].repeat(1, label.shape[0])
     return goals.masked_fill(goals == label[None, :], -1)
-
-
-def _prob_gradients(model: nn.Module, points: Tensor, classes: Tensor) -> tuple[Tensor, Tensor]:
-    """Gradients of softmax(logits)[class] at each point, and the model's top-1 there (same forward)."""
-    preds: list[Tensor] = []
-
-    def prob(logits: Tensor, cls: Tensor) -> Tensor:
-        preds.append(logits.detach().argmax(dim=1))
-        return logits.softmax(dim=1).gather(1, cls[:, None])[:, 0]
-
-    grads, _ = input_gradients(model, points, classes, prob)
-    return grads, torch.cat(preds)
 
 
 @register_method(
@@ -122,7 +110,7 @@ def agi(
             break
         n = idx.numel()
         here = point[idx]
-        grads, preds = _prob_gradients(model, torch.cat([here, here]), torch.cat([goal[idx], lab[idx]]))
+        grads, preds = gradients_and_top1(model, torch.cat([here, here]), torch.cat([goal[idx], lab[idx]]), class_score("prob"))
         go = preds[:n] != goal[idx]  # the published stop: the prediction at x_i reached the class
         active[idx[~go]] = False
         idx, g_adv, g_lab = idx[go], grads[:n][go], grads[n:][go]

@@ -11,23 +11,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..engine import input_gradients
+from ..engine import gradients_and_top1, named_objective
 from ..validate import require
 from .registry import register_method
-
-
-def _score_gradients(model: nn.Module, points: Tensor, target: Tensor, softmaxes: int) -> tuple[Tensor, Tensor]:
-    """Gradients of the target's entry after ``softmaxes`` softmaxes of the logits, and the top-1 (same forward)."""
-    preds: list[Tensor] = []
-
-    def score(logits: Tensor, cls: Tensor) -> Tensor:
-        preds.append(logits.detach().argmax(dim=1))
-        for _ in range(softmaxes):
-            logits = logits.softmax(dim=1)
-        return logits.gather(1, cls[:, None])[:, 0]
-
-    grads, _ = input_gradients(model, points, target, score)
-    return grads, torch.cat(preds)
 
 
 @register_method(
@@ -71,11 +57,12 @@ def mfaba(
     require(alpha > 0, f"alpha must be > 0, got {alpha}")
     require(isinstance(num_steps, int) and num_steps >= 1, f"num_steps must be an integer >= 1, got {num_steps!r}")
     require(softmaxes in (0, 1, 2), f"softmaxes must be 0 (logit), 1 (probability) or 2 (published), got {softmaxes!r}")
+    objective = named_objective(("logit", "prob", "prob2")[softmaxes])
     point, attr = x.clone(), torch.zeros_like(x)
     idx = torch.arange(x.shape[0], device=x.device)
     acc: Tensor | None = None
     for t in range(num_steps):
-        g, pred = _score_gradients(model, point[idx], target[idx], softmaxes)
+        g, pred = gradients_and_top1(model, point[idx], target[idx], objective)
         if t > 0:  # the published check after step t-1, on the forward pass just made at x_t
             keep = pred == target[idx]
             idx, g = idx[keep], g[keep]
