@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= quick
 JOBS ?= 2
 
-.PHONY: setup book test bench clean-book fmnist
+.PHONY: setup book test bench compute clean-book fmnist
 
 $(STAMP): requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,15 @@ fmnist:
 
 book: $(STAMP) fmnist
 	OMP_NUM_THREADS=$(JOBS) $(BIN)/attx book --profile $(PROFILE) $(if $(FORCE),--force,)
+
+# Fill a results store in the background: `make compute HOURS=1` (profile standard unless PROFILE= is given;
+# one niced thread by default, THREADS=2 for more); resumable, stops cleanly after HOURS, writes tables/*.csv.
+HOURS ?= 1
+THREADS ?= 1
+COMPUTE_PROFILE := $(if $(filter command line,$(origin PROFILE)),$(PROFILE),standard)
+
+compute: $(STAMP)
+	OMP_NUM_THREADS=$(THREADS) nice $(BIN)/attx compute --profile $(COMPUTE_PROFILE) --hours $(HOURS) --threads $(THREADS)
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(JOBS) $(BIN)/attx bench

@@ -3,10 +3,20 @@
 One JSON file per configuration (model, method, parameters, image set) holds a record per image id
 and the provenance of the run. Each batch is written atomically (temp file + rename), so a run
 that is interrupted and restarted recomputes only the ids it had not stored yet.
+
+Several processes may share one store (on one machine). Every write re-reads the entry and merges
+under an exclusive ``flock`` of the entry's lock file, so no record is lost; before computing a
+batch a process claims its images (a non-blocking ``flock`` per image, released by the kernel when
+the process dies), so no image is computed twice while its claimant lives. The coordination files
+live in ``<kind>/.claims/<entry>/`` (not part of the store). Temp files of killed writers are removed
+when their writer's PID is dead or they are older than :data:`TMP_STALE_SECONDS`.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import os
@@ -14,13 +24,61 @@ import platform
 import re
 import subprocess
 import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from tqdm.auto import tqdm
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TMP_STALE_SECONDS = 600.0  # a temp file this old is a killed writer's, whatever its PID
+CLAIMS_DIR = ".claims"
+
+
+class NotComputedError(LookupError):
+    """A result was asked for from the cache only and has not been computed yet."""
+
+
+class EntryBusy(NotComputedError):
+    """Every image still missing from an entry is being computed by another live process."""
+
+
+class DeadlineReached(Exception):
+    """The compute budget ran out: no new batch was started (or the current one was abandoned)."""
+
+
+@dataclass
+class ComputePolicy:
+    """How :meth:`CacheEntry.compute` behaves (set with :func:`compute_policy`).
+
+    ``deadline``: ``time.time()`` after which no new batch starts (:class:`DeadlineReached`);
+    ``wait``: wait for images another process is computing (False: raise :class:`EntryBusy`);
+    ``plan``: when a list, compute nothing: append ``(entry, n_missing)`` and raise :class:`NotComputedError`;
+    ``on_batch``: called with (entry, batch ids, seconds) after every stored batch.
+    """
+
+    deadline: float | None = None
+    wait: bool = True
+    plan: list[tuple["CacheEntry", int]] | None = None
+    on_batch: Callable[["CacheEntry", list[str], float], None] | None = None
+    poll_seconds: float = 1.0
+    busy: int = field(default=0)  # EntryBusy raised so far
+
+
+_POLICY: contextvars.ContextVar[ComputePolicy] = contextvars.ContextVar("attx_compute_policy", default=ComputePolicy())
+
+
+@contextlib.contextmanager
+def compute_policy(**fields: Any) -> Iterator[ComputePolicy]:
+    """Within the block, every :meth:`CacheEntry.compute` follows ``ComputePolicy(**fields)``."""
+    policy = ComputePolicy(**fields)
+    token = _POLICY.set(policy)
+    try:
+        yield policy
+    finally:
+        _POLICY.reset(token)
 
 
 def results_root() -> Path:
@@ -84,9 +142,10 @@ def config_key(key: dict[str, Any]) -> str:
 
 
 def atomic_write_json(path: Path, payload: Any) -> None:
-    """Write JSON so that readers only ever see the old or the new complete file."""
+    """Write JSON so that readers only ever see the old or the new complete file (the temp file's
+    name carries the writer's PID, for :func:`clean_stale_tmp`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(payload, fh, indent=1, sort_keys=True)
@@ -96,29 +155,128 @@ def atomic_write_json(path: Path, payload: Any) -> None:
         raise
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_TMP_PID = re.compile(r"\.(\d+)\.[^.]+\.tmp$")
+
+
+def clean_stale_tmp(folder: Path, pattern: str = "*.tmp", max_age: float = TMP_STALE_SECONDS) -> list[Path]:
+    """Remove temp files left by killed writers in ``folder``: the PID in their name is dead, or they
+    are older than ``max_age`` seconds. Returns the removed paths."""
+    removed = []
+    now = time.time()
+    for tmp in folder.glob(pattern):
+        match = _TMP_PID.search(tmp.name)
+        try:
+            age = now - tmp.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if age > max_age or (match is not None and not pid_alive(int(match.group(1)))):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created when missing) for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _try_claim(path: Path) -> int | None:
+    """A descriptor holding a non-blocking exclusive ``flock`` on ``path``, or None when another holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 class CacheEntry:
     """The stored records of one configuration, keyed by image id."""
 
     def __init__(self, path: Path, key: dict[str, Any], force: bool = False) -> None:
         self.path = path
         self.key = _canonical(key)
+        self.force = force
         self.provenance: dict[str, Any] = {}
         self.records: dict[str, dict[str, Any]] = {}
-        if path.is_file() and not force:
-            stored = json.loads(path.read_text())
-            self.provenance = stored.get("provenance", {})
-            self.records = stored.get("records", {})
+        self._replace = force  # a forced entry's first write replaces the stored file
+        if not force:
+            self.refresh()
+
+    @property
+    def claims_dir(self) -> Path:
+        """Where the entry's lock and claim files live (never part of the store)."""
+        return self.path.parent / CLAIMS_DIR / self.path.stem
+
+    def _stored(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def refresh(self) -> None:
+        """Merge in the records other processes stored since this entry was read (not when forced)."""
+        if self.force:
+            return
+        stored = self._stored()
+        self.records = {**stored.get("records", {}), **self.records}
+        self.provenance = self.provenance or stored.get("provenance", {})
 
     def missing(self, ids: Sequence[str]) -> list[str]:
         """The ids without a stored record, in the given order."""
         return [i for i in ids if i not in self.records]
 
     def put(self, records: dict[str, dict[str, Any]], provenance: dict[str, Any] | None = None) -> None:
-        """Store records (atomically rewriting the file); the first provenance given is kept."""
-        self.records.update(records)
-        if provenance and not self.provenance:
-            self.provenance = provenance
-        atomic_write_json(self.path, {"key": self.key, "provenance": self.provenance, "records": self.records})
+        """Store records: under the entry's lock, merge them with what is stored and rewrite the file
+        atomically; the first provenance stored is kept."""
+        with _locked(self.claims_dir / "entry.lock"):
+            stored = {} if self._replace else self._stored()
+            self.records = {**stored.get("records", {}), **self.records, **records}
+            self.provenance = stored.get("provenance") or self.provenance or dict(provenance or {})
+            atomic_write_json(self.path, {"key": self.key, "provenance": self.provenance, "records": self.records})
+            self._replace = False
+            clean_stale_tmp(self.path.parent, f"{self.path.name}.*.tmp")
+
+    def _claim_path(self, image_id: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", image_id)[:60]
+        return self.claims_dir / f"{safe}-{hashlib.sha1(image_id.encode()).hexdigest()[:8]}.claim"
+
+    def _claim(self, todo: Sequence[str], n: int) -> list[tuple[str, int]]:
+        """Claim up to ``n`` of ``todo`` (ids no other live process is computing): (id, descriptor)."""
+        self.claims_dir.mkdir(parents=True, exist_ok=True)
+        held = []
+        for image_id in todo:
+            fd = _try_claim(self._claim_path(image_id))
+            if fd is not None:
+                held.append((image_id, fd))
+                if len(held) == n:
+                    break
+        return held
+
+    def _release(self, held: list[tuple[str, int]]) -> None:
+        for image_id, fd in held:
+            if image_id in self.records:  # stored: the claim file is no longer needed
+                self._claim_path(image_id).unlink(missing_ok=True)
+            os.close(fd)
 
     def compute(
         self,
@@ -129,17 +287,47 @@ class CacheEntry:
         desc: str = "",
     ) -> list[dict[str, Any]]:
         """Records for ``ids``: stored ones are reused, missing ones computed by ``fn`` batch by batch
-        (each batch stored before the next starts), with a progress bar."""
+        (each batch claimed, then stored before the next starts), with a progress bar. Images another
+        live process has claimed are left to it (waited for, or :class:`EntryBusy`, see
+        :class:`ComputePolicy`); the deadline is checked before every batch."""
+        policy = _POLICY.get()
+        if self.missing(ids):
+            self.refresh()
+        if policy.plan is not None:
+            todo = self.missing(ids)
+            if todo:
+                policy.plan.append((self, len(todo)))
+                raise NotComputedError(f"{self.path.stem}: {len(todo)} of {len(ids)} images not computed")
+            return [self.records[i] for i in ids]
         todo = self.missing(ids)
-        quiet = not todo or os.environ.get("TQDM_DISABLE") == "1"  # the book build sets TQDM_DISABLE
+        quiet = not todo or os.environ.get("TQDM_DISABLE") == "1" or policy.on_batch is not None  # the book build sets TQDM_DISABLE
         with tqdm(total=len(todo), desc=desc or self.path.stem, disable=quiet, leave=False) as bar:
-            for start in range(0, len(todo), batch_size):
-                batch = todo[start : start + batch_size]
-                out = fn(batch)
-                if len(out) != len(batch):
-                    raise RuntimeError(f"compute function returned {len(out)} records for {len(batch)} ids")
-                self.put(dict(zip(batch, out)), provenance)
-                bar.update(len(batch))
+            while todo:
+                if policy.deadline is not None and time.time() >= policy.deadline:
+                    raise DeadlineReached(f"{self.path.stem}: time is up")
+                held = self._claim(todo, batch_size)
+                try:
+                    self.refresh()  # after claiming: what another process stored meanwhile is not recomputed
+                    batch = [i for i, _ in held if i not in self.records]
+                    if batch:
+                        start = time.perf_counter()
+                        out = fn(batch)
+                        if len(out) != len(batch):
+                            raise RuntimeError(f"compute function returned {len(out)} records for {len(batch)} ids")
+                        self.put(dict(zip(batch, out)), provenance)
+                        bar.update(len(batch))
+                        if policy.on_batch is not None:
+                            policy.on_batch(self, batch, time.perf_counter() - start)
+                finally:
+                    self._release(held)
+                todo = self.missing(ids)
+                if todo and not held:  # everything left is claimed by other live processes
+                    if not policy.wait:
+                        policy.busy += 1
+                        raise EntryBusy(f"{self.path.stem}: {len(todo)} images are being computed by another process")
+                    time.sleep(policy.poll_seconds)
+                    self.refresh()
+                    todo = self.missing(ids)
         return [self.records[i] for i in ids]
 
 
@@ -153,8 +341,19 @@ class ResultsCache:
         self.root = Path(root) if root is not None else results_root()
         self.force = force
 
+    @property
+    def folder(self) -> Path:
+        """The profile's store: ``<root>/<profile>``."""
+        return self.root / self.profile
+
     def entry(self, kind: str, key: dict[str, Any]) -> CacheEntry:
         """The cache entry of configuration ``key`` under ``kind`` (e.g. ``insdel``, ``fps``)."""
         slug = "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", str(key[k])) for k in ("model", "method") if k in key) or kind
-        path = self.root / self.profile / kind / f"{slug}-{config_key(key)}.json"
+        path = self.folder / kind / f"{slug}-{config_key(key)}.json"
         return CacheEntry(path, key, force=self.force)
+
+    def clean_tmp(self) -> list[Path]:
+        """Remove the stale temp files of killed writers anywhere in the profile's store."""
+        if not self.folder.is_dir():
+            return []
+        return [p for d in [self.folder, *(x for x in self.folder.rglob("*") if x.is_dir())] for p in clean_stale_tmp(d)]

@@ -1,4 +1,4 @@
-"""The ``attx`` command: list models and methods, explain an image, build the book, benchmark."""
+"""The ``attx`` command: list models and methods, explain an image, build the book, fill a results store, benchmark."""
 from __future__ import annotations
 
 import argparse
@@ -59,7 +59,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     import torch
 
-    from . import METHODS, attribute, data, models, viz
+    from . import attribute, data, models, viz
 
     model = models.load(args.model, weights=None if args.random_weights else "auto")
     image = data.read_image(args.image, model.input_size)[None]
@@ -71,9 +71,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     target = torch.tensor([args.target if args.target is not None else int(top.indices[0])])
     start = time.perf_counter()
     params = _params(args.param)
-    if "background" in METHODS[args.method].defaults and "background" not in params:
-        # one image has no "other images" to sample baselines from: use the packaged photos
-        params["background"] = data.sample_images(model.input_size).x
     attr = attribute(model, image, target, method=args.method, **params)
     seconds = time.perf_counter() - start
     title = f"{args.method} on {model.name}: class {int(target)} ({model.class_names[int(target)]}), {seconds:.2f} s"
@@ -86,6 +83,61 @@ def cmd_book(args: argparse.Namespace) -> int:
     from .book import build_book
 
     return build_book(profile=args.profile, force=args.force, notebooks=args.only or None)
+
+
+def _compute_args(args: argparse.Namespace) -> tuple[str, float | None, int | None, str | None, list[str]]:
+    """Checked ``attx compute`` arguments; raises SystemExit(one-line message) on a bad one."""
+    from .experiments import PROFILES
+
+    def bad(text: str) -> SystemExit:
+        return SystemExit(f"attx compute: {text}")
+
+    if args.profile not in PROFILES:
+        raise bad(f"unknown profile {args.profile!r}; known profiles: {', '.join(PROFILES)}")
+    chapters = PROFILES[args.profile]["chapters"]
+    only = [c.strip() for part in args.only or [] for c in part.split(",") if c.strip()]
+    unknown = [c for c in only if c not in chapters]
+    if unknown:
+        raise bad(f"unknown chapter(s) {', '.join(unknown)} in profile {args.profile!r}; chapters: {', '.join(chapters)}")
+    hours = None
+    if args.hours is not None:
+        try:
+            hours = float(args.hours)
+        except ValueError:
+            raise bad(f"--hours expects a number, got {args.hours!r}") from None
+        if not hours > 0 or hours == float("inf"):
+            raise bad(f"--hours must be a positive number, got {args.hours}")
+    threads = None
+    if args.threads is not None:
+        if not args.threads.isdigit() or int(args.threads) < 1:
+            raise bad(f"--threads must be a positive integer, got {args.threads!r}")
+        threads = int(args.threads)
+    device = args.device
+    if device is not None:
+        import torch
+
+        try:
+            dev = torch.device(device)
+        except RuntimeError:
+            raise bad(f"unknown device {device!r}; use cpu or cuda[:N]") from None
+        if dev.type not in ("cpu", "cuda"):
+            raise bad(f"unsupported device {device!r}; use cpu or cuda[:N]")
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise bad(f"--device {device}: CUDA is not available on this machine")
+        if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise bad(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return args.profile, hours, threads, device, only
+
+
+def cmd_compute(args: argparse.Namespace) -> int:
+    try:
+        profile, hours, threads, device, only = _compute_args(args)
+    except SystemExit as err:
+        print(err, file=sys.stderr)
+        return 2
+    from .experiments.compute import compute_command
+
+    return compute_command(profile, hours=hours, threads=threads, device=device, only=only or None, tables_only=args.tables_only)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     bk.add_argument("--force", action="store_true", help="recompute instead of reusing cached results")
     bk.add_argument("--only", action="append", help="notebook name to run (repeatable)")
     bk.set_defaults(fn=cmd_book)
+    cp = sub.add_parser("compute", help="fill a profile's results store in priority order (resumable), then write its tables as CSV")
+    cp.add_argument("--profile", default="standard", help="profile to fill (default: standard)")
+    cp.add_argument("--hours", metavar="H", help="stop cleanly after H hours (default: run until the store is complete)")
+    cp.add_argument("--threads", metavar="T", help="torch threads (default: torch's)")
+    cp.add_argument("--device", metavar="D", help="cpu or cuda[:N] (default: cuda when available)")
+    cp.add_argument("--only", action="append", metavar="CHAPTER[,CHAPTER]", help="only these chapters (repeatable)")
+    cp.add_argument("--tables-only", action="store_true", help="compute nothing: regenerate data/results/<profile>/tables/*.csv")
+    cp.set_defaults(fn=cmd_compute)
     sub.add_parser("bench", help="performance benchmark (see `attx bench -h`)")
     return parser
 

@@ -54,6 +54,8 @@ def budget(profile: str) -> pd.DataFrame:
         available = 500 if cfg["images"] == "val-subset" else 20  # shared val subset / packaged photos
         n = min(cfg.get("n_images") or available, available)
         n_models = len(cfg.get("models", [])) or 1
+        per_model = cfg.get("n_images_per_model") or {}
+        image_models = sum(min(per_model.get(m, n), available) for m in cfg.get("models", [])) or n  # images x models
         passes = forwards = 0.0
         for method, params, metric in _configs(profile, chapter):
             passes += passes_per_image(method, params)
@@ -61,7 +63,7 @@ def budget(profile: str) -> pd.DataFrame:
                 forwards += 2 * num_points(IMAGE_SIZE * IMAGE_SIZE, cfg["insdel"]["step"])
             elif metric == "infd":
                 forwards += cfg.get("n_perturbations", 100) + 1
-        seconds = n * n_models * (passes * PASS_SECONDS + forwards * FORWARD_SECONDS)
+        seconds = image_models * (passes * PASS_SECONDS + forwards * FORWARD_SECONDS)
         rows.append({"chapter": chapter, "images": n, "models": n_models, "passes/image": passes,
                      "metric forwards/image": forwards, "estimated seconds": round(seconds) if passes else None})
     return pd.DataFrame(rows)

