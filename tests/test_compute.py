@@ -257,6 +257,20 @@ def test_a_batch_running_at_the_hard_stop_is_abandoned_cleanly(tiny_profile, mon
     assert len(tiny_profile.calls) == 10  # the abandoned image is recomputed, nothing twice
 
 
+def test_stages_give_every_cell_its_first_images_first(tiny_profile, monkeypatch) -> None:
+    """With stages [1], both models' cells get one image (all methods) before either gets a second."""
+    import attx_core.experiments.runners as runners
+
+    monkeypatch.setitem(TEST_PROFILE, "compute_stages", [1])
+    seen: list[tuple[int, str]] = []
+    real = runners.attribute
+    monkeypatch.setattr(runners, "attribute", lambda m, x, *a, **k: seen.append((id(m), k["method"])) or real(m, x, *a, **k))
+    compute.run("test")
+    first_round = seen[:4]  # 2 models x 2 methods, one image each
+    assert len({m for m, _ in first_round}) == 2 and len({meth for _, meth in first_round}) == 2
+    assert len(seen) == 10
+
+
 def test_tables_only_summarises_the_images_stored(tiny_profile) -> None:
     compute.run_cell("test", compute.Cell("table01_insdel", "resnet50"))
     assert main(["compute", "--profile", "test", "--tables-only"]) == 0

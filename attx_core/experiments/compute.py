@@ -116,10 +116,14 @@ class Cell:
     def __str__(self) -> str:
         return self.chapter + (f" {self.model}" if self.model else "") + (f" [{', '.join(self.sections)}]" if self.sections else "")
 
-    def settings(self, profile: str) -> dict[str, Any]:
+    def settings(self, profile: str, limit: int | None = None) -> dict[str, Any]:
+        """The cell's chapter settings; ``limit`` caps its image counts (a stage of the fill)."""
         cfg = settings(profile, self.chapter)
         if self.model is not None:
             cfg["models"] = [self.model]
+        if limit is not None:
+            cfg["n_images"] = limit if cfg.get("n_images") is None else min(limit, cfg["n_images"])
+            cfg["n_images_per_model"] = {m: min(limit, n) for m, n in (cfg.get("n_images_per_model") or {}).items()}
         return cfg
 
 
@@ -142,9 +146,10 @@ def cells(profile: str, only: Sequence[str] | None = None) -> list[Cell]:
     return out
 
 
-def run_cell(profile: str, cell: Cell, **opts: Any) -> list[tuple[str, pd.DataFrame]]:
-    """Run one cell's computations (computing what is missing unless ``opts`` say otherwise)."""
-    return list(chapter_frames(cell.settings(profile), cell.sections, **opts))
+def run_cell(profile: str, cell: Cell, limit: int | None = None, **opts: Any) -> list[tuple[str, pd.DataFrame]]:
+    """Run one cell's computations (computing what is missing unless ``opts`` say otherwise) on at most
+    ``limit`` images per model."""
+    return list(chapter_frames(cell.settings(profile, limit), cell.sections, **opts))
 
 
 def entry_cost(entry: CacheEntry) -> float:
@@ -254,16 +259,19 @@ def run(profile: str, only: Sequence[str] | None = None, deadline: float | None 
     failures (one line per cell whose computation raised); :class:`attx_core.cache.DeadlineReached`
     propagates."""
     todo = cells(profile, only)
+    # Stages: every cell first on its first few images, then on more, so that a pilot (paired data of all
+    # methods on the same images) exists early and every table grows evenly; the last stage is the target.
+    stages = [*PROFILES[profile].get("compute_stages", []), None]
     failed: dict[Cell, str] = {}
     while True:
         with compute_policy(deadline=deadline, wait=False, on_batch=on_batch) as policy:
-            for cell in todo:
+            for limit, cell in ((limit, cell) for limit in stages for cell in todo):
                 if cell in failed:
                     continue
                 if on_cell is not None:
                     on_cell(cell)
                 try:
-                    run_cell(profile, cell)
+                    run_cell(profile, cell, limit)
                 except NotComputedError:  # EntryBusy out of a runner that does not note it
                     pass
                 except DeadlineReached:

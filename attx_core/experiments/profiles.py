@@ -186,6 +186,9 @@ PROFILES: dict[str, dict[str, Any]] = {
             "sanity_check": {"models": ["inception_v3"], "n_images": 16, "methods": {m: PAPER_METHODS[m] for m in ("saliency", "ig", "smoothgrad", "gradcam", "attexplore")}, "stages": 8},
             "robustness": {"datasets": ["mnist", "fmnist"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "quick"},
         },
+        # `attx compute` fills every cell on its first 8 images, then 32, then 100, then its target count: a pilot of
+        # all methods on the same images comes first, and the tables grow evenly.
+        "compute_stages": [8, 32, 100],
         # `attx compute`'s priority: (chapter, model or None = all, section or None = all); chapters left out come last.
         "compute_order": [
             ("table01_insdel", "inception_v3", None),
@@ -253,7 +256,7 @@ def settings(profile: str, chapter: str, **overrides: Any) -> dict[str, Any]:
     require(profile in PROFILES, f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
     prof = PROFILES[profile]
     require(chapter in prof["chapters"], f"unknown chapter {chapter!r}; known: {', '.join(prof['chapters'])}")
-    out = {k: copy.deepcopy(v) for k, v in prof.items() if k not in ("chapters", "description", "compute_order")}
+    out = {k: copy.deepcopy(v) for k, v in prof.items() if k not in ("chapters", "description", "compute_order", "compute_stages")}
     out["profile"] = profile
     out["chapter"] = chapter
     out.update(copy.deepcopy(prof["chapters"][chapter]))
