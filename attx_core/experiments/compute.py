@@ -224,7 +224,7 @@ def table_rows(chapter: str, frames: Sequence[tuple[str, pd.DataFrame]]) -> pd.D
             for _, r in df.iterrows():
                 for metric in ("NA", "AA", "topk", "kendall", "spearman"):
                     if metric in r and pd.notna(r[metric]):
-                        rows.append([chapter, f"robust SmallCNN ({r['dataset']})", r["objective"], "default", metric,
+                        rows.append([chapter, f"robust net ({r['dataset']})", r["objective"], "default", metric,
                                      int(r.get("n_images", 0) or 0), float(r[metric]), math.nan, math.nan])
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 

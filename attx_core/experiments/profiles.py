@@ -145,7 +145,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                              "seeds": [0, 1, 2, 3407]},
             "published_vs_corrected": {"models": ["inception_v3"], "base": {"epsilon": 16 / 255}},
             "sanity_check": {"models": ["inception_v3"], "n_images": 16, "methods": {m: PAPER_METHODS[m] for m in ("saliency", "ig", "smoothgrad", "gradcam", "attexplore")}, "stages": 8},
-            "robustness": {"datasets": ["mnist", "fmnist", "gtsrb", "flowers102"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "paper"},
+            "robustness": {"datasets": ["mnist", "fmnist", "gtsrb", "flower17"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "paper",
+                           "eps": None},  # None: each dataset's own radius (attx_core.robust.settings); also a new cache key (issue 14)
         },
     },
     "standard": {
@@ -184,7 +185,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                              "seeds": [0, 1, 2, 3407]},
             "published_vs_corrected": {"models": ["inception_v3"], "n_images": 64, "base": {"epsilon": 16 / 255}},
             "sanity_check": {"models": ["inception_v3"], "n_images": 16, "methods": {m: PAPER_METHODS[m] for m in ("saliency", "ig", "smoothgrad", "gradcam", "attexplore")}, "stages": 8},
-            "robustness": {"datasets": ["mnist", "fmnist"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "quick"},
+            "robustness": {"datasets": ["mnist", "fmnist"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "quick",
+                           "eps": None},  # None: each dataset's own radius (attx_core.robust.settings); also a new cache key (issue 14)
         },
         # `attx compute` fills every cell on its first 8 images, then 32, then 100, then its target count: a pilot of
         # all methods on the same images comes first, and the tables grow evenly.
@@ -245,7 +247,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                              "seeds": [0, 1, 2]},
             "published_vs_corrected": {"models": ["inception_v3"], "n_images": 2, "base": {"num_steps": 5}},
             "sanity_check": {"models": ["inception_v3"], "n_images": 1, "methods": {m: QUICK_METHODS[m] for m in ("saliency", "ig", "gradcam", "attexplore")}, "stages": 4},
-            "robustness": {"datasets": ["mnist", "fmnist"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "quick"},
+            "robustness": {"datasets": ["mnist", "fmnist"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "quick",
+                           "eps": None},  # None: each dataset's own radius (attx_core.robust.settings); also a new cache key (issue 14)
         },
     },
 }

@@ -446,7 +446,9 @@ def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence
     from ..robust import DatasetMissing, run_study
 
     cache = ResultsCache(profile, force=force)
-    entry = cache.entry("robustness", {"model": "robust", "method": robust_profile, "seed": seed, "eps": eps})
+    from ..robust import VERSION
+
+    entry = cache.entry("robustness", {"model": "robust", "method": robust_profile, "version": VERSION, "seed": seed, "eps": eps})
     notes, rows = [], []
     for dataset in datasets:
         ids = [f"{dataset}/{o}" for o in objectives]

@@ -1,13 +1,17 @@
 """Evaluation of the study: natural / PGD accuracy and attributional robustness, and ``run_study``.
 
 ``run_study(dataset, objectives, profile)`` trains (or loads cached) nets and returns one row per
-(dataset, objective): NA, AA, mean top-k intersection, Kendall tau and Spearman rho of the top-k
-attack (worst restart by Kendall), the number of attacked images and the seconds spent.
+(dataset, objective): NA, AA (PGD with the dataset's training attack, as the authors' ``eval_pgd_attack.py``),
+mean top-k intersection, Kendall tau and Spearman rho of the top-k attack with 95% bootstrap intervals
+(``*_lo`` / ``*_hi``), the number of attacked images, the radius, the epochs, the size of every loss term at
+initialisation (``<term>_init``: the first batch) and in the last epoch (``<term>_final``), and the seconds
+spent. Every dataset-specific number comes from :mod:`attx_core.robust.settings`.
 ``attack_methods`` goes beyond the paper: the same attack against any registered attribution
 method's maps (AttEXplore, AGI, SmoothGrad, IG, ...) of one net.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,76 +19,144 @@ from typing import Any
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..metrics import mean_ci
 from ..validate import require
-from .datasets import info, load_dataset, subset
+from .datasets import load_dataset, subset
 from .nets import RGBView, to_rgb
 from .pgd import pgd
-from .topk_attack import AttackConfig, scaled_k, topk_attack
-from .training import BASE_OBJECTIVES, OBJECTIVES, config, train
+from .settings import dataset_settings, family
+from .topk_attack import AttackConfig, topk_attack
+from .training import BASE_OBJECTIVES, OBJECTIVES, TERMS, TrainConfig, config, history, train
 
-COLUMNS = ["dataset", "objective", "NA", "AA", "topk", "kendall", "spearman", "n_images", "seconds"]
+VERSION = 2  # bump when a change makes stored robustness results stale (2: issue 14, the authors' protocol)
+METRICS = ("topk", "kendall", "spearman")
+COLUMNS = ["dataset", "objective", "NA", "AA", *METRICS, *(f"{m}_{b}" for m in METRICS for b in ("lo", "hi")),
+           "n_images", "eps", "epochs", *(f"{t}_{w}" for w in ("init", "final") for t in TERMS), "seconds"]
+CHUNK = 250  # images per forward / PGD batch in evaluation
+ATTACK_CHUNK = 16  # images per top-k attack batch
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Sizes of one study run (training data, epochs, net width, evaluation and attack budgets)."""
+    """Sizes of one study run; ``None`` = the authors' value (see each field)."""
 
-    n_train: int | None
-    epochs: int
+    n_train: int | None  # None: the whole training split
+    epochs: int | None  # None: the authors' schedule, ceil(steps * batch / training-set size) per objective
     width: float
-    n_test: int  # images for NA / AA
-    n_attack: int  # correctly classified test images attacked
-    pgd_eval_steps: int
+    n_test: int | None  # images for NA / AA (None: the whole test split)
+    n_attack: int | None  # correctly classified test images attacked (None: all)
+    pgd_eval_steps: int | None = None  # AA's PGD steps (None: the training attack's; fewer keep its total travel)
     train: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides
-    attack: dict[str, Any] = field(default_factory=dict)  # AttackConfig overrides (k is scaled per dataset)
+    attack: dict[str, Any] = field(default_factory=dict)  # AttackConfig overrides
 
 
 PROFILES = {
-    # < 4 min on 2 CPU cores for MNIST + FMNIST x the 6 base objectives (narrow net, 2 inner PGD steps)
+    # a smoke run (minutes on 2 CPU cores for MNIST + FMNIST x 6 objectives): narrow net, 2048 images, 1 epoch, 2 inner
+    # PGD steps (same total travel), 4-point outer / 2-point inner IGs, Adam 3e-3, 10 attack iterations on 16 images
     "quick": Profile(n_train=2048, epochs=1, width=0.25, n_test=500, n_attack=16, pgd_eval_steps=10,
-                     train={"pgd_steps": 2, "pgd_step": 5 / 255, "lr": 3e-3},
-                     attack={"iterations": 10, "restarts": 1, "ig_steps": 20, "attack_ig_steps": 8}),
-    # the paper's settings: full training split, paper-size net, 7-step inner PGD, 100-iteration attack x 3
-    "paper": Profile(n_train=None, epochs=20, width=1.0, n_test=10_000, n_attack=1000, pgd_eval_steps=40),
+                     train={"pgd_steps": 2, "ig_m": 4, "ig_every": 2, "lr": 3e-3, "batch_size": 64},
+                     attack={"iterations": 10, "ig_steps": 20, "attack_ig_steps": 8}),
+    # the authors' settings: full splits, paper-size nets, their schedules, optimisers, attacks and image counts
+    "paper": Profile(n_train=None, epochs=None, width=1.0, n_test=None, n_attack=None),
 }
 
 
 def accuracy(net: nn.Module, x: Tensor, y: Tensor) -> float:
     """Top-1 accuracy of ``net`` on (x, y)."""
     with torch.no_grad():
-        return float((net(x).argmax(dim=1) == y).float().mean())
+        hits = sum(int((net(x[i : i + CHUNK]).argmax(dim=1) == y[i : i + CHUNK]).sum()) for i in range(0, x.shape[0], CHUNK))
+    return hits / max(1, x.shape[0])
 
 
-def adversarial_accuracy(net: nn.Module, x: Tensor, y: Tensor, eps: float, steps: int, seed: int = 0) -> float:
-    """Accuracy under Linf PGD on the cross-entropy (random start, step 2.5*eps/steps)."""
-    ce = lambda inp: torch.nn.functional.cross_entropy(net(inp), y, reduction="none")  # noqa: E731
-    x_adv = pgd(ce, x, eps, steps, 2.5 * eps / steps, torch.Generator().manual_seed(seed))
-    return accuracy(net, x_adv, y)
+def adversarial_accuracy(net: nn.Module, x: Tensor, y: Tensor, eps: float, steps: int, step: float | None = None, seed: int = 0) -> float:
+    """Accuracy under Linf PGD on the cross-entropy (random start, ``steps`` sign steps of ``step``;
+    None: 2.5*eps/steps)."""
+    step = step or 2.5 * eps / steps
+    gen = torch.Generator().manual_seed(seed)
+    hits = 0
+    for i in range(0, x.shape[0], CHUNK):
+        xb, yb = x[i : i + CHUNK], y[i : i + CHUNK]
+        ce = lambda inp, yb=yb: F.cross_entropy(net(inp), yb, reduction="none")  # noqa: E731
+        with torch.no_grad():
+            hits += int((net(pgd(ce, xb, eps, steps, step, gen)).argmax(dim=1) == yb).sum())
+    return hits / max(1, x.shape[0])
 
 
-def correct_subset(net: nn.Module, x: Tensor, y: Tensor, n: int) -> tuple[Tensor, Tensor]:
-    """The first n images (in order) that ``net`` classifies correctly."""
+def correct_subset(net: nn.Module, x: Tensor, y: Tensor, n: int | None) -> tuple[Tensor, Tensor]:
+    """The first n images (in order; None: all) that ``net`` classifies correctly."""
     with torch.no_grad():
-        ok = net(x).argmax(dim=1) == y
+        ok = torch.cat([net(x[i : i + CHUNK]).argmax(dim=1) == y[i : i + CHUNK] for i in range(0, x.shape[0], CHUNK)])
     return x[ok][:n], y[ok][:n]
 
 
-def attack_config(dataset: str, profile: Profile, eps: float) -> AttackConfig:
-    """The profile's attack settings for ``dataset``: k scaled to its image size, the study's eps."""
-    meta = info(dataset)
-    return AttackConfig(**{"k": scaled_k(meta.size * meta.size), "eps": eps, **profile.attack})
+def attack_config(dataset: str, profile: Profile, eps: float | None = None) -> AttackConfig:
+    """The authors' top-k attack for ``dataset`` (k, eval k, radius, step, iterations, IG points, softplus
+    beta from the settings table), then the profile's overrides; ``eps`` overrides the radius."""
+    s = dataset_settings(dataset)
+    base = {"k": s.attack_k, "eval_k": s.eval_k, "eps": eps or s.attack_eps, "step": s.attack_step,
+            "iterations": s.attack_iterations, "ig_steps": s.ig_steps, "beta": s.softplus_beta}
+    return AttackConfig(**{**base, **profile.attack})
 
 
-def evaluate(net: nn.Module, dataset: str, x: Tensor, y: Tensor, profile: Profile, eps: float, seed: int = 0) -> dict[str, float]:
+def aa_attack(dataset: str, profile: Profile, eps: float | None = None) -> tuple[float, int, float]:
+    """(eps, steps, step) of the AA evaluation: the dataset's training attack; fewer steps (the profile's
+    ``pgd_eval_steps``) or another radius keep its total travel relative to the radius."""
+    s = dataset_settings(dataset)
+    radius = eps or s.eps
+    steps = profile.pgd_eval_steps or s.pgd_steps
+    return radius, steps, s.pgd_step * s.pgd_steps / steps * radius / s.eps
+
+
+def _ci(values: Tensor) -> tuple[float, float, float]:
+    v = values[torch.isfinite(values)]
+    return mean_ci(v) if v.numel() else (math.nan, math.nan, math.nan)
+
+
+def evaluate(net: nn.Module, dataset: str, x: Tensor, y: Tensor, profile: Profile, eps: float | None = None, seed: int = 0) -> dict[str, float]:
     """NA and AA on (x, y), then the top-k attack on the first ``n_attack`` correctly classified images."""
-    row: dict[str, float] = {"NA": accuracy(net, x, y), "AA": adversarial_accuracy(net, x, y, eps, profile.pgd_eval_steps, seed)}
+    radius, steps, step = aa_attack(dataset, profile, eps)
+    row: dict[str, float] = {"NA": accuracy(net, x, y), "AA": adversarial_accuracy(net, x, y, radius, steps, step, seed)}
     xa, ya = correct_subset(net, x, y, profile.n_attack)
     if xa.shape[0] == 0:
-        return {**row, "topk": float("nan"), "kendall": float("nan"), "spearman": float("nan"), "n_images": 0}
-    scores = topk_attack(net, xa, ya, attack_config(dataset, profile, eps), seed=seed)
-    return {**row, **{m: float(scores[m].nanmean()) for m in ("topk", "kendall", "spearman")}, "n_images": int(xa.shape[0])}
+        return {**row, **{m: math.nan for m in METRICS}, "n_images": 0}
+    cfg = attack_config(dataset, profile, eps)
+    parts = [topk_attack(net, xa[i : i + ATTACK_CHUNK], ya[i : i + ATTACK_CHUNK], cfg, seed=seed + i) for i in range(0, xa.shape[0], ATTACK_CHUNK)]
+    for m in METRICS:
+        mean, lo, hi = _ci(torch.cat([p[m] for p in parts]))
+        row.update({m: mean, f"{m}_lo": lo, f"{m}_hi": hi})
+    return {**row, "n_images": int(xa.shape[0])}
+
+
+def _term_sizes(hist: list[dict]) -> dict[str, float]:
+    """``<term>_init`` (first batch of epoch 1) and ``<term>_final`` (last epoch's mean) of each loss term."""
+    if not hist:
+        return {}
+    first, last = hist[0].get("first_terms", {}), hist[-1].get("terms", {})
+    return {**{f"{t}_init": first.get(t, math.nan) for t in TERMS}, **{f"{t}_final": last.get(t, math.nan) for t in TERMS}}
+
+
+def train_config(dataset: str, objective: str, profile: Profile, seed: int = 0, eps: float | None = None,
+                 n_train_total: int | None = None) -> TrainConfig:
+    """The :class:`~attx_core.robust.training.TrainConfig` of (dataset, objective) under ``profile``;
+    ``n_train_total`` (the training split's size) is needed when the profile uses the authors' schedule."""
+    s = dataset_settings(dataset)
+    overrides: dict[str, Any] = {"n_train": profile.n_train, "width": profile.width, "seed": seed, **profile.train}
+    if eps is not None:  # another radius: the PGD step scales with it
+        steps = overrides.get("pgd_steps", s.pgd_steps)
+        step = overrides.get("pgd_step", s.pgd_step * s.pgd_steps / steps)
+        overrides.update(eps=eps, pgd_steps=steps, pgd_step=step * eps / s.eps)
+    if profile.epochs is None:
+        require(n_train_total is not None, "the authors' schedule (epochs=None) needs the training-set size")
+        n = min(n_train_total, profile.n_train or n_train_total)
+        opt = s.optimisers[family(objective)]
+        batch = overrides.get("batch_size", opt.batch_size)
+        overrides["epochs"] = max(1, math.ceil(opt.steps * batch / n))
+    else:
+        overrides["epochs"] = profile.epochs
+    return config(objective, dataset, **overrides)
 
 
 def run_study(
@@ -93,33 +165,39 @@ def run_study(
     profile: str = "quick",
     seed: int = 0,
     progress: bool = True,
-    eps: float = 8 / 255,
+    eps: float | None = None,
     data_root: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Train (or load) one net per objective on each dataset and evaluate it; one row per pair.
 
     Missing datasets raise :class:`~attx_core.robust.datasets.DatasetMissing` (the book catches it
-    and shows the reason). ``eps`` is the training, PGD-evaluation and top-k attack radius.
+    and shows the reason). ``eps`` (None: each dataset's own, MNIST 0.3, FMNIST 0.1, GTSRB / Flower
+    8/255) is the training, PGD-evaluation and top-k attack radius.
     """
     require(profile in PROFILES, f"profile must be one of {tuple(PROFILES)}, got {profile!r}")
     bad = [o for o in objectives if o not in OBJECTIVES]
     require(not bad, f"unknown objective(s) {bad}; known: {OBJECTIVES}")
+    require(eps is None or eps > 0, f"eps must be > 0 or None, got {eps}")
     prof = PROFILES[profile]
     datasets = [dataset] if isinstance(dataset, str) else list(dataset)
+    for name in datasets:
+        dataset_settings(name)  # ValueError on an unknown dataset before any work
     if progress:
-        print(f"profile {profile!r}: {asdict(prof)}; eps={eps:.4g}; seed={seed}")
+        print(f"profile {profile!r}: {asdict(prof)}; eps={'per dataset' if eps is None else f'{eps:.4g}'}; seed={seed}")
     rows = []
     for name in datasets:
         x, y = subset(*load_dataset(name, "test", data_root), prof.n_test, seed)
+        n_total = load_dataset(name, "train", data_root)[1].shape[0] if prof.epochs is None else None
         for objective in objectives:
             start = time.perf_counter()
-            cfg = config(objective, epochs=prof.epochs, n_train=prof.n_train, width=prof.width, seed=seed, eps=eps, **prof.train)
+            cfg = train_config(name, objective, prof, seed, eps, n_total)
             net = train(name, cfg, data_root, progress=progress)
-            row = {"dataset": name, "objective": objective, **evaluate(net, name, x, y, prof, eps, seed)}
+            row = {"dataset": name, "objective": objective, **evaluate(net, name, x, y, prof, eps, seed),
+                   "eps": cfg.eps, "epochs": cfg.epochs, **_term_sizes(history(name, cfg))}
             row["seconds"] = time.perf_counter() - start
             rows.append(row)
             if progress:
-                print("  " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+                print("  " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -135,7 +213,7 @@ def attack_methods(
 
     ``methods`` maps a registered method name to its parameters; maps come from
     ``attx_core.attribute`` on :class:`RGBView` (gray images repeated to 3 channels; channel-summed
-    maps equal the gray net's). The ascent direction is the surrogate IG saliency on each method's own
+    maps equal the gray net's). The descent direction is the surrogate IG saliency share on each method's own
     original top-k pixels (a transfer attack for non-differentiable methods); only images ``net``
     classifies correctly are attacked.
     """
@@ -153,4 +231,4 @@ def attack_methods(
     return pd.DataFrame(rows)
 
 
-__all__ = ["COLUMNS", "PROFILES", "Profile", "accuracy", "adversarial_accuracy", "attack_methods", "evaluate", "run_study"]
+__all__ = ["COLUMNS", "PROFILES", "Profile", "VERSION", "accuracy", "adversarial_accuracy", "attack_config", "attack_methods", "evaluate", "run_study", "train_config"]

@@ -1,5 +1,6 @@
-"""Linf projected sign-gradient ascent, shared by Madry training, the RAR/AR inner maximisation,
-the adversarial-accuracy evaluation and the Ghorbani top-k attribution attack."""
+"""Linf projected sign-gradient ascent, shared by Madry training, the RAR/AR inner maximisation and
+the adversarial-accuracy evaluation (the top-k attribution attack runs its own loop: it scores every
+iterate, as the authors' code does)."""
 from __future__ import annotations
 
 from typing import Callable

@@ -1,15 +1,21 @@
 """Training objectives of the study and cached, per-epoch resumable training.
 
-Objectives (x' is a Linf PGD point: eps, ``pgd_steps`` sign steps of ``pgd_step``, random start):
+Objectives (x' is a Linf PGD point: eps, ``pgd_steps`` sign steps of ``pgd_step``, random start;
+m = ``ig_m`` IG points, the inner attack uses every ``ig_every``-th, i.e. m / ig_every points):
 
 * ``natural``: CE(x).  ``pgd`` (Madry): CE(x'), x' maximising CE.
-* ``ig_norm`` (RAR): CE(x) + lam*||IG(x->x')||_1, x' maximising the IG norm.
-* ``ig_sum_norm`` (RAR): CE(x') + lam*||IG(x->x')||_1, x' maximising that sum.
-* ``ar`` / ``adv_ar`` (Sarkar et al.): CE(x) or CE(x') + lam * regularizer(x, x'), x' maximising
-  CE(x') + lam*||IG(x->x')||_1; the suffix ``_dist`` / ``_sign`` keeps one regularizer term (none: both).
+* ``ig_norm`` (RAR IG-NORM): CE(x) + lam*||IG(x->x')||_1 (m points), x' maximising the IG norm (m/every points).
+* ``ig_sum_norm`` (RAR IG-SUM-NORM): CE(x') + lam*||IG(x->x')||_1, x' maximising CE(x') + lam*||IG||_1.
+* ``ar`` / ``adv_ar`` (Sarkar et al.): CE(x) or CE(x') + lam * regularizer(x, x') (m = 20 points), x'
+  maximising CE(x') + lam*||IG(x->x')||_1 (5 points); the suffix ``_dist`` / ``_sign`` keeps one
+  regularizer term (none: both).
 
-The study uses eps = 8/255 for every dataset (NOTES §5; a parameter). The RAR paper used larger
-MNIST / Fashion-MNIST radii (0.3 / 0.1); pass ``eps=`` to reproduce those.
+:func:`config` fills every setting from the per-dataset table (:mod:`attx_core.robust.settings`):
+eps / PGD steps, lambda and m per objective family, the authors' optimiser (Adam, or momentum SGD
+with a piecewise-constant schedule and L2 weight decay), batch size and the loss's batch reduction.
+The history of a checkpoint records, per epoch, the mean loss and the mean size of every loss term
+(``ce``, ``ig_norm``, ``dist``, ``sign``) and their values on the epoch's first batch (epoch 1: at
+initialisation).
 Checkpoints: ``data/checkpoints/<dataset>/<objective>-<hash>.pt`` ($ATTX_CHECKPOINTS overrides the
 root) with a provenance JSON beside; saved after every epoch, a restart continues from the last one.
 """
@@ -22,42 +28,60 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..cache import REPO_ROOT, atomic_write_json, config_key, provenance
 from ..validate import require
 from .datasets import load_dataset, subset
-from .nets import SmallCNN, make_net
+from .nets import INITS, make_net
 from .pgd import pgd
-from .regularizers import attribution_regularizer, ig_norm, inner_loss
+from .regularizers import ig_norm, inner_loss, regularizer_terms
+from .settings import OPTIMISERS, REDUCTIONS, dataset_settings, family, objective_settings
 
 BASE_OBJECTIVES = ("natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar")
 OBJECTIVES = BASE_OBJECTIVES + ("ar_dist", "ar_sign", "adv_ar_dist", "adv_ar_sign")
+TERMS = ("ce", "ig_norm", "dist", "sign")  # loss terms recorded in the training history (raw, before lambda)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines a trained model (its hash names the checkpoint)."""
+    """Everything that determines a trained model (its hash names the checkpoint).
+
+    Defaults are MNIST's (see :func:`config` for any dataset); ``lr_schedule`` = ``(from_step, lr)``
+    pairs over the global step (empty: ``lr`` throughout); ``weight_decay`` multiplies sum(w**2)/2 over
+    conv / fc weights; ``reduction`` combines per-example losses over the batch ("sum" as the TF code).
+    """
 
     objective: str = "natural"
-    lam: float = 0.1
-    eps: float = 8 / 255
-    pgd_steps: int = 7
-    pgd_step: float = 2 / 255
-    ig_m: int = 20  # interpolation points of the training IGs ...
-    ig_every: int = 4  # ... of which every 4th is used
+    lam: float = 0.0
+    eps: float = 0.3
+    pgd_steps: int = 40
+    pgd_step: float = 0.01
+    ig_m: int = 1  # interpolation points of the outer IGs ...
+    ig_every: int = 1  # ... of which every ig_every-th is used by the inner attack
     epochs: int = 1
-    batch_size: int = 64
-    lr: float = 1e-3
+    batch_size: int = 50
+    lr: float = 1e-4
+    optimiser: str = "adam"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    lr_schedule: tuple[tuple[int, float], ...] = ()
+    reduction: str = "sum"
     n_train: int | None = None  # None: the whole training split
     width: float = 1.0  # net width multiplier (1.0 = paper-size net)
+    init: str = "authors"
     seed: int = 0
 
     def __post_init__(self) -> None:
         require(self.objective in OBJECTIVES, f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        require(self.ig_m % self.ig_every == 0, f"ig_m ({self.ig_m}) must be a multiple of ig_every ({self.ig_every})")
+        require(self.ig_m >= 1 and self.ig_every >= 1 and self.ig_m % self.ig_every == 0,
+                f"ig_m ({self.ig_m}) must be a positive multiple of ig_every ({self.ig_every})")
         require(self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1")
+        require(self.optimiser in OPTIMISERS, f"optimiser must be one of {OPTIMISERS}, got {self.optimiser!r}")
+        require(self.reduction in REDUCTIONS, f"reduction must be one of {REDUCTIONS}, got {self.reduction!r}")
+        require(self.init in INITS, f"init must be one of {INITS}, got {self.init!r}")
+        require(self.eps > 0 and self.pgd_steps >= 0 and self.pgd_step > 0, "eps and pgd_step must be > 0, pgd_steps >= 0")
 
     @property
     def base(self) -> str:
@@ -69,27 +93,54 @@ class TrainConfig:
         """Which Sarkar et al. regularizer terms the objective uses."""
         return self.objective.rsplit("_", 1)[1] if self.objective.endswith(("_dist", "_sign")) else "both"
 
+    def lr_at(self, step: int) -> float:
+        """The learning rate at global step ``step`` (piecewise constant)."""
+        lr = self.lr
+        for start, value in self.lr_schedule:
+            if step >= start:
+                lr = value
+        return lr
 
-def batch_loss(model: SmallCNN, x: Tensor, y: Tensor, cfg: TrainConfig, generator: torch.Generator) -> Tensor:
-    """The training loss of ``cfg.objective`` on one batch (a scalar)."""
-    steps = cfg.ig_m // cfg.ig_every
+
+def batch_terms(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, generator: torch.Generator) -> tuple[Tensor, dict[str, Tensor]]:
+    """The per-example training loss of ``cfg.objective`` on one batch (B,) and its raw terms (each (B,)):
+    ``ce`` (the CE that is optimised, at x or x'), ``ig_norm`` (RAR), ``dist`` / ``sign`` (Sarkar et al.)."""
+    outer, inner = cfg.ig_m, cfg.ig_m // cfg.ig_every
     ce = lambda inp: F.cross_entropy(model(inp), y, reduction="none")  # noqa: E731
     base = cfg.base
     if base == "natural":
-        return ce(x).mean()
+        loss = ce(x)
+        return loss, {"ce": loss}
     attack = {
         "pgd": ce,
-        "ig_norm": lambda xa: ig_norm(model, x, xa, y, steps),
-    }.get(base) or inner_loss(model, x, y, cfg.lam, steps)
+        "ig_norm": lambda xa: ig_norm(model, x, xa, y, inner),
+    }.get(base) or inner_loss(model, x, y, cfg.lam, inner)
     x_adv = pgd(attack, x, cfg.eps, cfg.pgd_steps, cfg.pgd_step, generator)
     if base == "pgd":
-        return ce(x_adv).mean()
-    if base == "ig_norm":
-        return (ce(x) + cfg.lam * ig_norm(model, x, x_adv, y, steps)).mean()
-    if base == "ig_sum_norm":
-        return inner_loss(model, x, y, cfg.lam, steps)(x_adv).mean()
-    clean = ce(x) if base == "ar" else ce(x_adv)
-    return (clean + cfg.lam * attribution_regularizer(model, x, x_adv, y, cfg.reg, steps)).mean()
+        loss = ce(x_adv)
+        return loss, {"ce": loss}
+    clean = ce(x) if base in ("ig_norm", "ar") else ce(x_adv)
+    if base in ("ig_norm", "ig_sum_norm"):
+        norm = ig_norm(model, x, x_adv, y, outer)
+        return clean + cfg.lam * norm, {"ce": clean, "ig_norm": norm}
+    terms = regularizer_terms(model, x, x_adv, y, cfg.reg, outer)
+    return clean + cfg.lam * sum(terms.values()), {"ce": clean, **terms}
+
+
+def weight_decay_loss(model: nn.Module) -> Tensor:
+    """sum(w**2)/2 over conv and fc weights (TF ``l2_loss`` of the ``DW`` variables; biases excluded)."""
+    return sum((p * p).sum() / 2 for p in model.parameters() if p.dim() > 1)
+
+
+def batch_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, generator: torch.Generator,
+               terms: dict[str, float] | None = None) -> Tensor:
+    """The training loss of ``cfg.objective`` on one batch (a scalar: ``cfg.reduction`` of the per-example
+    losses, plus weight decay). ``terms``, when given, receives the mean of each raw term (floats)."""
+    per_example, parts = batch_terms(model, x, y, cfg, generator)
+    if terms is not None:
+        terms.update({name: float(v.detach().mean()) for name, v in parts.items()})
+    loss = per_example.sum() if cfg.reduction == "sum" else per_example.mean()
+    return loss + cfg.weight_decay * weight_decay_loss(model) if cfg.weight_decay else loss
 
 
 def checkpoint_root() -> Path:
@@ -110,57 +161,97 @@ def _save(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def _optimiser(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimiser == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr_at(0))
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr_at(0), momentum=cfg.momentum)  # TF MomentumOptimizer: v = m*v + g
+
+
+def _mean_terms(rows: list[dict[str, float]]) -> dict[str, float]:
+    names = [t for t in TERMS if any(t in r for r in rows)]
+    return {t: sum(r[t] for r in rows if t in r) / sum(1 for r in rows if t in r) for t in names}
+
+
 def train(
     dataset: str,
     cfg: TrainConfig,
     data_root: str | os.PathLike | None = None,
     checkpoints: Path | None = None,
     progress: bool = True,
-) -> SmallCNN:
+) -> nn.Module:
     """The net trained on ``dataset`` with ``cfg`` (frozen, eval mode), from cache when complete.
 
-    Each finished epoch is saved (model + optimiser + history); an interrupted run resumes from the
-    last saved epoch. Data order and PGD starts come from generators seeded by (seed, epoch), so a
-    resumed run equals an uninterrupted one.
+    Each finished epoch is saved (model + optimiser + global step + history); an interrupted run resumes
+    from the last saved epoch. Data order and PGD starts come from generators seeded by (seed, epoch), so a
+    resumed run equals an uninterrupted one. History entries: ``epoch``, ``loss``, ``seconds``, ``steps``,
+    ``terms`` (epoch means of :data:`TERMS`) and ``first_terms`` (the epoch's first batch, before its step).
     """
     path = checkpoint_path(dataset, cfg, checkpoints)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        model = make_net(dataset, cfg.width)
-    optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    state = torch.load(path, weights_only=False) if path.is_file() else {"epoch": 0, "history": []}
+        model = make_net(dataset, cfg.width, cfg.init)
+    optim = _optimiser(model, cfg)
+    state = torch.load(path, weights_only=False) if path.is_file() else {"epoch": 0, "step": 0, "history": []}
     if state["epoch"]:
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
     if state["epoch"] < cfg.epochs:
         x, y = subset(*load_dataset(dataset, "train", data_root), cfg.n_train, cfg.seed)
+        step = state.get("step", 0)
         for epoch in range(state["epoch"], cfg.epochs):
             gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
             order = torch.randperm(x.shape[0], generator=gen)
-            start, losses = time.perf_counter(), []
+            start, losses, rows = time.perf_counter(), [], []
             model.train().requires_grad_(True)
             batches = range(0, x.shape[0], cfg.batch_size)
             for b in tqdm(batches, desc=f"{dataset}/{cfg.objective} epoch {epoch + 1}", disable=not progress, leave=False):
                 idx = order[b : b + cfg.batch_size]
-                loss = batch_loss(model, x[idx], y[idx], cfg, gen)
+                for group in optim.param_groups:
+                    group["lr"] = cfg.lr_at(step)
+                terms: dict[str, float] = {}
+                loss = batch_loss(model, x[idx], y[idx], cfg, gen, terms)
                 optim.zero_grad()
                 loss.backward()
                 optim.step()
                 losses.append(loss.item())
-            state = {
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "optim": optim.state_dict(),
-                "history": state["history"] + [{"epoch": epoch + 1, "loss": sum(losses) / len(losses), "seconds": time.perf_counter() - start}],
-            }
+                rows.append(terms)
+                step += 1
+            entry = {"epoch": epoch + 1, "loss": sum(losses) / len(losses), "seconds": time.perf_counter() - start,
+                     "steps": step, "terms": _mean_terms(rows), "first_terms": rows[0]}
+            state = {"epoch": epoch + 1, "step": step, "model": model.state_dict(), "optim": optim.state_dict(),
+                     "history": state["history"] + [entry]}
             _save(path, state)
             record = provenance(dataset=dataset, config=asdict(cfg), checkpoint=path.name, epochs_done=epoch + 1, history=state["history"])
             atomic_write_json(path.with_suffix(".json"), record)
     return model.eval().requires_grad_(False)
 
 
-def config(objective: str, **overrides) -> TrainConfig:
-    """A :class:`TrainConfig` for ``objective`` with field overrides (ValueError on unknown fields)."""
+def history(dataset: str, cfg: TrainConfig, checkpoints: Path | None = None) -> list[dict]:
+    """The training history stored with the checkpoint of (dataset, cfg) ([] when not trained yet)."""
+    path = checkpoint_path(dataset, cfg, checkpoints)
+    return torch.load(path, weights_only=False)["history"] if path.is_file() else []
+
+
+def config(objective: str, dataset: str = "mnist", **overrides) -> TrainConfig:
+    """The :class:`TrainConfig` of ``objective`` on ``dataset`` from the per-dataset table
+    (:mod:`attx_core.robust.settings`), then field ``overrides`` (ValueError on unknown fields).
+
+    Overriding ``pgd_steps`` without ``pgd_step`` keeps the attack's total travel: pgd_step becomes
+    table step * table steps / pgd_steps (e.g. MNIST 40 x 0.01 -> 2 x 0.2).
+    """
     unknown = sorted(set(overrides) - set(TrainConfig.__dataclass_fields__))
     require(not unknown, f"unknown training option(s): {', '.join(unknown)}")
-    return replace(TrainConfig(objective=objective), **overrides)
+    require(objective in OBJECTIVES, f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    s = dataset_settings(dataset)
+    opt = s.optimisers[family(objective)]
+    fields = {
+        "objective": objective, "eps": s.eps, "pgd_steps": s.pgd_steps, "pgd_step": s.pgd_step,
+        **objective_settings(dataset, objective),
+        "batch_size": opt.batch_size, "lr": opt.lr, "optimiser": opt.kind, "momentum": opt.momentum,
+        "weight_decay": opt.weight_decay, "lr_schedule": tuple(opt.schedule), "reduction": opt.reduction,
+    }
+    if "pgd_steps" in overrides and "pgd_step" not in overrides and overrides["pgd_steps"] > 0:
+        fields["pgd_step"] = s.pgd_step * s.pgd_steps / overrides["pgd_steps"]
+    if "lr" in overrides and "lr_schedule" not in overrides:
+        fields["lr_schedule"] = ()  # an explicit lr replaces the schedule
+    return replace(TrainConfig(), **{**fields, **overrides})
