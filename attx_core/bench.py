@@ -552,7 +552,9 @@ def _overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``attx bench``."""
-    p = argparse.ArgumentParser(prog="attx bench", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .cli import OneLineParser
+
+    p = OneLineParser(prog="attx bench", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=models.DEFAULT_MODEL)
     p.add_argument("--random-weights", action="store_true", help="random init (timing of the paper's models offline)")
     p.add_argument("--device", default="cpu")
@@ -685,10 +687,47 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Every ``attx bench`` argument checked before the model is loaded; ``ValueError`` naming the problem."""
+    from .methods.registry import check_params
+    from .validate import check_device
+
+    models.check_name(args.model)
+    device = check_device(args.device)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    require(bool(methods), f"--methods names no method; known methods: {', '.join(sorted(METHODS))}")
+    unknown = [m for m in methods if m not in METHODS]
+    require(not unknown, f"--methods: unknown method(s) {', '.join(unknown)}; known methods: {', '.join(sorted(METHODS))}")
+    for method, params in _overrides(args.param).items():
+        check_params(method, params)
+    for name, value in (("--images", args.images), ("--batch", args.batch), ("--reps", args.reps)):
+        require(value >= 1, f"{name} must be >= 1, got {value}")
+    require(args.chunk is None or args.chunk >= 1, f"--chunk must be >= 1, got {args.chunk}")
+    require(args.insdel_step is None or args.insdel_step >= 1, f"--insdel-step must be >= 1, got {args.insdel_step}")
+    for v in (v for v in args.variants.split(",") if v):
+        parts = v.split("+")
+        require(all(p in VARIANTS for p in parts), f"--variants: unknown variant {v!r}; use {', '.join(VARIANTS)} or '+'-joined mixes")
+        require("fp16" not in parts or device.type == "cuda", f"--variants {v}: fp16 needs --device cuda (use bf16 on CPU)")
+    if args.out is not None:
+        out = Path(args.out)
+        require(not out.is_dir(), f"--out {args.out!r} is a directory; give a .json file name")
+        require(out.suffix == ".json", f"--out {args.out!r} must end in .json")
+        require((out.parent if str(out.parent) else Path(".")).is_dir(), f"--out {args.out!r}: folder {str(out.parent)!r} does not exist")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``attx bench``: run the benchmark, print the table, write ``data/bench/<device-slug>.json``."""
-    args = build_parser().parse_args(list(argv) if argv is not None else None)
-    result = run(args)
+    """``attx bench``: run the benchmark, print the table, write ``data/bench/<device-slug>.json``.
+    Bad arguments: one line on stderr, exit status 2, before anything is loaded."""
+    try:
+        args = build_parser().parse_args(list(argv) if argv is not None else None)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
+    try:
+        check_args(args)
+        result = run(args)
+    except (ValueError, RuntimeError, OSError) as err:
+        print(f"attx bench: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
     path = Path(args.out) if args.out else REPO_ROOT / "data" / "bench" / f"{device_slug(torch.device(args.device))}.json"
     write_result(path, f"{result['model']}/{args.settings}", result)
     print(format_table(result))

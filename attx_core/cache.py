@@ -106,11 +106,13 @@ def device_name(device: str | torch.device = "cpu") -> str:
 
 def provenance(device: str | torch.device = "cpu", **fields: Any) -> dict[str, Any]:
     """A provenance record: the caller's fields (profile, model, weights, images, seed, ...) plus
-    git commit, device, library versions and the UTC date."""
+    git commit, device, torch's intra-op thread count (``threads``: some maps, e.g. BIG's, depend on it),
+    library versions and the UTC date."""
     import timm
     import numpy
 
     record = dict(fields)
+    record.setdefault("threads", torch.get_num_threads())
     record.update(
         commit=git_commit(),
         device=device_name(device),
@@ -147,12 +149,22 @@ def atomic_write_json(path: Path, payload: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a shared store must be readable by others (0644)
         with os.fdopen(fd, "w") as fh:
             json.dump(payload, fh, indent=1, sort_keys=True)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()  # read once, at import (os.umask can only be read by setting it)
 
 
 def pid_alive(pid: int) -> bool:

@@ -3,27 +3,96 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, Sequence
 
 
-def _parse_value(text: str) -> Any:
-    """CLI parameter values: JSON when it parses (numbers, true/false, null), else the string."""
+class UsageError(ValueError):
+    """A bad command-line argument (reported as one line, exit status 2, before any model is loaded)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with errors on ONE line of stderr (``attx: error: ...``), exit status 2, no usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} -h`)\n")
+
+
+def _parse_value(name: str, text: str) -> Any:
+    """CLI parameter values: JSON when it parses (numbers, true/false, null, lists, dicts), else the string;
+    text that looks like JSON (starts with { or [) but does not parse is an error."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as err:
+        if text.strip()[:1] in "{[":
+            raise UsageError(f"--param {name}: value {text!r} is not valid JSON ({err.msg} at char {err.pos}); "
+                             'e.g. --param attack_params=\'{"N": 4}\'') from None
         return text
 
 
 def _params(pairs: Sequence[str]) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
     for pair in pairs:
-        if "=" not in pair:
-            raise SystemExit(f"attx: --param expects NAME=VALUE, got {pair!r}")
-        name, value = pair.split("=", 1)
-        out[name] = _parse_value(value)
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--param expects NAME=VALUE, got {pair!r}")
+        if name in out:
+            raise UsageError(f"--param {name} is given twice")
+        out[name] = _parse_value(name, value)
     return out
+
+
+def _check_output(path: str, option: str, suffixes: Sequence[str]) -> Path:
+    """An output file path that can be written: a known suffix, not a directory, an existing folder."""
+    out = Path(path)
+    if out.is_dir() or path.endswith(("/", os.sep)):
+        raise UsageError(f"{option} {path!r} is a directory; give a file name, e.g. {out / ('heatmap' + suffixes[0])}")
+    if out.suffix.lower() not in suffixes:
+        raise UsageError(f"{option} {path!r} has {'the unknown extension ' + repr(out.suffix) if out.suffix else 'no extension'}; "
+                         f"use {', '.join(suffixes)}")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path!r}: folder {str(folder)!r} is not writable")
+    return out
+
+
+def _explain_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Every ``attx explain`` argument checked before anything is loaded; raises :class:`UsageError`."""
+    from .methods.registry import check_params
+    from .models import check_name
+    from .validate import check_device
+    from .viz import SAVE_FORMATS
+
+    image = Path(args.image)
+    if image.is_dir():
+        raise UsageError(f"image {args.image!r} is a directory; give one image file")
+    if not image.is_file():
+        raise UsageError(f"image file not found: {args.image}")
+    params = _params(args.param)
+    try:
+        check_params(args.method, params)
+        check_name(args.model)
+        device = check_device(args.device)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if args.weights is not None:
+        if args.random_weights:
+            raise UsageError("--weights and --random-weights exclude each other")
+        if not Path(args.weights).is_file():
+            raise UsageError(f"--weights {args.weights!r}: no such file")
+    if args.target is not None and args.target < 0:
+        raise UsageError(f"--target must be a class index >= 0, got {args.target}")
+    out = _check_output(args.out, "--out", SAVE_FORMATS)
+    save_map = _check_output(args.save_map, "--save-map", (".npy",)) if args.save_map else None
+    if save_map is not None and save_map.resolve() == out.resolve():
+        raise UsageError("--save-map and --out name the same file")
+    return {"params": params, "device": device, "out": out, "save_map": save_map}
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -57,25 +126,39 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    import numpy as np
     import torch
 
     from . import attribute, data, models, viz
+    from .engine import class_score, input_gradients
 
-    model = models.load(args.model, weights=None if args.random_weights else "auto")
-    image = data.read_image(args.image, model.input_size)[None]
+    checked = _explain_args(args)  # everything is checked before the model is loaded
+    weights = None if args.random_weights else (args.weights or "auto")
+    model = models.load(args.model, weights=weights, device=checked["device"])
+    image = data.read_image(args.image, model.input_size)[None].to(checked["device"])
+    if args.target is not None and args.target >= model.num_classes:
+        raise UsageError(f"--target {args.target} is not a class of {model.name} (0..{model.num_classes - 1})")
     with torch.no_grad():
         probs = model(image).softmax(1)[0]
-    top = probs.topk(5)
+    top = probs.topk(min(5, probs.numel()))
+    names = model.class_names
     for p, i in zip(top.values.tolist(), top.indices.tolist()):
-        print(f"{p:6.3f}  {i:4d}  {model.class_names[i]}")
-    target = torch.tensor([args.target if args.target is not None else int(top.indices[0])])
+        print(f"{p:6.3f}  {i:4d}  {names[i]}")
+    target = torch.tensor([args.target if args.target is not None else int(top.indices[0])], device=checked["device"])
+    input_gradients(model, image, target, class_score("logit"))  # warm-up pass (first-call costs), not timed
     start = time.perf_counter()
-    params = _params(args.param)
-    attr = attribute(model, image, target, method=args.method, **params)
+    attr = attribute(model, image, target, method=args.method, progress=False if args.no_progress else None, **checked["params"])
+    if checked["device"].type == "cuda":
+        torch.cuda.synchronize(checked["device"])
     seconds = time.perf_counter() - start
-    title = f"{args.method} on {model.name}: class {int(target)} ({model.class_names[int(target)]}), {seconds:.2f} s"
-    viz.save_overlay(image[0], attr[0], args.out, title=title)
-    print(f"{args.method}: {seconds:.2f} s -> {args.out}")
+    label = names[int(target)]
+    title = f"{args.method} on {model.name}: class {int(target)} ({label}), {seconds:.2f} s (after warm-up)"
+    viz.save_overlay(image[0].cpu(), attr[0].cpu(), checked["out"], title=title)
+    written = [str(checked["out"])]
+    if checked["save_map"] is not None:
+        np.save(checked["save_map"], attr[0].detach().cpu().numpy())
+        written.append(f"{checked['save_map']} (raw signed map, {tuple(attr[0].shape)} float32)")
+    print(f"{args.method}: {seconds:.2f} s -> {', '.join(written)}")
     return 0
 
 
@@ -141,7 +224,10 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="attx", description=__doc__)
+    from . import __version__
+
+    parser = OneLineParser(prog="attx", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"attx {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("models", help="list registered models").set_defaults(fn=cmd_models)
     methods = sub.add_parser("methods", help="list attribution methods with defaults; --card NAME prints one method's card")
@@ -149,12 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
     methods.set_defaults(fn=cmd_methods)
     ex = sub.add_parser("explain", help="top-5 classes and a heatmap overlay PNG for one image")
     ex.add_argument("image")
-    ex.add_argument("--model", default="efficientnet_lite0")
+    ex.add_argument("--model", default="efficientnet_lite0", help="a registered model (`attx models`), timm:<name> or torchvision:<name>")
     ex.add_argument("--method", default="saliency")
     ex.add_argument("--target", type=int, default=None, help="class index (default: top-1)")
-    ex.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="method parameter (repeatable)")
-    ex.add_argument("--out", default="heatmap.png")
-    ex.add_argument("--random-weights", action="store_true", help="random init (no pretrained weights; for smoke tests)")
+    ex.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="method parameter, VALUE as JSON (repeatable)")
+    ex.add_argument("--out", default="heatmap.png", help="heatmap image: .png, .pdf, .svg or .jpg (default heatmap.png)")
+    ex.add_argument("--save-map", metavar="MAP.npy", default=None, help="also save the raw signed map (3, H, W) float32 as .npy")
+    ex.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
+    ex.add_argument("--random-weights", action="store_true", help="random init (no pretrained weights; works offline)")
+    ex.add_argument("--weights", metavar="PATH", default=None, help="a state-dict file (.pth/.pt/.safetensors) instead of the pretrained weights")
+    ex.add_argument("--no-progress", action="store_true", help="no progress bar (default: shown on a terminal for runs over 2 s)")
     ex.set_defaults(fn=cmd_explain)
     bk = sub.add_parser("book", help="execute the notebooks and build the HTML book into _build/html")
     bk.add_argument("--profile", default="quick")
@@ -173,19 +263,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text or type(err).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``attx`` console script."""
+    """Entry point of the ``attx`` console script: errors are one line on stderr with exit status 2."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:  # everything after `bench` belongs to the benchmark's own parser
         from .bench import main as bench_main
 
         return bench_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # -h, --version, or a usage error already printed on one line
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
     try:
         return int(args.fn(args) or 0)
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
-        print(f"attx: error: {err}", file=sys.stderr)
+    except (ValueError, RuntimeError, OSError) as err:
+        print(f"attx: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("attx: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import numbers
 import os
 import re
 from dataclasses import dataclass
@@ -50,7 +51,11 @@ class ImageSet:
 
 def read_image(path: str | os.PathLike, size: int | None = 224) -> Tensor:
     """Read one image file as (3, size, size) float32 in [0,1]: shorter side resized, centre crop."""
+    _check_size(size)
+    size = None if size is None else int(size)
     path = Path(path)
+    if path.is_dir():
+        raise ImageDataError(f"{path} is a directory, not an image file (use data.load_folder for a folder)")
     if not path.is_file():
         raise ImageDataError(f"image file not found: {path}")
     try:
@@ -70,13 +75,28 @@ def read_image(path: str | os.PathLike, size: int | None = 224) -> Tensor:
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
 
+def _check_size(size: int | None) -> None:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1):
+        raise ImageDataError(f"size must be a positive integer (pixels per side) or None (keep each image's size), got {size!r}")
+
+
 def _stack(paths: Sequence[Path], labels: Sequence[int], size: int | None, source: str) -> ImageSet:
+    _check_size(size)
     if not paths:
         raise ImageDataError(f"no images found in {source}")
     bad = [int(v) for v in labels if not 0 <= int(v) < NUM_CLASSES]
     if bad:
         raise ImageDataError(f"labels must be ImageNet class indices 0..{NUM_CLASSES - 1}; got {bad[:5]} in {source}")
-    x = torch.stack([read_image(p, size) for p in paths])
+    images = [read_image(p, size) for p in paths]
+    shapes = {tuple(im.shape[1:]) for im in images}
+    if len(shapes) > 1:
+        seen: dict[tuple[int, ...], str] = {}
+        for p, im in zip(paths, images):
+            seen.setdefault(tuple(im.shape[1:]), p.name)
+        examples = ", ".join(f"{name} {h}x{w}" for (h, w), name in list(seen.items())[:3])
+        raise ImageDataError(f"images in {source} have different sizes ({examples}) and size=None keeps them; "
+                             "pass size=N (e.g. the model's input_size) to resize and centre-crop them to NxN")
+    x = torch.stack(images)
     return ImageSet(x, torch.tensor([int(v) for v in labels], dtype=torch.long), [p.name for p in paths], source)
 
 
@@ -99,15 +119,40 @@ def load_folder(folder: str | os.PathLike, size: int | None = 224, labels_file: 
     labels_path = folder / labels_file
     if not labels_path.is_file():
         raise ImageDataError(f"labels file missing: {labels_path} (expected CSV with columns file,label)")
-    with open(labels_path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        with open(labels_path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise ImageDataError(f"{labels_path} is not a readable CSV file ({err})") from None
     if rows and not {"file", "label"} <= set(rows[0]):
         raise ImageDataError(f"{labels_path} must have columns 'file,label', got {list(rows[0])}")
-    try:
-        labels = [int(r["label"]) for r in rows]
-    except ValueError as err:
-        raise ImageDataError(f"non-integer label in {labels_path}: {err}") from err
-    return _stack([folder / r["file"] for r in rows], labels, size, str(folder))
+    files: list[str] = []
+    labels: list[int] = []
+    first: dict[str, tuple[int, int]] = {}  # file -> (line, label)
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        name, text = (row.get("file") or "").strip(), row.get("label")
+        text = text.strip() if isinstance(text, str) else ""
+        if not name and not text:
+            continue  # blank line
+        if not name:
+            raise ImageDataError(f"{labels_path} line {line}: no file name (label {text!r})")
+        if not text:
+            raise ImageDataError(f"{labels_path} line {line}: file {name!r} has no label")
+        try:
+            label = int(text)
+        except ValueError:
+            raise ImageDataError(f"{labels_path} line {line}: non-integer label {text!r} for file {name!r}") from None
+        if name in first:
+            prev_line, prev = first[name]
+            if prev != label:
+                raise ImageDataError(f"{labels_path}: file {name!r} is listed twice with different labels "
+                                     f"({prev} on line {prev_line}, {label} on line {line})")
+            raise ImageDataError(f"{labels_path}: file {name!r} is listed twice (lines {prev_line} and {line}); "
+                                 "each image must appear once")
+        first[name] = (line, label)
+        files.append(name)
+        labels.append(label)
+    return _stack([folder / f for f in files], labels, size, str(folder))
 
 
 def load_imagenet_val(root: str | os.PathLike, size: int = 224, ground_truth: str | os.PathLike | None = None) -> ImageSet:

@@ -1,24 +1,36 @@
 """Input checks shared by every public entry point: one clear ValueError per problem."""
 from __future__ import annotations
 
+import numbers
+import types
+import typing
+from typing import Any
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def check_images(x: Tensor, name: str = "x") -> None:
-    """Require a float tensor of RGB images in [0, 1], shape (B, 3, H, W), with no NaN/inf."""
+    """Require a float tensor of RGB images in [0, 1], shape (B, 3, H, W) with B >= 1, with no NaN/inf."""
     if not isinstance(x, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of images (B, 3, H, W), got {type(x).__name__}")
+        hint = "; convert a numpy array with torch.from_numpy(a).permute(0, 3, 1, 2)" if type(x).__name__ == "ndarray" else ""
+        raise ValueError(f"{name} must be a torch.Tensor of images (B, 3, H, W), got {type(x).__name__}{hint}")
     if not x.is_floating_point():
         raise ValueError(
             f"{name} must be a float tensor in [0, 1], got dtype {x.dtype}; "
             "convert uint8 images with x.float() / 255"
         )
     if x.dim() != 4:
-        raise ValueError(f"{name} must have rank 4 (B, 3, H, W), got shape {tuple(x.shape)}")
+        hint = " (one image: add the batch dimension with x[None])" if x.dim() == 3 else ""
+        raise ValueError(f"{name} must have rank 4 (B, 3, H, W), got shape {tuple(x.shape)}{hint}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)}): pass at least one image")
     if x.shape[1] != 3:
         hint = " (grayscale: repeat the channel, x.expand(-1, 3, -1, -1))" if x.shape[1] == 1 else ""
+        hint = hint or (" (channels last? use x.permute(0, 3, 1, 2))" if x.shape[-1] == 3 else "")
         raise ValueError(f"{name} must have 3 colour channels in dim 1, got shape {tuple(x.shape)}{hint}")
+    if x.shape[2] == 0 or x.shape[3] == 0:
+        raise ValueError(f"{name} has images of size {x.shape[2]}x{x.shape[3]}: height and width must be >= 1")
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf values")
     lo, hi = float(x.min()), float(x.max())
@@ -29,14 +41,74 @@ def check_images(x: Tensor, name: str = "x") -> None:
         )
 
 
+def check_image_size(x: Tensor, model: nn.Module, name: str = "x") -> None:
+    """Require images the model can see: at least ``model.min_input_size`` pixels a side, and exactly
+    ``model.input_size`` for fixed-size models (ViT, MaxViT). Models without that metadata pass."""
+    h, w = int(x.shape[-2]), int(x.shape[-1])
+    model_name = getattr(model, "name", type(model).__name__)
+    size = getattr(model, "input_size", None)
+    if getattr(model, "fixed_size", False) and size is not None and (h, w) != (size, size):
+        raise ValueError(
+            f"{name} has images of {h}x{w} pixels but model {model_name!r} only accepts {size}x{size}; "
+            f"resize them (data.read_image(path, size={size}) or torch.nn.functional.interpolate)"
+        )
+    smallest = getattr(model, "min_input_size", None)
+    if smallest and min(h, w) < smallest:
+        raise ValueError(
+            f"{name} has images of {h}x{w} pixels, smaller than the {smallest}x{smallest} that model {model_name!r} "
+            f"needs (its feature maps would vanish and the maps be meaningless); resize them to its input size "
+            f"{size}x{size} (data.read_image(path, size={size}) or torch.nn.functional.interpolate)"
+        )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool,)) and type(v).__name__ != "bool_"
+
+
 def check_target(target: Tensor | int | list[int], batch: int, num_classes: int | None = None) -> Tensor:
-    """Return target as a LongTensor of shape (batch,), raising a clear error on a mismatch."""
-    if isinstance(target, int):
-        target = torch.full((batch,), target, dtype=torch.long)
+    """Return target as a LongTensor of shape (batch,), raising a clear error on a mismatch.
+
+    Accepted: an int (the same class for every image), a sequence of ints, an integer tensor or array.
+    Floats (even whole ones), bools and strings are rejected, never truncated or converted.
+    """
+    hint = "target must be integer class indices (an int, a list of ints or an integer tensor)"
+    if isinstance(target, (bool,)) or type(target).__name__ == "bool_":
+        raise ValueError(f"{hint}, got the bool {target!r}")
+    if _is_int(target):
+        target = torch.full((batch,), int(target), dtype=torch.long)
+    elif isinstance(target, (float, numbers.Real)) and not isinstance(target, Tensor):
+        raise ValueError(f"{hint}, got the float {target!r}; pass int(...) if it is a class index")
+    elif isinstance(target, (str, bytes)):
+        raise ValueError(f"{hint}, got the string {target!r}; class names are not accepted, use the class index")
+    elif target is None:
+        raise ValueError(f"{hint}, got None")
     elif not isinstance(target, Tensor):
-        target = torch.as_tensor(target, dtype=torch.long)
-    if target.is_floating_point():
-        raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
+        if type(target).__name__ == "ndarray":
+            target = torch.from_numpy(target)
+        else:
+            try:
+                items = list(target)
+            except TypeError:
+                raise ValueError(f"{hint}, got {type(target).__name__}") from None
+            flat = []
+            stack = list(items)
+            while stack:
+                v = stack.pop(0)
+                if isinstance(v, (list, tuple)):
+                    stack = list(v) + stack
+                elif isinstance(v, Tensor) and v.numel() == 1:
+                    flat.append(v.item() if not v.dtype == torch.bool else bool(v.item()))
+                else:
+                    flat.append(v)
+            bad = [v for v in flat if not _is_int(v)]
+            if bad:
+                kind = type(bad[0]).__name__
+                raise ValueError(f"{hint}, got {kind} value(s) {bad[:5]!r}; floats, bools and strings are not class indices")
+            target = torch.tensor([int(v) for v in flat], dtype=torch.long)
+    if target.dtype == torch.bool:
+        raise ValueError(f"{hint}, got a bool tensor")
+    if target.is_floating_point() or target.is_complex():
+        raise ValueError(f"{hint}, got dtype {target.dtype}; use target.long() if the values are class indices")
     target = target.long().reshape(-1)
     if target.numel() != batch:
         raise ValueError(f"target has {target.numel()} entries but the batch has {batch} images")
@@ -53,6 +125,99 @@ def check_attribution(attr: Tensor, x: Tensor, name: str = "attributions") -> No
         raise ValueError(f"{name} shape {tuple(attr.shape)} differs from the images' shape {tuple(x.shape)}")
     if not torch.isfinite(attr).all():
         raise ValueError(f"{name} contains NaN or inf values")
+
+
+def check_model(model: Any, name: str = "model") -> None:
+    """Require an ``nn.Module`` (one that maps (B,3,H,W) images in [0,1] to logits)."""
+    if model is None:
+        raise ValueError(f"{name} is None: pass a model, e.g. attx_core.models.load('efficientnet_lite0') "
+                         "or attx_core.models.wrap(your_net, mean, std, input_size)")
+    if not isinstance(model, nn.Module):
+        hint = "; a model name? load it with attx_core.models.load(name)" if isinstance(model, str) else ""
+        raise ValueError(f"{name} must be a torch.nn.Module returning logits, got {type(model).__name__}{hint}")
+
+
+def check_device(device: Any) -> torch.device:
+    """A ``torch.device`` that exists on this machine; one clear ValueError otherwise."""
+    if isinstance(device, bool) or device is None or not isinstance(device, (str, torch.device, int)):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use cpu or cuda[:N]") from None
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unsupported device {device!r}; use cpu or cuda[:N]")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r} is not available: CUDA is not available on this machine (use cpu)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {str(device)!r} is not available: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device {str(device)!r} is not available on this machine (use cpu)")
+    return dev
+
+
+def _type_ok(value: Any, hint: Any) -> bool | None:
+    """Whether ``value`` fits the annotation ``hint`` (None: the annotation is not understood, accept)."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        verdicts = [_type_ok(value, h) for h in typing.get_args(hint)]
+        if any(v is True for v in verdicts):
+            return True
+        return None if any(v is None for v in verdicts) else False
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool) or type(value).__name__ == "bool_"
+    if hint is int:
+        return _is_int(value)
+    if hint is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (tuple, list) or hint in (tuple, list):
+        if not isinstance(value, (tuple, list)):
+            return False
+        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        if len(args) == 1:
+            return all(_type_ok(v, args[0]) is not False for v in value)
+        return True
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return None
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return "None"
+    names = {bool: "a bool (true/false)", int: "an integer", float: "a number", str: "a string", dict: "a dict"}
+    if hint in names:
+        return names[hint]
+    if origin in (tuple, list):
+        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        return f"a list of {_describe(args[0]).removeprefix('a ').removeprefix('an ')}s" if len(args) == 1 else "a list"
+    if origin is dict:
+        return "a dict"
+    return getattr(hint, "__name__", str(hint))
+
+
+def check_param_types(owner: str, hints: dict[str, Any], params: dict[str, Any]) -> None:
+    """Check each parameter value against its annotation: integers must be ints (not floats, not bools),
+    numbers must not be bools or strings, etc. ``owner`` names the method in the message."""
+    for key, value in params.items():
+        hint = hints.get(key)
+        if hint is None:
+            continue
+        if _type_ok(value, hint) is False:
+            shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
+            raise ValueError(f"{owner}: parameter {key} must be {_describe(hint)}, got {type(value).__name__} {shown}")
 
 
 def require(condition: bool, message: str) -> None:

@@ -104,7 +104,7 @@ def captum_ig(model: nn.Module, x: Tensor, baseline: Tensor, target: Tensor, out
 
 @register_method(
     "big",
-    "Boundary IG: IG from a boundary point found by a sign-FGSM (or L2 PGD) search to x",
+    "Boundary IG: IG from a boundary point found by a sign-FGSM (or L2 PGD) search to x; the sign search amplifies float noise, so maps differ between CPU thread counts (e.g. correlation 0.48 for 1 vs 2 threads; results record `threads`)",
     passes="len(epsilons)*num_steps + steps",
     version=2,
     published=(

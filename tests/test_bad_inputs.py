@@ -1,0 +1,486 @@
+"""The bad-input matrix: every mistake a new user makes gets ONE clear message naming the problem.
+
+API cases raise ``ValueError`` whose message matches a pattern naming the problem. CLI cases exit with
+status 2, print exactly one line on stderr (no traceback), and argument errors are reported before any
+model is loaded (``models.load`` is replaced by a function that fails the test).
+"""
+from __future__ import annotations
+
+import os
+import stat
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+import attx_core
+from attx_core import attribute, cache, data, models
+from attx_core.cli import main
+from attx_core.methods import METHODS, registry
+
+CUDA = torch.cuda.is_available()
+
+
+# --- fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def x2():
+    return torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.fixture(scope="module")
+def token_model():
+    """A wrapped MLP: no feature maps at all, so no Grad-CAM or NAA layer can be found."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 10))
+    return models.wrap(net, mean=0.5, std=0.25, input_size=16, fixed_size=True)
+
+
+def _png(path, size=(40, 40)):
+    arr = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def _labels(folder, text):
+    (folder / "labels.csv").write_text(text)
+
+
+# --- API: attribute() -------------------------------------------------------------------------------
+
+T = torch.tensor
+API_ATTRIBUTE = [
+    # (id, kwargs for attribute beyond model/x, regex the message must match)
+    ("target-float-whole", dict(target=3.0), r"got the float 3\.0"),
+    ("target-float-frac", dict(target=2.5), r"float 2\.5"),
+    ("target-bool", dict(target=True), r"bool True"),
+    ("target-list-bool", dict(target=[1, True]), r"bool value"),
+    ("target-string", dict(target="cat"), r"string 'cat'"),
+    ("target-none", dict(target=None), r"got None"),
+    ("target-float-tensor", dict(target=T([1.0, 2.0])), r"dtype torch\.float32"),
+    ("target-bool-tensor", dict(target=T([True, False])), r"bool tensor"),
+    ("target-list-floats", dict(target=[1.0, 2.0]), r"float value"),
+    ("target-numpy-float", dict(target=np.float64(4.0)), r"float"),
+    ("target-out-of-range", dict(target=[1, 1000]), r"0\.\.999.*1000"),
+    ("target-negative", dict(target=-1), r"0\.\.999"),
+    ("target-count", dict(target=[1, 2, 3]), r"3 entries but the batch has 2"),
+    ("method-unknown", dict(target=1, method="attexplorer"), r"unknown method 'attexplorer'"),
+    ("param-unknown", dict(target=1, method="ig", n_steps=5), r"does not take parameter\(s\) n_steps"),
+    ("param-int-frac", dict(target=1, method="ig", steps=2.5), r"steps must be an integer, got float 2\.5"),
+    ("param-int-whole-float", dict(target=1, method="ig", steps=4.0), r"steps must be an integer, got float 4\.0"),
+    ("param-int-bool", dict(target=1, method="ig", steps=True), r"steps must be an integer, got bool"),
+    ("param-float-string", dict(target=1, method="smoothgrad", std="0.1"), r"std must be a number, got str"),
+    ("param-dict-int", dict(target=1, method="attexplore", attack_params=3), r"attack_params must be a dict or None, got int"),
+    ("param-list-string", dict(target=1, method="big", epsilons="abc"), r"epsilons must be a list of numbers"),
+    ("param-bool-string", dict(target=1, method="saliency", abs="yes"), r"abs must be a bool"),
+    ("param-inner-type", dict(target=1, method="attexplore", attack_params={"epsilon": "big"}), r"attack_params=.*epsilon"),
+    ("progress-not-bool", dict(target=1, method="saliency", progress="yes"), r"progress must be True, False or None"),
+]
+
+
+@pytest.mark.parametrize("case", API_ATTRIBUTE, ids=[c[0] for c in API_ATTRIBUTE])
+def test_attribute_bad_arguments(case, tiny_model, x2):
+    _, kwargs, pattern = case
+    kwargs = dict(kwargs)
+    target = kwargs.pop("target")
+    method = kwargs.pop("method", "saliency")
+    with pytest.raises(ValueError, match=pattern):
+        attribute(tiny_model, x2, target, method=method, **kwargs)
+
+
+API_IMAGES = [
+    ("empty-batch", lambda: torch.rand(0, 3, 32, 32), r"empty batch"),
+    ("uint8", lambda: (torch.rand(2, 3, 32, 32) * 255).byte(), r"dtype torch\.uint8.*x\.float\(\) / 255"),
+    ("rank3", lambda: torch.rand(3, 32, 32), r"rank 4.*x\[None\]"),
+    ("channels-last", lambda: torch.rand(2, 32, 32, 3), r"3 colour channels.*permute"),
+    ("grayscale", lambda: torch.rand(2, 1, 32, 32), r"3 colour channels.*grayscale"),
+    ("range-255", lambda: torch.rand(2, 3, 32, 32) * 255, r"\[0, 1\]"),
+    ("nan", lambda: torch.full((2, 3, 32, 32), float("nan")), r"NaN"),
+    ("numpy", lambda: np.zeros((2, 3, 32, 32), np.float32), r"torch\.Tensor.*from_numpy"),
+    ("zero-width", lambda: torch.rand(2, 3, 32, 0), r"height and width"),
+]
+
+
+@pytest.mark.parametrize("case", API_IMAGES, ids=[c[0] for c in API_IMAGES])
+def test_attribute_bad_images(case, tiny_model):
+    _, make, pattern = case
+    with pytest.raises(ValueError, match=pattern):
+        attribute(tiny_model, make(), 1, method="saliency")
+
+
+def test_model_none_and_string(x2):
+    with pytest.raises(ValueError, match=r"model is None"):
+        attribute(None, x2, [1, 2], method="saliency")
+    with pytest.raises(ValueError, match=r"nn\.Module.*models\.load\(name\)"):
+        attribute("tiny_cnn", x2, [1, 2], method="saliency")
+
+
+def test_images_smaller_than_lite0_can_see(lite0):
+    with pytest.raises(ValueError, match=r"8x8 pixels, smaller than the 32x32 that model 'efficientnet_lite0' needs"):
+        attribute(lite0, torch.rand(1, 3, 8, 8), 1, method="saliency")
+
+
+def test_fixed_size_model_refuses_other_sizes(token_model):
+    with pytest.raises(ValueError, match=r"32x32 pixels but model 'custom' only accepts 16x16"):
+        attribute(token_model, torch.rand(1, 3, 32, 32), 1, method="saliency")
+
+
+def test_missing_layer_metadata_is_named(token_model):
+    x = torch.rand(1, 3, 16, 16)
+    with pytest.raises(ValueError, match=r"no gradcam_layer metadata"):
+        attribute(token_model, x, 1, method="gradcam")
+    with pytest.raises(ValueError, match=r"no layer metadata.*feature_layer=None.*models\.wrap"):
+        attribute(token_model, x, 1, method="attexplore", attack="naa", num_steps=1, attack_params={"ensemble": 1})
+
+
+def test_float64_images_are_converted(tiny_model, x2):
+    ref = attribute(tiny_model, x2, [1, 2], method="ig", steps=4)
+    out = attribute(tiny_model, x2.double(), [1, 2], method="ig", steps=4)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, ref)
+
+
+def test_integer_targets_of_every_kind_are_accepted(tiny_model, x2):
+    ref = attribute(tiny_model, x2, torch.tensor([1, 2]), method="saliency")
+    for target in ([1, 2], (1, 2), np.array([1, 2]), [np.int64(1), np.int64(2)], torch.tensor([1, 2], dtype=torch.int32)):
+        torch.testing.assert_close(attribute(tiny_model, x2, target, method="saliency"), ref)
+
+
+# --- API: models ------------------------------------------------------------------------------------
+
+
+def test_load_bad_names():
+    with pytest.raises(ValueError, match=r"non-empty string.*None"):
+        models.load(None)
+    with pytest.raises(ValueError, match=r"unknown model 'resnet5O'.*timm:<name>"):
+        models.load("resnet5O")
+    with pytest.raises(ValueError, match=r"unknown timm model 'no_such_net'"):
+        models.load("timm:no_such_net")
+    with pytest.raises(ValueError, match=r"unknown torchvision classifier 'resnet5'.*did you mean"):
+        models.load("torchvision:resnet5")
+
+
+@pytest.mark.skipif(CUDA, reason="this machine has CUDA")
+def test_load_on_unavailable_device():
+    with pytest.raises(ValueError, match=r"device 'cuda' is not available: CUDA is not available"):
+        models.load("tiny_cnn", weights=None, device="cuda")
+
+
+def test_load_on_unknown_device():
+    with pytest.raises(ValueError, match=r"unknown device 'gpu'"):
+        models.load("tiny_cnn", weights=None, device="gpu")
+
+
+def test_weights_that_are_not_a_checkpoint(tmp_path):
+    garbage = tmp_path / "w.pth"
+    garbage.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(ValueError, match=r"w\.pth' is not a PyTorch checkpoint"):
+        models.load("tiny_cnn", weights=garbage)
+    tensor = tmp_path / "t.pth"
+    torch.save(torch.zeros(3), tensor)
+    with pytest.raises(ValueError, match=r"holds a Tensor, not a state dict"):
+        models.load("tiny_cnn", weights=tensor)
+    other = tmp_path / "other.pth"
+    torch.save(nn.Linear(2, 2).state_dict(), other)
+    with pytest.raises(ValueError, match=r"does not fit model 'tiny_cnn': .*missing key"):
+        models.load("tiny_cnn", weights=other)
+    with pytest.raises(ValueError, match=r"is a directory"):
+        models.load("tiny_cnn", weights=tmp_path)
+    with pytest.raises(ValueError, match=r"weights must be 'auto', None or a path"):
+        models.load("tiny_cnn", weights=3)
+    assert issubclass(models.WeightsUnavailableError, ValueError)
+
+
+def test_wrap_bad_arguments():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 5))
+    good = dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), input_size=16)
+    with pytest.raises(ValueError, match=r"net must be a torch\.nn\.Module"):
+        models.wrap(None, **good)
+    with pytest.raises(ValueError, match=r"0-255 values"):
+        models.wrap(net, mean=(123.7, 116.3, 103.5), std=(58.4, 57.1, 57.4), input_size=16)
+    with pytest.raises(ValueError, match=r"std must be positive"):
+        models.wrap(net, mean=(0.5, 0.5, 0.5), std=(0.5, 0.0, 0.5), input_size=16)
+    with pytest.raises(ValueError, match=r"mean must be 3 numbers"):
+        models.wrap(net, mean=(0.5, 0.5), std=(0.5, 0.5, 0.5), input_size=16)
+    with pytest.raises(ValueError, match=r"input_size must be a positive integer"):
+        models.wrap(net, **{**good, "input_size": 2.5})
+    with pytest.raises(ValueError, match=r"gradcam_layer 'layer4' is not a submodule.*0, 1, 2"):
+        models.wrap(net, **good, gradcam_layer="layer4")
+    with pytest.raises(ValueError, match=r"class_names has 3 names but the network returns 5 logits"):
+        models.wrap(net, **good, class_names=["a", "b", "c"])
+
+    class TupleNet(nn.Module):
+        def forward(self, x):
+            return x.mean((2, 3)), x
+
+    with pytest.raises(ValueError, match=r"must return a logits tensor.*tuple"):
+        models.wrap(TupleNet(), **good)
+    with pytest.raises(ValueError, match=r"net failed on a \(1, 3, 16, 16\) input"):
+        models.wrap(nn.Linear(7, 2), **good)
+
+
+# --- API: data --------------------------------------------------------------------------------------
+
+
+def test_labels_conflicting_duplicate(tmp_path):
+    _png(tmp_path / "a.png")
+    _labels(tmp_path, "file,label\na.png,1\na.png,2\n")
+    with pytest.raises(ValueError, match=r"'a\.png' is listed twice with different labels \(1 on line 2, 2 on line 3\)"):
+        data.load_folder(tmp_path)
+
+
+def test_labels_identical_duplicate(tmp_path):
+    _png(tmp_path / "a.png")
+    _labels(tmp_path, "file,label\na.png,1\na.png,1\n")
+    with pytest.raises(ValueError, match=r"'a\.png' is listed twice \(lines 2 and 3\)"):
+        data.load_folder(tmp_path)
+
+
+def test_labels_row_without_label(tmp_path):
+    _png(tmp_path / "a.png")
+    _png(tmp_path / "b.png")
+    _labels(tmp_path, "file,label\na.png,1\nb.png\n")
+    with pytest.raises(ValueError, match=r"line 3: file 'b\.png' has no label"):
+        data.load_folder(tmp_path)
+    _labels(tmp_path, "file,label\na.png,1\nb.png,\n")
+    with pytest.raises(ValueError, match=r"line 3: file 'b\.png' has no label"):
+        data.load_folder(tmp_path)
+
+
+def test_labels_row_without_file(tmp_path):
+    _png(tmp_path / "a.png")
+    _labels(tmp_path, "file,label\n,5\n")
+    with pytest.raises(ValueError, match=r"line 2: no file name"):
+        data.load_folder(tmp_path)
+
+
+def test_labels_non_integer(tmp_path):
+    _png(tmp_path / "a.png")
+    _labels(tmp_path, "file,label\na.png,dog\n")
+    with pytest.raises(ValueError, match=r"line 2: non-integer label 'dog' for file 'a\.png'"):
+        data.load_folder(tmp_path)
+
+
+def test_mixed_sizes_with_size_none(tmp_path):
+    _png(tmp_path / "a.png", (40, 30))
+    _png(tmp_path / "b.png", (50, 50))
+    _labels(tmp_path, "file,label\na.png,1\nb.png,2\n")
+    with pytest.raises(ValueError, match=r"different sizes \(a\.png 30x40, b\.png 50x50\).*pass size=N"):
+        data.load_folder(tmp_path, size=None)
+    assert data.load_folder(tmp_path, size=16).x.shape == (2, 3, 16, 16)
+
+
+def test_read_image_bad_size_and_directory(tmp_path):
+    path = _png(tmp_path / "a.png")
+    for size in (0, 2.5, True, "224"):
+        with pytest.raises(ValueError, match=r"size must be a positive integer"):
+            data.read_image(path, size)
+    with pytest.raises(ValueError, match=r"is a directory, not an image file"):
+        data.read_image(tmp_path)
+
+
+# --- CLI --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def photo(tmp_path):
+    return _png(tmp_path / "img.png")
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Argument errors must be reported before any model is loaded."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(models, "load", forbidden)
+
+
+def _one_line_error(capsys, pattern: str, argv: list[str]) -> str:
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2, (argv, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert __import__("re").search(pattern, lines[0]), (pattern, lines[0])
+    return lines[0]
+
+
+TINY = ["--model", "tiny_cnn", "--random-weights"]
+CLI_ARGUMENTS = [
+    # (id, argv after `explain IMAGE` (or a full argv when it starts with "!"), regex)
+    ("method-unknown", ["--method", "bogus"], r"unknown method 'bogus'; known methods: agi"),
+    ("param-not-dict", ["--method", "attexplore", "--param", "attack_params=3"], r"attack_params must be a dict or None, got int 3"),
+    ("param-bad-json", ["--method", "attexplore", "--param", "attack_params={N:2}"], r"--param attack_params: value '\{N:2\}' is not valid JSON"),
+    ("param-no-equals", ["--param", "steps"], r"--param expects NAME=VALUE, got 'steps'"),
+    ("param-float-for-int", ["--method", "ig", "--param", "steps=2.5"], r"steps must be an integer, got float 2\.5"),
+    ("param-unknown", ["--method", "ig", "--param", "n_steps=5"], r"does not take parameter\(s\) n_steps"),
+    ("param-twice", ["--method", "ig", "--param", "steps=5", "--param", "steps=6"], r"--param steps is given twice"),
+    ("out-directory", ["--out", "{tmp}"], r"--out '.*' is a directory"),
+    ("out-missing-folder", ["--out", "{tmp}/nope/h.png"], r"folder '.*nope' does not exist"),
+    ("out-unknown-extension", ["--out", "{tmp}/h.gif"], r"unknown extension '\.gif'; use \.png"),
+    ("out-no-extension", ["--out", "{tmp}/heatmap"], r"has no extension"),
+    ("save-map-extension", ["--save-map", "{tmp}/m.png"], r"--save-map .* unknown extension '\.png'; use \.npy"),
+    ("save-map-missing-folder", ["--save-map", "{tmp}/nope/m.npy"], r"--save-map .*folder .* does not exist"),
+    ("device-unknown", ["--device", "gpu"], r"unknown device 'gpu'"),
+    ("model-unknown", ["--model", "resnet5O"], r"unknown model 'resnet5O'"),
+    ("model-timm-unknown", ["--model", "timm:no_such_net"], r"unknown timm model 'no_such_net'"),
+    ("model-torchvision-unknown", ["--model", "torchvision:resnet5"], r"unknown torchvision classifier 'resnet5'"),
+    ("target-negative", ["--target", "-1"], r"--target must be a class index >= 0"),
+    ("target-not-int", ["--target", "abc"], r"argument --target: invalid int value: 'abc'"),
+    ("weights-missing", ["!explain", "{tmp}/img.png", "--model", "tiny_cnn", "--weights", "{tmp}/none.pth"], r"--weights '.*none\.pth': no such file"),
+    ("weights-and-random", ["--weights", "{tmp}/img.png"], r"--weights and --random-weights exclude each other"),
+    ("image-missing", ["!explain", "{tmp}/missing.png"], r"image file not found"),
+    ("image-directory", ["!explain", "{tmp}"], r"is a directory; give one image file"),
+    ("no-command", ["!"], r"arguments are required: command"),
+    ("unknown-command", ["!explian"], r"invalid choice: 'explian'"),
+    ("bench-method", ["!bench", "--methods", "bogus"], r"--methods: unknown method\(s\) bogus"),
+    ("bench-param-format", ["!bench", "--param", "x"], r"--param expects METHOD\.NAME=VALUE"),
+    ("bench-param-type", ["!bench", "--param", "ig.steps=2.5"], r"steps must be an integer"),
+    ("bench-out-directory", ["!bench", "--out", "{tmp}"], r"--out '.*' is a directory"),
+    ("bench-variant", ["!bench", "--variants", "float8"], r"unknown variant 'float8'"),
+    ("bench-images", ["!bench", "--images", "0"], r"--images must be >= 1"),
+    ("bench-device-unknown", ["!bench", "--device", "tpu"], r"unknown device 'tpu'"),
+]
+
+
+@pytest.mark.parametrize("case", CLI_ARGUMENTS, ids=[c[0] for c in CLI_ARGUMENTS])
+def test_cli_argument_errors(case, photo, tmp_path, capsys, no_model):
+    _, args, pattern = case
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if args and args[0].startswith("!"):
+        argv = ([args[0][1:]] if args[0] != "!" else []) + args[1:]
+    else:
+        argv = ["explain", str(photo), *TINY, *args]
+    _one_line_error(capsys, pattern, argv)
+
+
+@pytest.mark.skipif(CUDA, reason="this machine has CUDA")
+@pytest.mark.parametrize("command", ["explain", "bench"])
+def test_cli_cuda_without_gpu(command, photo, capsys, no_model):
+    argv = ["explain", str(photo), *TINY, "--device", "cuda"] if command == "explain" else ["bench", "--device", "cuda"]
+    _one_line_error(capsys, r"device 'cuda' is not available: CUDA is not available on this machine", argv)
+
+
+def test_cli_errors_after_loading(photo, tmp_path, capsys):
+    _one_line_error(capsys, r"--target 5000 is not a class of tiny_cnn \(0\.\.999\)", ["explain", str(photo), *TINY, "--target", "5000"])
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"garbage")
+    _one_line_error(capsys, r"cannot read image .*bad\.png: corrupt", ["explain", str(bad), *TINY])
+    garbage = tmp_path / "w.pth"
+    garbage.write_bytes(b"not a checkpoint")
+    _one_line_error(capsys, r"w\.pth' is not a PyTorch checkpoint", ["explain", str(photo), "--model", "tiny_cnn", "--weights", str(garbage)])
+    assert not (tmp_path / "heatmap.png").exists()
+
+
+def test_cli_uncached_timm_weights_offline(photo, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(models, "_online", lambda host, timeout=3.0: False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    _one_line_error(capsys, r"weights for timm model 'test_resnet' are not cached and cannot be downloaded \(offline\).*--random-weights",
+                    ["explain", str(photo), "--model", "timm:test_resnet", "--out", str(tmp_path / "h.png")])
+
+
+def test_cli_out_directory_writes_nothing(photo, tmp_path, capsys):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert main(["explain", str(photo), *TINY, "--out", str(folder)]) == 2
+    assert list(folder.iterdir()) == [] and not list(tmp_path.glob("*.png"))[1:]
+
+
+# --- progress, heatmap, cache permissions, provenance, BIG card -------------------------------------
+
+
+def test_progress_bar_counts_the_registered_passes(tiny_model, x2, capsys, monkeypatch):
+    monkeypatch.setattr(registry, "PROGRESS_DELAY", 0.0)
+    attribute(tiny_model, x2, [1, 2], method="attexplore", num_steps=3, N=2, progress=True)
+    err = capsys.readouterr().err
+    assert "attexplore (2 images)" in err and "/12 " in err  # num_steps * N passes per image
+    assert registry._LAST_BAR == [12, 12]
+    for method, params in [("agi", dict(num_classes=2, num_steps=3)), ("big", dict(num_steps=3, steps=4)), ("guided_ig", dict(steps=4))]:
+        attribute(tiny_model, x2, [1, 2], method=method, progress=True, **params)
+        counted, total = registry._LAST_BAR
+        assert counted == total == 2 * registry.method_passes(method, params), method
+    attribute(tiny_model, x2, [1, 2], method="mfaba", num_steps=5, progress=True)  # stops early: fewer passes than the bound
+    assert 0 < registry._LAST_BAR[0] <= registry._LAST_BAR[1] == 10
+    capsys.readouterr()
+
+
+def test_progress_bar_off_when_asked_or_not_a_terminal(tiny_model, x2, capsys, monkeypatch):
+    monkeypatch.setattr(registry, "PROGRESS_DELAY", 0.0)
+    registry._LAST_BAR[:] = []
+    attribute(tiny_model, x2, [1, 2], method="ig", steps=3, progress=False)
+    attribute(tiny_model, x2, [1, 2], method="ig", steps=3)  # pytest's stderr is not a terminal
+    assert registry._LAST_BAR == [] and capsys.readouterr().err == ""
+
+
+def test_progress_bar_on_a_terminal_unless_a_caller_shows_one(tiny_model, x2, capsys, monkeypatch):
+    import sys
+
+    from tqdm import tqdm
+
+    monkeypatch.setattr(registry, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    registry._LAST_BAR[:] = []
+    attribute(tiny_model, x2, [1, 2], method="ig", steps=3)
+    assert registry._LAST_BAR == [6, 6]
+    registry._LAST_BAR[:] = []
+    with tqdm(total=1, file=sys.stderr, delay=100):  # e.g. `attx compute`'s own bar
+        attribute(tiny_model, x2, [1, 2], method="ig", steps=3)
+    assert registry._LAST_BAR == []
+    capsys.readouterr()
+
+
+def test_progress_does_not_change_maps(tiny_model, x2, monkeypatch):
+    monkeypatch.setattr(registry, "PROGRESS_DELAY", 1000.0)
+    for method in ("attexplore", "big"):
+        params = dict(num_steps=2, N=2) if method == "attexplore" else dict(num_steps=2, steps=3)
+        torch.testing.assert_close(attribute(tiny_model, x2, [1, 2], method=method, progress=True, **params),
+                                   attribute(tiny_model, x2, [1, 2], method=method, progress=False, **params), rtol=0, atol=0)
+
+
+def test_explain_version_save_map_title_and_colour_bar(photo, tmp_path, capsys, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"attx {attx_core.__version__}"
+    figures = []
+    monkeypatch.setattr(plt, "close", lambda fig: figures.append(fig))
+    out, saved = tmp_path / "h.png", tmp_path / "m.npy"
+    assert main(["explain", str(photo), *TINY, "--method", "ig", "--param", "steps=4", "--target", "7",
+                 "--device", "cpu", "--out", str(out), "--save-map", str(saved)]) == 0
+    assert out.is_file() and "m.npy (raw signed map" in capsys.readouterr().out
+    raw = np.load(saved)
+    assert raw.shape == (3, 32, 32) and raw.dtype == np.float32 and (raw < 0).any()  # signed, not the heatmap
+    model = models.load("tiny_cnn", weights=None)
+    ref = attribute(model, data.read_image(photo, 32)[None], 7, method="ig", steps=4)[0].numpy()
+    assert np.abs(raw).sum() > 0 and raw.shape == ref.shape
+    fig = figures[-1]
+    assert "(after warm-up)" in fig._suptitle.get_text()
+    assert len(fig.axes) == 3 and "percentile" in fig.axes[2].get_ylabel()  # image, heatmap, colour bar
+
+
+def test_cache_files_are_readable_by_others(tmp_path):
+    path = tmp_path / "store" / "entry.json"
+    cache.atomic_write_json(path, {"a": 1})
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    assert mode == 0o666 & ~cache._UMASK
+    if cache._UMASK == 0o022:
+        assert mode == 0o644
+
+
+def test_provenance_records_threads():
+    record = cache.provenance(profile="x")
+    assert record["threads"] == torch.get_num_threads()
+    assert cache.provenance(threads=3)["threads"] == 3
+
+
+def test_big_card_warns_about_thread_counts():
+    from attx_core.cards import method_card
+
+    assert "thread" in METHODS["big"].description and "threads" in method_card("big")
