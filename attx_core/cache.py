@@ -19,6 +19,7 @@ import datetime as _dt
 import fcntl
 import hashlib
 import json
+import functools
 import os
 import platform
 import re
@@ -86,8 +87,11 @@ def results_root() -> Path:
     return Path(os.environ.get("ATTX_RESULTS", REPO_ROOT / "data" / "results"))
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """Short commit of the repository (``+dirty`` when the tree has uncommitted changes), or 'unknown'."""
+    """Short commit of the repository (``+dirty`` when the tree has uncommitted changes), or 'unknown',
+    taken once per process when ``attx_core`` is imported: the code the process runs, even if the tree
+    changes while a long fill is running."""
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
