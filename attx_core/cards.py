@@ -12,6 +12,11 @@ from .methods.registry import method_passes
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _text(prose: str) -> str:
+    """Registry prose as Markdown: formulas such as ``2*num_classes*num_steps`` must not turn into emphasis."""
+    return prose.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
+
+
 def _value(v: Any) -> str:
     return f"{v:.6g}" if isinstance(v, float) else repr(v)
 
@@ -31,17 +36,17 @@ def method_card(name: str) -> str:
     passes = method_passes(name)
     lines = [
         f"### `{name}` (version {info.version})",
-        info.description,
+        _text(info.description),
         "",
-        f"- **Published code**: {info.published or 'not recorded'}",
-        f"- **Our default**: {', '.join(f'{k}={_value(v)}' for k, v in info.defaults.items()) or 'no parameters'}"
+        f"- **Published code**: {_text(info.published) or 'not recorded'}",
+        f"- **Our default**: `{', '.join(f'{k}={_value(v)}' for k, v in info.defaults.items()) or 'no parameters'}`"
         + (" (None: the chosen explorer's published value, see its card)" if name == "attexplore" else ""),
-        f"- **Passes per image** (forward+backward): {formula}" + (f" = {passes:g} at the defaults" if passes is not None else ""),
+        f"- **Passes per image** (forward+backward): `{formula}`" + (f" = {passes:g} at the defaults" if passes is not None else ""),
         f"- **Conformance test**: {_conformance(info.conformance)}",
     ]
     if info.options:
         lines.append("- **Named options** (what each changes against the published code):")
-        lines += [f"  - `{opt}`: {text}" for opt, text in info.options.items()]
+        lines += [f"  - `{opt}`: {_text(text)}" for opt, text in info.options.items()]
     return "\n".join(lines)
 
 
@@ -53,11 +58,11 @@ def explorer_card(name: str) -> str:
     passes = method_passes("attexplore", {"attack": name})
     return "\n".join([
         f"### explorer `{name}`",
-        info.description,
+        _text(info.description),
         "",
-        f"- **Published code**: {info.published or 'not recorded'}",
-        f"- **Our default**: {', '.join(f'{k}={_value(v)}' for k, v in info.defaults.items())}",
-        f"- **Passes per image**: {info.passes} = {passes:g} at the defaults",
+        f"- **Published code**: {_text(info.published) or 'not recorded'}",
+        f"- **Our default**: `{', '.join(f'{k}={_value(v)}' for k, v in info.defaults.items())}`",
+        f"- **Passes per image**: `{info.passes}` = {passes:g} at the defaults",
         f"- **Conformance test**: {_conformance(METHODS['attexplore'].conformance)}",
     ])
 
