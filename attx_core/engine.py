@@ -81,21 +81,15 @@ OBJECTIVES = {
 
 
 def named_objective(name: str) -> Objective:
-    """The objective called ``name`` in :data:`OBJECTIVES` (data, so explorers and methods can name theirs)."""
+    """The objective called ``name`` in :data:`OBJECTIVES` (data, so explorers and methods can name theirs),
+    composed from :func:`cross_entropy` and :func:`class_score`; a trailing 2 applies one more softmax first."""
     if name not in OBJECTIVES:
         raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {name!r}")
-    if name.startswith("ce"):
-        softmaxes = {"ce": 0, "ce_prob": 1, "ce_prob2": 2}[name]
-
-        def ce(logits: Tensor, target: Tensor) -> Tensor:
-            for _ in range(softmaxes):
-                logits = logits.softmax(dim=1)
-            return F.cross_entropy(logits, target, reduction="none")
-
-        return ce
-    if name == "prob2":
-        return lambda logits, target: logits.softmax(1).softmax(1).gather(1, target[:, None])[:, 0]
-    return class_score(name)
+    base = {"ce": cross_entropy("logit"), "ce_prob": cross_entropy("prob"), "ce_prob2": cross_entropy("prob"),
+            "prob": class_score("prob"), "prob2": class_score("prob"), "logit": class_score("logit")}[name]
+    if name.endswith("2"):
+        return lambda logits, target: base(logits.softmax(dim=1), target)
+    return base
 
 
 def input_gradients(

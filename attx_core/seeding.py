@@ -23,14 +23,12 @@ class ImageRandom:
     """One generator per image of ``x`` (on x's device), seeded by :func:`image_seed`.
 
     ``rand``/``randn``/``randint`` return ``(B, *shape)``: row i comes from image i's generator, so a
-    row is the same whatever the other images are. :meth:`select` keeps the streams of a subset.
+    row is the same whatever the other images are.
     """
 
-    def __init__(self, x: Tensor, seed: int, _gens: list[torch.Generator] | None = None) -> None:
+    def __init__(self, x: Tensor, seed: int) -> None:
         self.device, self.dtype = x.device, x.dtype if x.is_floating_point() else torch.float32
-        self.gens = _gens if _gens is not None else [
-            torch.Generator(device=x.device).manual_seed(image_seed(img, seed)) for img in x
-        ]
+        self.gens = [torch.Generator(device=x.device).manual_seed(image_seed(img, seed)) for img in x]
 
     def __len__(self) -> int:
         return len(self.gens)
@@ -46,16 +44,3 @@ class ImageRandom:
     def randint(self, low: int, high: int, *shape: int) -> Tensor:
         """Integer draws in [low, high), (B, *shape)."""
         return torch.stack([torch.randint(low, high, shape, generator=g, device=self.device) for g in self.gens])
-
-    def select(self, index: Tensor | list[int]) -> "ImageRandom":
-        """The streams of the images at ``index`` (shared, not copied: draws advance them)."""
-        idx = index.tolist() if isinstance(index, Tensor) else list(index)
-        sub = ImageRandom.__new__(ImageRandom)
-        sub.device, sub.dtype, sub.gens = self.device, self.dtype, [self.gens[i] for i in idx]
-        return sub
-
-    def repeat(self, times: int) -> "ImageRandom":
-        """The streams tiled ``times`` (copy-major, like ``x.repeat``): copies of one image share a stream."""
-        sub = ImageRandom.__new__(ImageRandom)
-        sub.device, sub.dtype, sub.gens = self.device, self.dtype, self.gens * times
-        return sub

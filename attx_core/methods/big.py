@@ -14,13 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..engine import input_gradients, integrate, straight_line
+from ..engine import OUTPUTS, input_gradients, integrate, straight_line
 from ..validate import require
 from .registry import register_method
 
 BIG_L2_EPSILONS = (36 / 255, 64 / 255, 0.3, 0.5, 0.7, 0.9, 1.1)  # zifanw/boundary default.py, L2 radii
 NORMS = ("linf", "l2")
-OUTPUTS = ("prob", "logit")
 RULES = ("captum", "trapezoid")
 
 
