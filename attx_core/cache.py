@@ -33,6 +33,8 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from .execution import policy
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TMP_STALE_SECONDS = 600.0  # a temp file this old is a killed writer's, whatever its PID
 CLAIMS_DIR = ".claims"
@@ -118,6 +120,7 @@ def provenance(device: str | torch.device = "cpu", **fields: Any) -> dict[str, A
     record = dict(fields)
     record.setdefault("threads", torch.get_num_threads())
     record.update(
+        execution=policy(),
         commit=git_commit(),
         device=device_name(device),
         torch=torch.__version__,

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from .execution import arrange
 from .validate import check_device
 
 
@@ -91,7 +92,7 @@ class ImageModel(nn.Module):
         return imagenet_classes() if self.num_classes == 1000 else [str(i) for i in range(self.num_classes)]
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net((x - self.mean) / self.std)
+        return self.net(arrange(self.net, (x - self.mean) / self.std))
 
     def layer(self, name: str | None) -> nn.Module:
         """The submodule of the network called ``name`` (e.g. the Grad-CAM layer)."""

@@ -247,3 +247,18 @@ def test_mean_ci():
     assert mean_ci(torch.full((5,), 0.3)) == pytest.approx((0.3, 0.3, 0.3))
     with pytest.raises(ValueError, match="alpha"):
         mean_ci([1.0, 2.0], alpha=1.5)
+
+
+def test_coarser_auc_equals_the_coarser_step(tiny_model):
+    """Every factor-th point of a 64-px/step curve is the 64*factor-px/step curve (32x32 images)."""
+    from attx_core.metrics import coarser_auc
+
+    g = torch.Generator().manual_seed(5)
+    x, maps = torch.rand(2, 3, 32, 32, generator=g), torch.randn(2, 3, 32, 32, generator=g)
+    fine = insertion_deletion(tiny_model, x, maps, step=64)
+    for factor in (2, 4, 8):
+        coarse = insertion_deletion(tiny_model, x, maps, step=64 * factor)
+        torch.testing.assert_close(coarser_auc(fine.insertion_curve, factor), coarse.insertion)
+        torch.testing.assert_close(coarser_auc(fine.deletion_curve, factor), coarse.deletion)
+    with pytest.raises(ValueError, match="factor must divide"):
+        coarser_auc(fine.insertion_curve, 3)

@@ -1,6 +1,6 @@
 """Evaluation: insertion/deletion AUC, INFD, map-agreement measures, sanity checks, bootstrap CIs."""
 from .infidelity import infidelity, infidelity_perturbation
-from .insertion_deletion import InsDelResult, auc, insertion_deletion, num_points
+from .insertion_deletion import InsDelResult, auc, coarser_auc, insertion_deletion, num_points
 from .robustness import kendall_tau, spearman, topk_intersection
 from .sanity import cascading_randomization, randomizable_layers
 from .stats import mean_ci
@@ -9,6 +9,7 @@ __all__ = [
     "InsDelResult",
     "auc",
     "cascading_randomization",
+    "coarser_auc",
     "infidelity",
     "infidelity_perturbation",
     "insertion_deletion",

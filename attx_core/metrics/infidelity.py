@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from ..engine import chunk_size, model_device
+from ..execution import forward_only, predict
 from ..validate import check_attribution, check_images, check_target, require
 
 
@@ -52,14 +53,15 @@ def infidelity(
     generator = torch.Generator().manual_seed(seed)
     b = x.shape[0]
     per_forward = max(1, batch_size // b)  # perturbations of every image per forward chunk
-    clean = model(x).gather(1, target[:, None])[:, 0]
+    clean = predict(model, x, batch_size).gather(1, target[:, None])[:, 0]
+    forward = forward_only(model, n_perturbations * b, batch_size)
     explained, diffs = [], []
     for start in range(0, n_perturbations, per_forward):
         n = min(per_forward, n_perturbations - start)
         pairs = [infidelity_perturbation(x, generator) for _ in range(n)]
         perturbation = torch.stack([p for p, _ in pairs])  # (n, B, C, H, W)
         perturbed = torch.stack([q for _, q in pairs]).flatten(0, 1)
-        logits = torch.cat([model(perturbed[i : i + batch_size]) for i in range(0, n * b, batch_size)])
+        logits = torch.cat([forward(perturbed[i : i + batch_size]) for i in range(0, n * b, batch_size)])
         logits = logits.gather(1, target.repeat(n)[:, None])[:, 0].view(n, b)
         diffs.append(clean[None] - logits)
         explained.append((perturbation * attributions[None]).flatten(2).sum(dim=2))

@@ -25,6 +25,7 @@ from scipy.ndimage import gaussian_filter
 from torch import Tensor, nn
 
 from ..engine import chunk_size, model_device
+from ..execution import forward_only, predict
 from ..validate import check_attribution, check_images, check_target, require
 
 ORDERS = ("reference", "pixel")
@@ -46,6 +47,14 @@ def auc(curve: Tensor) -> Tensor:
     """Trapezoid area under curves (..., points) with x spaced evenly on [0, 1]: RISE's ``auc``."""
     require(curve.shape[-1] >= 2, f"a curve needs at least 2 points, got {curve.shape[-1]}")
     return (curve.sum(-1) - curve[..., 0] / 2 - curve[..., -1] / 2) / (curve.shape[-1] - 1)
+
+
+def coarser_auc(curve: Tensor, factor: int) -> Tensor:
+    """AUC of the same curves at ``factor`` times the step: every ``factor``-th point. Exact (the curve
+    the coarser step would give) when H*W is a multiple of ``step * factor``; used by the resolution study."""
+    require(isinstance(factor, int) and factor >= 1 and (curve.shape[-1] - 1) % factor == 0,
+            f"factor must divide the curve's {curve.shape[-1] - 1} steps, got {factor!r}")
+    return auc(curve[..., ::factor])
 
 
 def num_points(pixels: int, step: int) -> int:
@@ -120,7 +129,7 @@ def insertion_deletion(
     x = x.to(device)
     b, _, h, w = x.shape
     if target is None:
-        target = torch.cat([model(x[i : i + batch_size]).argmax(dim=1) for i in range(0, b, batch_size)])
+        target = predict(model, x, batch_size).argmax(dim=1)
     target = check_target(target, b, getattr(model, "num_classes", None)).to(device)
 
     keys = pixel_keys(attributions.to(device), order).view(b, 1, h, w)
@@ -128,6 +137,7 @@ def insertion_deletion(
     background = substrate_images(x, substrate)
     # every (mode, image, point) triple, mode 0 = insertion, 1 = deletion; chunked to the batch budget
     total = 2 * b * points
+    forward = forward_only(model, total, batch_size)
     scores = torch.empty(total, device=device)
     for start in range(0, total, batch_size):
         idx = torch.arange(start, min(start + batch_size, total), device=device)
@@ -135,7 +145,7 @@ def insertion_deletion(
         moved = keys[image] < (point * step).view(-1, 1, 1, 1)  # (n,1,H,W), shared by the channels
         shows_image = moved == (mode == 0).view(-1, 1, 1, 1)  # inserted, or not yet deleted
         images = torch.where(shows_image, x[image], background[image])
-        probs = model(images).softmax(dim=1)
+        probs = forward(images).softmax(dim=1)
         scores[idx] = probs.gather(1, target[image][:, None])[:, 0]
     curves = scores.view(2, b, points)
     return InsDelResult(auc(curves[0]), auc(curves[1]), curves[0], curves[1], target)
