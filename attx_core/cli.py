@@ -179,9 +179,14 @@ def _compute_args(args: argparse.Namespace) -> tuple[str, float | None, int | No
         raise bad(f"unknown profile {args.profile!r}; known profiles: {', '.join(PROFILES)}")
     chapters = PROFILES[args.profile]["chapters"]
     only = [c.strip() for part in args.only or [] for c in part.split(",") if c.strip()]
-    unknown = [c for c in only if c not in chapters]
+    unknown = [c for c in only if c.partition(":")[0] not in chapters]
     if unknown:
         raise bad(f"unknown chapter(s) {', '.join(unknown)} in profile {args.profile!r}; chapters: {', '.join(chapters)}")
+    for c in only:
+        chapter, _, model = c.partition(":")
+        known = chapters[chapter].get("models") or []
+        if model and model not in known:
+            raise bad(f"chapter {chapter!r} has no model {model!r} in profile {args.profile!r}; its models: {', '.join(known) or 'none'}")
     hours = None
     if args.hours is not None:
         try:
@@ -256,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--hours", metavar="H", help="stop cleanly after H hours (default: run until the store is complete)")
     cp.add_argument("--threads", metavar="T", help="torch threads (default: torch's)")
     cp.add_argument("--device", metavar="D", help="cpu or cuda[:N] (default: cuda when available)")
-    cp.add_argument("--only", action="append", metavar="CHAPTER[,CHAPTER]", help="only these chapters (repeatable)")
+    cp.add_argument("--only", action="append", metavar="CHAPTER[:MODEL][,...]", help="only these chapters, or one model of a chapter, e.g. table01_insdel:inception_v3 (repeatable)")
     cp.add_argument("--tables-only", action="store_true", help="compute nothing: regenerate data/results/<profile>/tables/*.csv")
     cp.set_defaults(fn=cmd_compute)
     sub.add_parser("bench", help="performance benchmark (see `attx bench -h`)")

@@ -201,6 +201,7 @@ def test_cells_follow_the_profiles_order(tiny_profile) -> None:
     assert {c.chapter for c in order} == set(PROFILES["standard"]["chapters"])
     for c in order:  # every section the order names exists
         assert c.sections is None or set(c.sections) <= set(compute.section_names(c.settings("standard")))
+    assert [str(c) for c in compute.cells("test", ["table01_insdel:inception_v3"])] == ["table01_insdel inception_v3"]
 
 
 def test_compute_resumes_stops_at_its_deadline_and_writes_tables(tiny_profile, capsys) -> None:
@@ -281,6 +282,7 @@ def test_tables_only_summarises_the_images_stored(tiny_profile) -> None:
 @pytest.mark.parametrize("args, message", [
     (["--profile", "nope"], "unknown profile 'nope'"),
     (["--profile", "quick", "--only", "table01_insdel,nope"], "unknown chapter(s) nope"),
+    (["--profile", "quick", "--only", "table01_insdel:vgg16"], "chapter 'table01_insdel' has no model 'vgg16'"),
     (["--hours", "0"], "--hours must be a positive number"),
     (["--hours", "-2"], "--hours must be a positive number"),
     (["--hours", "soon"], "--hours expects a number"),

@@ -129,17 +129,20 @@ class Cell:
 
 def cells(profile: str, only: Sequence[str] | None = None) -> list[Cell]:
     """The cells of a profile in priority order (``compute_order``, then the chapters it leaves out);
-    ``only`` keeps the cells of these chapters. A cell repeated later computes only what is left."""
+    ``only`` keeps the cells of these chapters (``"chapter"``) or of one model of a chapter
+    (``"chapter:model"``). A cell repeated later computes only what is left."""
     prof = PROFILES[profile]
     chapters = list(prof["chapters"])
     order = [(c, m, s) for c, m, s in prof.get("compute_order", [])] + [(c, None, None) for c in chapters]
     out: list[Cell] = []
     for chapter, model, section in order:
-        if only and chapter not in only:
+        if only and chapter not in only and not any(o.startswith(f"{chapter}:") for o in only):
             continue
         cfg = settings(profile, chapter)
         models = [model] if model else (cfg.get("models") or [None])
         for m in models:
+            if only and chapter not in only and f"{chapter}:{m}" not in only:
+                continue
             cell = Cell(chapter, m, None if section is None else (section,))
             if cell not in out:
                 out.append(cell)
