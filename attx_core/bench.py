@@ -64,7 +64,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import data, models
+from . import data, execution, models
 from .cache import REPO_ROOT, atomic_write_json, provenance
 from .attacks import ATTACKS
 from .engine import chunk_size, model_device, named_objective
@@ -84,7 +84,7 @@ SMALL_SETTINGS: dict[str, dict[str, Any]] = {
     "guided_ig": {"steps": 8},
     "agi": {"num_classes": 2, "num_steps": 4},
 }
-VARIANTS = ("channels_last", "bf16", "fp16", "compile")
+VARIANTS = ("eager", "channels_last", "compiled", "bf16", "fp16")
 SEED = 3407
 
 
@@ -121,11 +121,17 @@ def count_passes(model: nn.Module) -> Iterator[PassLog]:
         if isinstance(output, Tensor) and output.requires_grad:
             output.register_hook(lambda grad: call.__setitem__(2, True))
 
+    def compiled(module: nn.Module, shape: tuple[int, ...]) -> None:  # compiled forward-only chunks bypass the hook
+        if module is model:
+            log.calls.append([shape[0], shape[1:], False])
+
     handle = model.register_forward_hook(hook)
+    execution.compiled_forward_observers.append(compiled)
     try:
         yield log
     finally:
         handle.remove()
+        execution.compiled_forward_observers.remove(compiled)
 
 
 def _sync(device: torch.device) -> None:
@@ -368,37 +374,29 @@ def paper_pass_rates() -> dict[str, dict[str, float | None]]:
 
 @contextlib.contextmanager
 def variant(model: nn.Module, name: str) -> Iterator[nn.Module]:
-    """Run ``model`` as a faster variant inside the block (restored after): ``"channels_last"``,
-    ``"bf16"`` / ``"fp16"`` (autocast, outputs cast back to float32), ``"compile"``, or a ``+``-joined mix."""
+    """Run ``model`` as a variant inside the block (restored after): an execution policy (``"eager"``,
+    ``"channels_last"``, ``"compiled"``: :mod:`attx_core.execution`), a precision (``"bf16"`` / ``"fp16"``:
+    autocast, outputs cast back to float32), or a ``+``-joined mix of one of each."""
     parts = [p for p in name.split("+") if p]
     require(bool(parts) and all(p in VARIANTS for p in parts), f"variant must be '+'-joined names from {VARIANTS}, got {name!r}")
     device = model_device(model)
     require("fp16" not in parts or device.type == "cuda", "variant fp16 needs a CUDA model (use bf16 on CPU)")
-    own_forward = model.__dict__.get("forward")
-    forward = model.forward
-    handles = []
-    if "channels_last" in parts:
-        model.to(memory_format=torch.channels_last)
-        handles.append(model.register_forward_pre_hook(lambda m, args: (args[0].contiguous(memory_format=torch.channels_last), *args[1:])))
+    policies = [p for p in parts if p in execution.POLICIES]
+    require(len(policies) <= 1, f"variant {name!r} names more than one execution policy")
     dtype = torch.bfloat16 if "bf16" in parts else torch.float16 if "fp16" in parts else None
+    own_forward = model.__dict__.get("forward")
     if dtype is not None:
-        inner = forward
+        inner = model.forward
 
         def forward(x: Tensor, _inner: Callable = inner) -> Tensor:
             with torch.autocast(device_type=device.type, dtype=dtype):
                 return _inner(x).float()
 
-    if "compile" in parts:
-        forward = torch.compile(forward)
-    if dtype is not None or "compile" in parts:
         model.forward = forward
     try:
-        yield model
+        with execution.policy_scope(policies[0]) if policies else contextlib.nullcontext():
+            yield model
     finally:
-        for handle in handles:
-            handle.remove()
-        if "channels_last" in parts:
-            model.to(memory_format=torch.contiguous_format)
         model.__dict__.pop("forward", None)
         if own_forward is not None:
             model.forward = own_forward
@@ -533,6 +531,115 @@ def bench_variant(model: nn.Module, x: Tensor, y: Tensor, name: str, method: str
     return {"status": "ok", "method": method, "seconds": t.seconds, "speedup": base_seconds / t.seconds, "spearman_min": rho}
 
 
+# --- the execution policy against plain eager, and the distance to the machine's limit ---------------
+
+
+def sgemm_gflops(device: torch.device, n: int = 2048, reps: int = 3) -> float:
+    """The machine's fp32 matrix-multiply rate (GFLOP/s, best of ``reps`` n x n products): the arithmetic limit."""
+    a, b = (torch.rand(n, n, generator=torch.Generator().manual_seed(i)).to(device) for i in (0, 1))
+    best = math.inf
+    for _ in range(reps + 1):  # the first product warms up
+        _sync(device)
+        start = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def model_gflop(model: nn.Module, shape: tuple[int, ...]) -> float:
+    """GFLOP of one forward pass of one sample of ``shape`` (torch's FLOP counter: convolutions and matmuls)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.zeros((1, *shape), device=model_device(model))
+    with torch.no_grad(), FlopCounterMode(display=False) as counter, execution.policy_scope("eager"):
+        model(x)
+    return counter.get_total_flops() / 1e9
+
+
+def _corr_min(a: Tensor, b: Tensor) -> float:
+    a, b = a.flatten(1).double(), b.flatten(1).double()
+    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+    return float(((a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-300)).min())
+
+
+def bench_policy(model: nn.Module, x: Tensor, y: Tensor, maps: Tensor, step: int, params: dict[str, Any], batch: int, reps: int) -> dict[str, Any]:
+    """The execution policy against plain eager NCHW in one run: pass times, insertion/deletion (AUCs must
+    agree within 1e-4) and AttEXplore (maps must correlate >= 0.9999); compilation is warmed up untimed."""
+    from .metrics import insertion_deletion
+
+    device, shape, chunk = model_device(model), tuple(x.shape[1:]), chunk_size(model_device(model), x[0].numel())
+    probe = torch.rand((chunk, *shape), generator=torch.Generator().manual_seed(1)).to(device)
+    with execution.policy_scope("compiled"):
+        execution.predict(model, probe, chunk)  # compile once, untimed
+    out: dict[str, Any] = {"chunk": chunk}
+
+    def per_sample(policy: str, backward: bool) -> float:
+        with execution.policy_scope(policy):
+            if backward or policy != "compiled":
+                return pass_seconds(model, shape, chunk, backward, reps)
+            forward = execution.forward_only(model, chunk, chunk)
+            best = math.inf
+            for _ in range(max(1, reps)):
+                _sync(device)
+                start = time.perf_counter()
+                forward(probe)
+                _sync(device)
+                best = min(best, time.perf_counter() - start)
+            return best / chunk
+
+    out["forward_s_per_sample"] = {p: per_sample(p, False) for p in ("eager", "channels_last", "compiled")}
+    out["fwd_bwd_s_per_sample"] = {p: per_sample(p, True) for p in ("eager", "channels_last")}
+    results = {}
+    for policy in ("eager", "compiled"):
+        with execution.policy_scope(policy):
+            results[policy] = timed(model, lambda: insertion_deletion(model, x, maps, step=step))
+    e, c = results["eager"].value, results["compiled"].value
+    out["insertion_deletion"] = {
+        "step": step, "eager_s": results["eager"].seconds, "policy_s": results["compiled"].seconds,
+        "speedup": results["eager"].seconds / results["compiled"].seconds,
+        "max_abs_auc_diff": float(max((e.insertion - c.insertion).abs().max(), (e.deletion - c.deletion).abs().max())),
+    }
+    maps_by = {}
+    for policy in ("eager", "auto"):
+        with execution.policy_scope(policy):
+            t = timed(model, lambda: _batched(lambda xb, yb: attribute(model, xb, yb, method="attexplore", **params), x, y, batch))
+        maps_by[policy] = t
+    out["attexplore"] = {
+        "params": params, "eager_s": maps_by["eager"].seconds, "policy_s": maps_by["auto"].seconds,
+        "speedup": maps_by["eager"].seconds / maps_by["auto"].seconds,
+        "map_correlation_min": _corr_min(maps_by["eager"].value, maps_by["auto"].value),
+    }
+    return out
+
+
+def bench_machine(model: nn.Module, shape: tuple[int, ...], forward_s: dict[str, float]) -> dict[str, Any]:
+    """The model's forward GFLOP/s per policy beside the machine's sgemm GFLOP/s (the distance to the limit)."""
+    peak, gflop = sgemm_gflops(model_device(model)), model_gflop(model, shape)
+    rates = {p: gflop / s for p, s in forward_s.items()}
+    return {"sgemm_gflops": peak, "model_gflop_per_sample": gflop, "forward_gflops": rates,
+            "fraction_of_sgemm": {p: r / peak for p, r in rates.items()}}
+
+
+def bench_table1(model: nn.Module, x: Tensor, batch: int) -> dict[str, Any]:
+    """Seconds per image of the whole Table 1 protocol on these images: the 11 methods at the paper's
+    settings (the standard profile's), each followed by insertion/deletion at 224 pixels per step."""
+    from .experiments.profiles import PAPER_INSDEL, PAPER_METHODS
+    from .metrics import insertion_deletion
+
+    n, rows = x.shape[0], {}
+    with torch.no_grad():
+        label = execution.predict(model, x, chunk_size(model_device(model), x[0].numel())).argmax(dim=1)
+    for method, params in PAPER_METHODS.items():
+        params = {k: (x if v == "evaluation_set" else v) for k, v in params.items()}
+        a = timed(model, lambda: _batched(lambda xb, yb: attribute(model, xb, yb, method=method, **params), x, label, batch))
+        m = timed(model, lambda: insertion_deletion(model, x, a.value, **PAPER_INSDEL))
+        rows[method] = {"attribution_s_per_image": a.seconds / n, "insdel_s_per_image": m.seconds / n,
+                        "passes_counted_per_image": a.log.samples(True) / n, "forwards_counted_per_image": (a.log.samples(False) + m.log.samples(False)) / n}
+    total = sum(r["attribution_s_per_image"] + r["insdel_s_per_image"] for r in rows.values())
+    return {"n_images": n, "methods": rows, "seconds_per_image": total}
+
+
 def _overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
     import json
 
@@ -567,6 +674,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--insdel-step", type=int, default=None, help="pixels per insertion/deletion step (small: H*W/14, defaults: 224)")
     p.add_argument("--variants", default="", help=f"comma-separated variants to time on attexplore: {', '.join(VARIANTS)} or '+' mixes")
     p.add_argument("--no-published", action="store_true", help="skip the published-structure baselines")
+    p.add_argument("--no-policy", action="store_true", help="skip the execution policy vs plain eager comparison")
+    p.add_argument("--table1", type=int, default=0, metavar="N", help="also time the whole Table 1 protocol (paper settings) on N images")
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed call of each method on one image")
     p.add_argument("--reps", type=int, default=2, help="repetitions of each pass-time measurement (min taken)")
     p.add_argument("--out", default=None, help="JSON path (default data/bench/<device-slug>.json)")
@@ -617,6 +726,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             v: bench_variant(model, x, y, v, vm, method_params(vm, args.settings, overrides), args.batch, rows[vm]["seconds"]) if vm else {"status": "skipped: no method ran"}
             for v in variants
         }
+    if not args.no_policy and insdel_maps is not None:
+        result["policy"] = bench_policy(model, x, y, insdel_maps, step, method_params("attexplore", args.settings, overrides), args.batch, args.reps)
+        result["machine"] = bench_machine(model, tuple(x.shape[1:]), result["policy"]["forward_s_per_sample"])
+    if args.table1:
+        t1 = data.load_image_set("sample", size=model.input_size, n=args.table1)
+        result["table1"] = bench_table1(model, t1.x.to(device), args.batch)
     chunk, ref = chunk_size(device), reference_batch(device)
     result["pass_time"] = {
         "batch": ref,
@@ -683,6 +798,19 @@ def format_table(result: dict[str, Any]) -> str:
     rates = {m: r["implied_passes_per_s"] for m, r in result.get("paper_table2", {}).items() if r["implied_passes_per_s"]}
     if rates:
         lines.append("paper Table 2 FPS x passes/image = implied passes/s: " + ", ".join(f"{m} {v:.0f}" for m, v in rates.items()))
+    pol, mach = result.get("policy"), result.get("machine")
+    if pol:
+        fw, ind, ax = pol["forward_s_per_sample"], pol["insertion_deletion"], pol["attexplore"]
+        lines.append("execution policy vs eager NCHW: forward " + ", ".join(f"{p} {1000 * v:.1f}" for p, v in fw.items()) + " ms/sample; "
+                     f"insertion/deletion {ind['speedup']:.2f}x (max |AUC diff| {ind['max_abs_auc_diff']:.1e}); "
+                     f"AttEXplore {ax['speedup']:.2f}x (map correlation min {ax['map_correlation_min']:.6f})")
+    if mach:
+        lines.append(f"machine: sgemm {mach['sgemm_gflops']:.0f} GFLOP/s; model {mach['model_gflop_per_sample']:.2f} GFLOP/sample, forward "
+                     + ", ".join(f"{p} {r:.0f} GFLOP/s ({100 * mach['fraction_of_sgemm'][p]:.0f}%)" for p, r in mach["forward_gflops"].items()))
+    if result.get("table1"):
+        t1 = result["table1"]
+        lines.append(f"Table 1 protocol: {t1['seconds_per_image']:.0f} s/image on {t1['n_images']} image(s): "
+                     + ", ".join(f"{m} {r['attribution_s_per_image'] + r['insdel_s_per_image']:.0f}" for m, r in t1["methods"].items()))
     lines.append(f"load average before/after: {result['loadavg']['before'][0]:.2f} / {result['loadavg']['after'][0]:.2f} (shared CPU inflates times)")
     return "\n".join(lines)
 
@@ -704,6 +832,7 @@ def check_args(args: argparse.Namespace) -> None:
         require(value >= 1, f"{name} must be >= 1, got {value}")
     require(args.chunk is None or args.chunk >= 1, f"--chunk must be >= 1, got {args.chunk}")
     require(args.insdel_step is None or args.insdel_step >= 1, f"--insdel-step must be >= 1, got {args.insdel_step}")
+    require(args.table1 >= 0, f"--table1 must be >= 0 images, got {args.table1}")
     for v in (v for v in args.variants.split(",") if v):
         parts = v.split("+")
         require(all(p in VARIANTS for p in parts), f"--variants: unknown variant {v!r}; use {', '.join(VARIANTS)} or '+'-joined mixes")

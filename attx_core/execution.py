@@ -35,6 +35,9 @@ from torch import Tensor, nn
 POLICIES = ("auto", "compiled", "channels_last", "eager")
 COMPILE_MIN_SAMPLES = 1024
 _override: list[str] = []
+# Called with (model, chunk shape) for every chunk the compiled network runs (it bypasses the model's
+# hooks): the benchmark's pass counter listens here.
+compiled_forward_observers: list[Callable[[nn.Module, tuple[int, ...]], None]] = []
 # model -> its compiled network (None: compilation failed, run eager)
 _compiled: "weakref.WeakKeyDictionary[nn.Module, Callable[[Tensor], Tensor] | None]" = weakref.WeakKeyDictionary()
 
@@ -120,6 +123,8 @@ def forward_only(model: nn.Module, samples: int, batch_size: int) -> Callable[[T
             if size < batch_size:  # one shape for the compiled graph
                 chunk = torch.cat([chunk, chunk.new_zeros(batch_size - size, *chunk.shape[1:])])
             z = arrange(getattr(model, "net", model), _normalised(model, chunk))
+            for observe in compiled_forward_observers:
+                observe(model, tuple(chunk.shape))
             try:
                 return fn(z)[:size]
             except Exception as error:  # noqa: BLE001 - any compiler failure: fall back, visibly, once

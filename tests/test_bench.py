@@ -6,14 +6,15 @@ import json
 import pytest
 import torch
 
-from attx_core import attribute, bench
+from attx_core import attribute, bench, execution
+from attx_core.experiments.profiles import PAPER_METHODS
 
 
 def test_bench_writes_json_with_expected_keys(tmp_path):
     out = tmp_path / "bench.json"
     argv = ["--model", "tiny_cnn", "--random-weights", "--images", "2", "--batch", "2", "--reps", "1",
             "--methods", "attexplore,ig,saliency", "--param", "attexplore.num_steps=2",
-            "--param", "attexplore.N=3", "--param", "ig.steps=3", "--variants", "channels_last", "--out", str(out)]
+            "--param", "attexplore.N=3", "--param", "ig.steps=3", "--variants", "channels_last", "--table1", "1", "--out", str(out)]
     assert bench.main(argv) == 0
     stored = json.loads(out.read_text())
     run = stored["runs"]["tiny_cnn/small"]
@@ -28,6 +29,13 @@ def test_bench_writes_json_with_expected_keys(tmp_path):
     assert pub["spearman_vs_ours"]["min"] > 0.999  # same random draws -> the same map
     assert run["insertion_deletion"]["published"]["max_abs_auc_diff"] < 1e-5
     assert run["variants"]["channels_last"]["spearman_min"] > 0.99
+    policy = run["policy"]
+    assert policy["insertion_deletion"]["max_abs_auc_diff"] < 1e-4 and policy["attexplore"]["map_correlation_min"] >= 0.9999
+    assert set(policy["forward_s_per_sample"]) == {"eager", "channels_last", "compiled"}
+    assert run["machine"]["sgemm_gflops"] > 0 and run["machine"]["model_gflop_per_sample"] > 0
+    t1 = run["table1"]
+    assert set(t1["methods"]) == set(PAPER_METHODS) and t1["seconds_per_image"] > 0
+    assert t1["methods"]["attexplore"]["passes_counted_per_image"] == 200  # the paper's settings: 10 steps x N 20
 
 
 def test_published_loop_makes_220_passes_per_image_at_defaults(tiny_model):
@@ -51,8 +59,7 @@ def test_published_loop_equals_attexplore_for_same_draws(tiny_model, tiny_images
 def test_channels_last_keeps_maps_and_restores_model(tiny_model, tiny_images):
     x, y = tiny_images
     assert bench.check_equivalence(tiny_model, x, y, "ig", "channels_last", steps=4) > 0.99
-    assert "forward" not in tiny_model.__dict__
-    assert all(p.is_contiguous() for p in tiny_model.parameters())
+    assert "forward" not in tiny_model.__dict__ and execution.policy() == "auto"
     with pytest.raises(ValueError, match="variant"):
         with bench.variant(tiny_model, "float8"):
             pass
