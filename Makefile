@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PROFILE ?= quick
+PROFILE ?= standard
 JOBS ?= 2
 
 .PHONY: setup book test bench compute clean-book fmnist

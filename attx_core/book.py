@@ -96,15 +96,17 @@ def execute_notebook(name: str, parameters: dict, out_dir: Path = EXECUTED) -> f
 
 
 def _hide_default_parameters(path: Path) -> None:
-    """Tag the notebook's default ``parameters`` cell ``remove-cell``: the page shows the values papermill
-    injected (the ones used), not the defaults they replaced."""
+    """Tag the notebook's default ``parameters`` cell ``remove-cell`` (the page keeps the values papermill
+    injected, the ones used, not the defaults they replaced) and drop the injected cell's code (``remove-input``:
+    the settings dropdown at the end of the page shows the profile)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if "parameters" in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")
+        wanted = "remove-cell" if "parameters" in tags else "remove-input" if "injected-parameters" in tags else None
+        if wanted and wanted not in tags:
+            tags.append(wanted)
     nbformat.write(nb, path)
 
 
@@ -168,7 +170,19 @@ def read_timings() -> dict[str, dict[str, float]]:
     return json.loads(TIMINGS.read_text()) if TIMINGS.is_file() else {}
 
 
-def build_book(profile: str = "quick", force: bool = False, notebooks: Sequence[str] | None = None, html: bool = True) -> int:
+def publish_tables(profile: str) -> Path:
+    """Regenerate the profile's CSV tables from its store (computes nothing) and copy them next to the HTML,
+    to ``_build/html/tables/<profile>/``, where every page links its chapter's CSV."""
+    from .experiments.compute import write_tables
+
+    target = REPO_ROOT / "_build" / "html" / "tables" / profile
+    target.mkdir(parents=True, exist_ok=True)
+    for path in write_tables(profile):
+        shutil.copy2(path, target / path.name)
+    return target
+
+
+def build_book(profile: str = "standard", force: bool = False, notebooks: Sequence[str] | None = None, html: bool = True) -> int:
     """Execute the book's notebooks (all, or ``notebooks``) under ``profile`` and build the HTML into
     ``_build/html``; prints the wall time of every chapter. Returns 0 on success (the CLI's exit code)."""
     from .experiments import PROFILES
@@ -204,6 +218,8 @@ def build_book(profile: str = "quick", force: bool = False, notebooks: Sequence[
         timings["jupyter-book build"] = time.perf_counter() - start
         if result.returncode != 0:
             failed.append("jupyter-book build")
+        else:
+            publish_tables(profile)
     print("[book] wall time per chapter (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
     print(f"[book] total {sum(timings.values()):.0f} s" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     if html and not failed:

@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--no-progress", action="store_true", help="no progress bar (default: shown on a terminal for runs over 2 s)")
     ex.set_defaults(fn=cmd_explain)
     bk = sub.add_parser("book", help="execute the notebooks and build the HTML book into _build/html")
-    bk.add_argument("--profile", default="quick")
+    bk.add_argument("--profile", default="standard", help="standard (default): render the committed store; quick: compute a small book from scratch")
     bk.add_argument("--force", action="store_true", help="recompute instead of reusing cached results")
     bk.add_argument("--only", action="append", help="notebook name to run (repeatable)")
     bk.set_defaults(fn=cmd_book)

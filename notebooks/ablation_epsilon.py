@@ -15,41 +15,42 @@
 #
 # epsilon bounds the exploration (L-infinity ball around the image, in units of 1/255). The paper fixes N 20 and num_steps 10.
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 cfg = ex.settings(profile, "ablation_epsilon", **overrides)
-print(ex.settings_text(cfg))
 
 # %% [markdown]
 # ## Table 5: epsilon = 8 ... 48 (/255)
 
-# %%
-ours = ex.ablation(**ex.ablation_section(cfg, "table05_epsilon"), force=force)
+# %% tags=["hide-input", "full-width"]
+ours = ex.ablation(**ex.ablation_section(cfg, "table05_epsilon"), **ex.run_options(profile, force))
 cmp = ex.compare(ours, "table05_epsilon")
-print(ex.notes_text(ours))
-ex.display_table(cmp, index=("model", "setting", "metric"))
+display(ex.paper_layout(cmp, row="setting"))
+display(page.status_line(cmp, cfg, "ablation_epsilon"))
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "epsilon", title="Table 5: epsilon = 8 ... 48 (/255)")
-print(ex.provenance_line(ours))
-print(ex.check("table05_epsilon", cmp).sentence())
+display(page.verdict_box(ex.check("table05_epsilon", cmp, ours)))
 
 # %% [markdown]
 # ## Table 12: epsilon < 8 (/255)
 
-# %%
-ours = ex.ablation(**ex.ablation_section(cfg, "table12_epsilon_small"), force=force)
+# %% tags=["hide-input", "full-width"]
+ours = ex.ablation(**ex.ablation_section(cfg, "table12_epsilon_small"), **ex.run_options(profile, force))
 cmp = ex.compare(ours, "table12_epsilon_small")
-print(ex.notes_text(ours))
-ex.display_table(cmp, index=("model", "setting", "metric"))
+display(ex.paper_layout(cmp, row="setting"))
+display(page.status_line(cmp, cfg, "ablation_epsilon"))
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "epsilon", title="Table 12: epsilon < 8 (/255)")
-print(ex.provenance_line(ours))
-print(ex.check("table12_epsilon_small", cmp).sentence())
+display(page.verdict_box(ex.check("table12_epsilon_small", cmp, ours)))
+
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, ours)

@@ -15,55 +15,55 @@
 #
 # AttEXplore averages the loss gradient over N frequency-domain copies of the current point at every step. The paper varies N with num_steps 10 and epsilon 16/255 (Tables 3 and 9) and at epsilon 48/255 (Table 10).
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 cfg = ex.settings(profile, "ablation_n", **overrides)
-print(ex.settings_text(cfg))
 
 # %% [markdown]
 # ## Table 3: N = 10 ... 60 (epsilon 16/255, num_steps 10)
 
-# %%
-ours = ex.ablation(**ex.ablation_section(cfg, "table03_n"), force=force)
+# %% tags=["hide-input", "full-width"]
+ours = ex.ablation(**ex.ablation_section(cfg, "table03_n"), **ex.run_options(profile, force))
 cmp = ex.compare(ours, "table03_n")
-print(ex.notes_text(ours))
-ex.display_table(cmp, index=("model", "setting", "metric"))
+display(ex.paper_layout(cmp, row="setting"))
+display(page.status_line(cmp, cfg, "ablation_n"))
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "N", title="Table 3: N = 10 ... 60 (epsilon 16/255, num_steps 10)")
-print(ex.provenance_line(ours))
-print(ex.check("table03_n", cmp).sentence())
+display(page.verdict_box(ex.check("table03_n", cmp, ours)))
 
 # %% [markdown]
 # ## Table 9: N < 10
 
-# %%
-ours = ex.ablation(**ex.ablation_section(cfg, "table09_n_small"), force=force)
+# %% tags=["hide-input", "full-width"]
+ours = ex.ablation(**ex.ablation_section(cfg, "table09_n_small"), **ex.run_options(profile, force))
 cmp = ex.compare(ours, "table09_n_small")
-print(ex.notes_text(ours))
-ex.display_table(cmp, index=("model", "setting", "metric"))
+display(ex.paper_layout(cmp, row="setting"))
+display(page.status_line(cmp, cfg, "ablation_n"))
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "N", title="Table 9: N < 10")
-print(ex.provenance_line(ours))
-print(ex.check("table09_n_small", cmp).sentence())
+display(page.verdict_box(ex.check("table09_n_small", cmp, ours)))
 
 # %% [markdown]
 # ## Table 10: N at perturbation rate 48/255
 
-# %%
-ours = ex.ablation(**ex.ablation_section(cfg, "table10_n_eps48"), force=force)
+# %% tags=["hide-input", "full-width"]
+ours = ex.ablation(**ex.ablation_section(cfg, "table10_n_eps48"), **ex.run_options(profile, force))
 cmp = ex.compare(ours, "table10_n_eps48")
-print(ex.notes_text(ours))
-ex.display_table(cmp, index=("model", "setting", "metric"))
+display(ex.paper_layout(cmp, row="setting"))
+display(page.status_line(cmp, cfg, "ablation_n"))
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "N", title="Table 10: N at perturbation rate 48/255")
-print(ex.provenance_line(ours))
-print(ex.check("table10_n_eps48", cmp).sentence())
+display(page.verdict_box(ex.check("table10_n_eps48", cmp, ours)))
+
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, ours)

@@ -21,50 +21,49 @@
 # section 2). The paper's per-attack numbers are not in our sources, so the table compares each
 # explorer with AttEXplore ('ssa') run here.
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 cfg = ex.settings(profile, "attexplorepp", **overrides)
-print(ex.settings_text(cfg))
 run = {k: v for k, v in cfg.items() if k not in ("attacks", "sensitivity", "seeds")}
 
 # %% [markdown]
 # ## Ten explorers
 
-# %%
-ours = ex.attack_explorers(**run, attacks=cfg["attacks"], force=force)
-print(ex.notes_text(ours))
+# %% tags=["hide-input"]
+ours = ex.attack_explorers(**run, attacks=cfg["attacks"], **ex.run_options(profile, force))
 gain = ex.relative_to(ours, reference=("setting", "ssa"))
 gain
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.relative_bars(gain, title="AttEXplore++ explorers: insertion relative to AttEXplore (ssa)")
-print(ex.provenance_line(ours))
 print(ex.plusplus_sentence(gain))
 
 # %% [markdown]
 # ## Sensitivity: epsilon, DP (di_prob) and beta
 
-# %%
+# %% tags=["hide-input"]
 for parameter, spec in cfg["sensitivity"].items():
     base = {**cfg["base"], "attack": spec.get("attack", "ssa")}
-    sens = ex.ablation(**{**run, "base": base, "method": "attexplore"}, parameter=parameter, values=spec["values"], force=force)
+    sens = ex.ablation(**{**run, "base": base, "method": "attexplore"}, parameter=parameter, values=spec["values"], **ex.run_options(profile, force))
     print(f"{parameter} (explorer {base['attack']}):", ex.notes_text(sens))
     display(ex.summary(sens, by=["model", "setting", "metric"]).assign(parameter=parameter))
 
 # %% [markdown]
 # ## Randomness: the same settings under several seeds
 
-# %%
-seeds = ex.seed_stability(**run, method="attexplore", params=cfg["base"], seeds=cfg["seeds"], force=force)
-print(ex.notes_text(seeds))
+# %% tags=["hide-input"]
+seeds = ex.seed_stability(**run, method="attexplore", params=cfg["base"], seeds=cfg["seeds"], **ex.run_options(profile, force))
 ex.summary(seeds, by=["model", "setting", "metric"])
 
-# %%
-print(ex.provenance_line(seeds))
+# %% tags=["hide-input"]
 print(ex.seed_sentence(seeds))
+
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, seeds)

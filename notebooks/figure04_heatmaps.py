@@ -18,25 +18,24 @@
 # 56x56 and clipped at its 99th percentile, over a grey copy of the photo (the figure has no numbers
 # to compare, so this page has no paper column).
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 cfg = ex.settings(profile, "figure04_heatmaps", **overrides)
-print(ex.settings_text(cfg))
 
-# %%
-maps = ex.heatmap_grid(**cfg, force=force)
-print(ex.notes_text(maps))
+# %% tags=["hide-input"]
+maps = ex.heatmap_grid(**cfg, **ex.run_options(profile, force))
 imgs = ex.image_set(cfg["images"], cfg["n_images"])
 fig = ex.plots.heatmap_grid(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names, list(dict.fromkeys(maps.method)))
 
-# %%
-print(ex.provenance_line(maps))
-
-# %%
+# %% tags=["hide-input"]
 print(ex.describe_maps(maps))
+
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, maps)

@@ -15,29 +15,42 @@
 #
 # This book re-runs the experiments of *AttEXplore: Attribution for Explanation with model parameters
 # eXploration* (Zhu et al., ICLR 2024), the follow-up AttEXplore++ and the attributional-robustness
-# study of Sarkar et al. (AAAI 2021) with the `attx_core` library. Every page is a short notebook:
-# its settings, one call into `attx_core.experiments`, a table *paper | ours | delta | 95% CI*, a
-# figure, where the numbers came from, and one sentence saying whether the paper's claim held.
+# study of Sarkar et al. (AAAI 2021) with the `attx_core` library. Every page leads with the paper's
+# claim and its verdict, then the paper's table in its own layout with ours beside it (95% interval, n
+# images), one figure, and the settings folded away.
 #
-# Offline, the paper's Inception-v3, ResNet-50 and VGG-16 have no ImageNet weights; each is replaced
-# by an EfficientNet-Lite with real weights (Inception-v3 -> lite0, ResNet-50 -> lite1, VGG-16 -> lite2)
-# and every page says so. Compare *trends and rankings*, not absolute values, on those pages.
+# **Models.** Offline, the paper's Inception-v3, ResNet-50 and VGG-16 have no ImageNet weights; each is
+# replaced by an EfficientNet-Lite with real weights (see [the stand-ins](stand_ins.ipynb)) and labelled as
+# what ran, e.g. "EfficientNet-Lite0 (stand-in for Inception-v3)". Compare rankings, not absolute values.
 #
-# The table below is computed from the cached results of the chapters (it computes nothing itself).
+# **Verdicts** come from paired statistics: every method is scored on the same images, and "A beats B"
+# holds when the 95% interval of the per-image differences A - B excludes 0. *Undecided* means the
+# intervals still include 0 at the n computed so far.
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 
+# %% [markdown]
+# ## Reproduction status
+
 # %% tags=["hide-input"]
-import pandas as pd
+from IPython.display import HTML
 
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
-pd.set_option("display.max_colwidth", None)
 summary = ex.claims_summary(profile)
-print(f"profile {profile!r}: {ex.PROFILES[profile]['description']}")
-summary.set_index("table")
+display(HTML(f"<p>Profile <b>{profile}</b>: {ex.PROFILES[profile]['description']}.</p>"))
+page.claims_table(summary)
+
+# %% [markdown]
+# **What a GPU run adds.** `attx compute --profile paper --device cuda` runs the paper's protocol on all 500
+# images of the shared validation subset, every setting of every table, and the paper's own models wherever
+# their weights are present (ViT-B/16 for Table 7 included); `attx book --profile paper` renders it. On the
+# 2-core CPU of this project, Table 1 alone costs about 4-5 minutes per image (all eleven methods and their
+# insertion/deletion curves on EfficientNet-Lite0, one thread), which is why the standard store grows by a
+# few dozen images per session.
 
 # %% [markdown]
 # ## Section 5.2's margins
@@ -46,17 +59,17 @@ summary.set_index("table")
 # points x100 (the average leaves out Grad-CAM and AGI: that reading recomputes all of the paper's
 # numbers from its Table 1). The same margins from this profile's Table 1:
 
-# %%
-table1 = ex.insdel_table(**ex.settings(profile, "table01_insdel"), cached_only=True)
+# %% tags=["hide-input"]
+table1 = ex.insdel_table(**ex.settings(profile, "table01_insdel"), **ex.stored_only(profile))
 ex.text_claims(ex.compare(table1, "table01_insdel"))
 
 # %% [markdown]
 # ## Cost of this profile
 #
-# Wall seconds of each chapter's last execution (kernel start included; cached results make a
-# rebuild fast) next to the estimate from the methods' passes per image (`ex.budget`).
+# Wall seconds of each chapter's last execution (kernel start included; a store profile's pages only read
+# the store) next to the estimate from the methods' passes per image (`ex.budget`).
 
-# %%
+# %% tags=["hide-input"]
 from attx_core.book import read_timings
 
 timings = read_timings().get(profile, {})

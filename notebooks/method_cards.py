@@ -19,7 +19,7 @@
 # that checks the default and each option against a plain re-implementation of the published algorithm.
 
 # %% tags=["parameters"]
-profile = "quick"
+profile = "standard"
 force = False
 
 # %% tags=["hide-input"]

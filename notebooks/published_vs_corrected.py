@@ -22,30 +22,31 @@
 # never-zeroed input gradients; and the options of the baselines (AGI's path, BIG's boundary search,
 # Guided IG's steps, Fast-IG's sign, Grad-CAM's target); finally the metric's own channel-union ordering.
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 pd.set_option("display.max_colwidth", None)
 
 cfg = ex.settings(profile, "published_vs_corrected", **overrides)
-print(ex.settings_text(cfg))
 
-# %%
-ours = ex.published_vs_corrected(**cfg, force=force)
-print(ex.notes_text(ours))
+# %% tags=["hide-input"]
+ours = ex.published_vs_corrected(**cfg, **ex.run_options(profile, force))
 table = ex.summary(ours, by=["model", "parameter", "setting", "metric"])
 table
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.variant_bars(table, title="published (grey) vs corrected (blue), 95% CI over images")
-print(ex.provenance_line(ours))
 
-# %%
+# %% tags=["hide-input"]
 print(ex.variant_sentence(table))
+
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, ours)

@@ -24,34 +24,35 @@
 # more robust), with 95% bootstrap intervals over the attacked images. The paper's result tables could
 # not be found in any stored copy; the claim to test is the abstract's 3-9% better attributional robustness.
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 cfg = ex.settings(profile, "robustness", **overrides)
-print(ex.settings_text(cfg))
 
-# %%
-ours = ex.robustness_study(**cfg, force=force)
-print(ex.notes_text(ours))
+# %% tags=["hide-input"]
+ours = ex.robustness_study(**cfg, **ex.run_options(profile, force))
 ours
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.robustness_bars(ours)
-print(ex.provenance_line(ours))
 
 # %% [markdown]
 # How large is each loss term? `<term>_init` is the mean over the first training batch (at initialisation),
 # `<term>_final` the mean over the last epoch; terms are raw (before lambda). The distribution term starts
 # near zero: IG maps sum to |delta p| <= 1 over all pixels, so their softmax over pixels is almost uniform.
 
-# %%
+# %% tags=["hide-input"]
 terms = [c for c in ("ce_init", "ig_norm_init", "dist_init", "sign_init", "ce_final", "ig_norm_final", "dist_final", "sign_final") if c in ours]
 ours[["dataset", "objective", *terms]] if terms else "no term sizes stored"
 
-# %%
+# %% tags=["hide-input"]
 print(ex.robustness_sentence(ours))
+
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, ours)

@@ -18,26 +18,27 @@
 # method's map with its map on the trained model (Spearman rank correlation of |sum over channels|).
 # A curve that stays near 1 means the method ignores the model. The paper runs no such check.
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 cfg = ex.settings(profile, "sanity_check", **overrides)
-print(ex.settings_text(cfg))
 
-# %%
-ours = ex.sanity_check(**cfg, force=force)
-print(ex.notes_text(ours))
+# %% tags=["hide-input"]
+ours = ex.sanity_check(**cfg, **ex.run_options(profile, force))
 table = ex.sanity_table(ours)
 table
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.sanity_curves(ours)
-print(ex.provenance_line(ours))
 
-# %%
+# %% tags=["hide-input"]
 print(ex.sanity_sentence(table))
+
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, ours)

@@ -19,34 +19,31 @@
 # reduced settings, and the second table scales each measured FPS to the published settings by the
 # method's forward+backward passes per image (the cost of these methods is proportional to it).
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 cfg = ex.settings(profile, "table02_fps", **overrides)
-print(ex.settings_text(cfg))
 
-# %%
-ours = ex.fps_table(**cfg, force=force)
+# %% tags=["hide-input", "full-width"]
+ours = ex.fps_table(**cfg, **ex.run_options(profile, force))
 cmp = ex.compare(ours, "table02_fps")
-print(ex.notes_text(ours))
-ex.display_table(cmp)
+display(ex.paper_layout(cmp))
+display(page.status_line(cmp, cfg, "table02_fps"))
 
-# %%
+# %% tags=["hide-input"]
 ex.fps_at_paper_settings(ours, cfg["methods"], ex.PROFILES["paper"]["chapters"]["table02_fps"]["methods"]).round(3)
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.paper_vs_ours(cmp, title="Table 2: FPS, paper (GPU) vs ours")
 
-# %%
-print(ex.provenance_line(ours))
-
-# %%
-print(ex.check("table02_fps", cmp).sentence())
+# %% tags=["hide-input"]
+display(page.verdict_box(ex.check("table02_fps", cmp, ours)))
 
 # %% [markdown]
 # A cross-check that needs no timing: at the published settings AttEXplore costs num_steps x N = 200
@@ -54,3 +51,6 @@ print(ex.check("table02_fps", cmp).sentence())
 # 2.4x faster than IG, as Table 2 reports, each of its passes would have to be about 10x cheaper than
 # IG's; both differentiate the same network, so batching or measurement differences, not the method,
 # must explain the paper's ranking.
+
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, ours)

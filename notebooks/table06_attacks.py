@@ -15,28 +15,28 @@
 #
 # Appendix A of the paper replaces AttEXplore's exploration (frequency-domain copies + input diversity + translation invariance + momentum, the SSA-style attack) by other transferable attacks, and by no attack at all. Each row runs as the old code behind this table ran it (`preset="table6"`, commit 2f6028b of the authors' repository): row 'ssa' is AttEXplore as published; the other rows step on the double-softmax probability of the label in the adversarial direction with each attack's own settings (DI and TI shrink copies to [201, 224) px, FGSM/PGD integrate raw gradients); NoAttack is the plain 10-step sign path left in that code. That code also never zeroed its input gradient in five rows: `preset="table6_accumulate"` reproduces it, and the published-vs-corrected chapter measures the difference. Not reproduced: SINI's look-ahead sign and NAA's noisy ensemble (see the method card).
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 cfg = ex.settings(profile, "table06_attacks", **overrides)
-print(ex.settings_text(cfg))
 
-# %%
-ours = ex.attack_explorers(**cfg, force=force)
+# %% tags=["hide-input", "full-width"]
+ours = ex.attack_explorers(**cfg, **ex.run_options(profile, force))
 cmp = ex.compare(ours, "table06_attacks")
-print(ex.notes_text(ours))
-ex.display_table(cmp, index=("model", "setting", "metric"))
+display(ex.paper_layout(cmp, row="setting"))
+display(page.status_line(cmp, cfg, "table06_attacks"))
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.paper_vs_ours(cmp, x="setting", title="Table 6: attack explorers, paper (grey) vs ours (blue)")
 
-# %%
-print(ex.provenance_line(ours))
+# %% tags=["hide-input"]
+display(page.verdict_box(ex.check("table06_attacks", cmp, ours)))
 
-# %%
-print(ex.check("table06_attacks", cmp).sentence())
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, ours)

@@ -15,28 +15,28 @@
 #
 # Appendix D: infidelity (Yeh et al. 2019) as the authors compute it: perturbations of 224*224 random entries by clip(x + 0.2 z), the attribution's explained change against the change of the label's logit, optimally rescaled; lower is more faithful. Grad-CAM is not in the paper's table.
 
-# %% tags=["parameters"]
-profile = "quick"
+# %% tags=["parameters", "hide-input"]
+profile = "standard"
 force = False
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 from attx_core import experiments as ex
+from attx_core.experiments import page
 
 cfg = ex.settings(profile, "table08_infd", **overrides)
-print(ex.settings_text(cfg))
 
-# %%
-ours = ex.infd_table(**cfg, force=force)
+# %% tags=["hide-input", "full-width"]
+ours = ex.infd_table(**cfg, **ex.run_options(profile, force))
 cmp = ex.compare(ours, "table08_infd")
-print(ex.notes_text(ours))
-ex.display_table(cmp, index=("model", "paper_label", "metric"))
+display(ex.paper_layout(cmp))
+display(page.status_line(cmp, cfg, "table08_infd"))
 
-# %%
+# %% tags=["hide-input"]
 fig = ex.plots.paper_vs_ours(cmp, x="paper_label", title="Table 8: INFD, paper (grey) vs ours (blue), lower is better")
 
-# %%
-print(ex.provenance_line(ours))
+# %% tags=["hide-input"]
+display(page.verdict_box(ex.check("table08_infd", cmp, ours)))
 
-# %%
-print(ex.check("table08_infd", cmp).sentence())
+# %% tags=["hide-input"]
+page.settings_dropdown(cfg, ours)

@@ -134,3 +134,56 @@ def test_live_explorer_recomputes_on_slider_change(tiny_model):
     n_slider.value = 2  # attexplore takes N: the map is recomputed
     assert bytes(picture.value) != first
     assert controls.children[-1].description == "done"
+
+
+def test_store_profile_pages_compute_nothing(monkeypatch) -> None:
+    """`make book` (profile standard) reads what `attx compute` stored: no attribution runs, n says how many."""
+    from attx_core.experiments import runners
+
+    def forbidden(*_a, **_k):
+        raise AssertionError("a store page computed an attribution")
+
+    monkeypatch.setattr(runners, "attribute", forbidden)
+    assert ex.run_options("standard") == {"force": False, "partial": True}
+    assert ex.run_options("quick") == {"force": False, "partial": False}
+    assert ex.run_options("standard", force=True)["partial"] is False
+    cfg = ex.settings("standard", "table01_insdel", n_images=2, models=["inception_v3"], methods={"saliency": {}})
+    ours = ex.insdel_table(**cfg, **ex.run_options("standard"))
+    assert set(ours.method) <= {"saliency"} and ours.image.nunique() <= 2
+
+
+def _frame(values: dict[str, list[float]], metric: str) -> pd.DataFrame:
+    rows = [dict(model="inception_v3", ours_model="efficientnet_lite0", method=m, parameter="", setting="", metric=metric, image=f"{i:04d}.png", value=v)
+            for m, vs in values.items() for i, v in enumerate(vs)]
+    return pd.DataFrame(rows)
+
+
+def test_paired_differences_decide_on_the_same_images() -> None:
+    """Scores that overlap image to image are still separated when one method wins on every image."""
+    from attx_core.experiments.paired import paired_differences
+
+    base = [0.1, 0.5, 0.3, 0.9, 0.2, 0.7, 0.4, 0.6]
+    ins = _frame({"attexplore": [v + 0.02 for v in base], "ig": base, "agi": [v + 0.05 for v in base[:6]] + [0.0, 2.0]}, "insertion")
+    dele = _frame({"attexplore": [v - 0.02 for v in base], "ig": base}, "deletion")
+    pairs = paired_differences(pd.concat([ins, dele]), "attexplore").set_index(["metric", "rival"])
+    assert pairs.loc[("insertion", "ig"), "better"] == "attexplore"
+    assert pairs.loc[("deletion", "ig"), "better"] == "attexplore"  # lower is better for deletion
+    assert pairs.loc[("insertion", "agi"), "better"] == "" and pairs.loc[("insertion", "agi"), "n"] == 8
+    swapped = paired_differences(ins.replace({"method": {"attexplore": "ig", "ig": "attexplore"}}), "attexplore").set_index("rival")
+    assert swapped.loc["ig", "better"] == "ig" and "ig better" == swapped.loc["ig", "verdict"]
+
+
+def test_paired_verdict_and_paper_layout() -> None:
+    from attx_core.experiments.claims import check
+
+    base = [0.1, 0.5, 0.3, 0.9, 0.2, 0.7, 0.4, 0.6]
+    ours = _frame({"attexplore": [v + 0.02 for v in base], "ig": base}, "insertion")
+    ours.attrs.update(models=["inception_v3"], analogues={"inception_v3": "efficientnet_lite0"})
+    cmp = ex.compare(ours, "table01_insdel")
+    assert check("table01_insdel", cmp, ours).verdict == "reproduced"
+    styled = ex.paper_layout(cmp)
+    html = styled.to_html()
+    assert "EfficientNet-Lite0 (stand-in for Inception-v3)" in html and "INS ↑" in html
+    frame = styled.data
+    assert frame.loc["AttEXplore (ours)", ("EfficientNet-Lite0 (stand-in for Inception-v3)", "", "n")] == 8
+    assert "font-weight: bold" in html

@@ -6,8 +6,8 @@ record per image -> long DataFrame -> :func:`compare` with the transcribed paper
 from . import plots
 from .budget import budget
 from .claims import CLAIMS, Verdict, check, claims_summary, text_claims
-from .compare import captions, compare, display_table, notes_text, paper_table, provenance_line, settings_text
-from .profiles import PROFILES, settings
+from .compare import captions, compare, display_table, model_label, notes_text, paper_layout, paper_table, provenance_line, settings_text
+from .profiles import PROFILES, run_options, settings, stored_only
 from .resolve import ANALOGUES, NotComputedError, ResolvedModel, image_set, resolve_model
 from .summaries import (
     describe_maps,
@@ -39,6 +39,10 @@ from .runners import (
 )
 
 __all__ = [
+    "model_label",
+    "paper_layout",
+    "run_options",
+    "stored_only",
     "describe_maps",
     "plusplus_sentence",
     "relative_to",

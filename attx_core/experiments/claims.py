@@ -8,6 +8,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .compare import LOWER_IS_BETTER
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -116,10 +118,61 @@ CLAIMS: dict[str, Callable[[pd.DataFrame], Verdict]] = {
 }
 
 
-def check(chapter: str, cmp: pd.DataFrame) -> Verdict:
-    """The verdict on a chapter's claim given its comparison table (see :data:`CLAIMS`); a transformer
-    claim checked on a CNN analogue is reported as not testable."""
-    verdict = CLAIMS[chapter](cmp)
+# Claims "reference is best on metric" decided by paired differences when the per-image frame is given:
+# chapter -> (metric, reference, the column naming the compared variants).
+PAIRED_CLAIMS = {
+    "table01_insdel": ("insertion", "attexplore", "method"),
+    "table06_attacks": ("insertion", "ssa", "setting"),
+    "table07_vit": ("insertion", "attexplore", "method"),
+    "table08_infd": ("infd", "attexplore", "method"),
+}
+
+
+def _best_paired(cmp: pd.DataFrame, ours: pd.DataFrame, chapter: str, metric: str, reference: str, by: str) -> Verdict:
+    """'reference is best on metric on every model', decided on the paired differences to every rival:
+    reproduced where every rival is separated (95% interval of reference - rival excludes 0 on the
+    reference's side), not reproduced where a rival is separated the other way, undecided otherwise."""
+    from .paired import paired_differences
+
+    pairs = paired_differences(ours[ours.metric == metric], reference, by, paper=cmp)
+    if pairs.empty:
+        return Verdict(chapter, CLAIM_TEXT[chapter], "", "", "not available yet")
+    paper_lines, our_lines, outcomes = [], [], []
+    for model, g in pairs.groupby("model", sort=False):
+        part = cmp[(cmp.model == model) & (cmp.metric == metric)]
+        ppick = part.loc[part.paper.idxmin() if metric in LOWER_IS_BETTER else part.paper.idxmax()]
+        paper_lines.append(f"{model}: best {ppick.paper_label} {ppick.paper:.4g}")
+        beaten, open_ = g[g.better == g.rival], g[g.better == ""]
+        n = f"n={int(g.n.min())}" + (f"-{int(g.n.max())}" if g.n.max() != g.n.min() else "")
+        if len(beaten):
+            outcomes.append("not reproduced")
+            worst = beaten.loc[beaten.difference.abs().idxmax()]
+            our_lines.append(f"{model}: {len(beaten)} of {len(g)} rivals better on paired differences, e.g. {worst.rival} "
+                             f"({worst.difference:+.3f} [{worst.ci_lo:+.3f}, {worst.ci_hi:+.3f}], {n})")
+        elif len(open_):
+            outcomes.append("undecided")
+            our_lines.append(f"{model}: ahead of {len(g) - len(open_)} of {len(g)} rivals; not separated from "
+                             f"{', '.join(open_.rival)} ({n})")
+        else:
+            outcomes.append("reproduced")
+            our_lines.append(f"{model}: ahead of all {len(g)} rivals on paired differences ({n})")
+    if all(o == "reproduced" for o in outcomes):
+        verdict = "reproduced"
+    elif "not reproduced" in outcomes:
+        verdict = "not reproduced" if all(o == "not reproduced" for o in outcomes) else "partly reproduced"
+    else:
+        verdict = "undecided: more images needed (paired 95% intervals include 0)"
+    return Verdict(chapter, CLAIM_TEXT[chapter], "; ".join(paper_lines), "; ".join(our_lines), verdict)
+
+
+def check(chapter: str, cmp: pd.DataFrame, ours: pd.DataFrame | None = None) -> Verdict:
+    """The verdict on a chapter's claim given its comparison table (see :data:`CLAIMS`); with ``ours``
+    (the per-image frame), "best method" claims are decided on paired differences (:data:`PAIRED_CLAIMS`).
+    A transformer claim checked on a CNN analogue is reported as not testable."""
+    if ours is not None and chapter in PAIRED_CLAIMS and len(ours):
+        verdict = _best_paired(cmp, ours, chapter, *PAIRED_CLAIMS[chapter])
+    else:
+        verdict = CLAIMS[chapter](cmp)
     analogue = cmp.attrs.get("analogues", {}).get("vit_b_16", "vit_b_16")
     if chapter == "table07_vit" and analogue != "vit_b_16":
         return Verdict(verdict.chapter, verdict.claim, verdict.paper, verdict.ours,
@@ -151,22 +204,26 @@ def claims_summary(profile: str) -> pd.DataFrame:
     """Every claim's verdict from the cached results of ``profile`` (computes nothing: a chapter that
     has not been run reads 'not run')."""
     from .compare import compare
-    from .profiles import settings
+    from .profiles import settings, stored_only
     from .runners import ablation_section
 
     rows = []
     for claim, (chapter, section, runner) in _chapter_runs().items():
         cfg = settings(profile, chapter)
         kwargs = ablation_section(cfg, section) if section else cfg
-        ours = runner(**kwargs, cached_only=True)
+        ours = runner(**kwargs, **stored_only(profile))
         analogues = ours.attrs.get("analogues", {})
+        n = ""
         if ours.empty:
             verdict = Verdict(chapter, CLAIM_TEXT[claim], "", "", "not run")
         else:
-            verdict = check(claim, compare(ours, claim))
+            cmp = compare(ours, claim)
+            verdict = check(claim, cmp, ours)
+            counts = cmp.n[cmp.n > 0]
+            n = "" if counts.empty else f"{counts.min()}" + (f"-{counts.max()}" if counts.max() != counts.min() else "")
         used = ", ".join(f"{k} -> {v}" for k, v in analogues.items() if k != v) or "paper models"
         rows.append({"table": claim, "page": chapter, "claim": verdict.claim, "paper": verdict.paper, "ours": verdict.ours,
-                     "verdict": verdict.verdict, "models used": used})
+                     "verdict": verdict.verdict, "n": n, "models used": used})
     return pd.DataFrame(rows)
 
 

@@ -62,6 +62,8 @@ def compare(ours: pd.DataFrame, paper: str | pd.DataFrame, models: Sequence[str]
     if len(out):
         out["95% CI"] = [f"[{lo:.4g}, {hi:.4g}]" if n else "" for lo, hi, n in zip(out.ci_lo, out.ci_hi, out.n)]
     out.attrs.update(ours.attrs)
+    if isinstance(paper, str):
+        out.attrs["paper_table"] = paper
     return out
 
 
@@ -69,6 +71,58 @@ def display_table(cmp: pd.DataFrame, index: Sequence[str] = ("model", "paper_lab
     """The comparison as the book shows it: paper | ours | delta | 95% CI | n | status."""
     cols = [c for c in index if c in cmp.columns and cmp[c].astype(str).ne("").any()]
     return cmp.set_index(cols)[["paper", "ours", "delta", "95% CI", "n", "status"]].round(4)
+
+
+OUR_MODEL_NAMES = {"efficientnet_lite0": "EfficientNet-Lite0", "efficientnet_lite1": "EfficientNet-Lite1",
+                   "efficientnet_lite2": "EfficientNet-Lite2"}
+LOWER_IS_BETTER = {"deletion", "infd"}
+METRIC_LABELS = {"insertion": "INS ↑", "deletion": "DEL ↓", "infd": "INFD ↓", "fps": "FPS ↑"}
+
+
+def model_label(requested: str, ours: str, paper_name: str) -> str:
+    """A model named as what ran: ``"EfficientNet-Lite0 (stand-in for Inception-v3)"``, or the paper's name."""
+    if ours == requested:
+        return paper_name
+    return f"{OUR_MODEL_NAMES.get(ours, ours)} (stand-in for {paper_name})"
+
+
+def paper_layout(cmp: pd.DataFrame, row: str = "paper_label") -> "pd.io.formats.style.Styler":
+    """The comparison in the paper's own layout: one row per ``row`` value (methods), per model and metric
+    the paper's value and ours with its 95% CI, then n per model; the best value of each column in bold
+    (paper and ours separately; higher is better except deletion and INFD). Models are labelled as what ran."""
+    paper = paper_table(cmp.attrs["paper_table"]) if "paper_table" in cmp.attrs else None
+    names = dict(zip(paper.model, paper.paper_model)) if paper is not None and "paper_model" in paper else {}
+    analogues = cmp.attrs.get("analogues", {})
+    order = list(dict.fromkeys(cmp[row]))
+    table: dict[tuple[str, str, str], list[Any]] = {}
+    best: dict[tuple[str, str, str], Any] = {}
+    for model in dict.fromkeys(cmp.model):
+        label = model_label(model, analogues.get(model, model), names.get(model, model))
+        part = cmp[cmp.model == model]
+        for metric in dict.fromkeys(part.metric):
+            cells = part[part.metric == metric].set_index(row).reindex(order)
+            head = METRIC_LABELS.get(metric, metric)
+            pick = min if metric in LOWER_IS_BETTER else max
+            table[(label, head, "paper")] = [f"{v:.4f}" if v == v else "" for v in cells.paper]
+            table[(label, head, "ours (95% CI)")] = [
+                f'{m:.3f}<br><span class="attx-ci">[{lo:.3f}, {hi:.3f}]</span>' if n else "–"
+                for m, lo, hi, n in zip(cells.ours, cells.ci_lo, cells.ci_hi, cells.n)]
+            for source, values in (("paper", cells.paper), ("ours (95% CI)", cells.ours)):
+                present = values.dropna()
+                best[(label, head, source)] = pick(present.index, key=lambda k: present[k]) if len(present) else None
+        counts = part.groupby(row, sort=False).n.max().reindex(order)
+        table[(label, "", "n")] = ["" if v != v else int(v) for v in counts]
+    frame = pd.DataFrame(table, index=pd.Index(order, name=""))
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+
+    def bold(column: pd.Series) -> list[str]:
+        winner = best.get(column.name)
+        return ["font-weight: bold" if winner is not None and idx == winner else "" for idx in column.index]
+
+    return (frame.style.apply(bold, axis=0).set_table_attributes('class="attx-paper-layout"')
+            .set_table_styles([{"selector": "td, th", "props": "font-size: 0.8em; padding: 1px 4px; text-align: right"},
+                               {"selector": ".attx-ci", "props": "font-size: 0.85em; color: #555; white-space: nowrap"},
+                               {"selector": "th.col_heading", "props": "text-align: center"}]))
 
 
 def provenance_line(df_or_record: pd.DataFrame | Mapping[str, Any]) -> str:

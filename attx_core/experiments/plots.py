@@ -8,13 +8,19 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .compare import model_label
+
 
 def paper_vs_ours(cmp: pd.DataFrame, x: str = "paper_label", title: str = "") -> plt.Figure:
     """Bars of paper vs ours per ``x`` (one panel per model and metric), ours with its 95% CI."""
     data = cmp.dropna(subset=["ours"])
     panels = data[["model", "metric"]].drop_duplicates().values.tolist() or [["", ""]]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
-    for ax, (model, metric) in zip(axes[0], panels):
+    cols = min(2, len(panels))  # one row per model (insertion | deletion): readable at page width
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.0 * cols, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (model, metric) in zip(axes.flat, panels):
         part = data[(data.model == model) & (data.metric == metric)]
         long = pd.concat([part.assign(source="paper", score=part.paper), part.assign(source="ours", score=part.ours)])
         sns.barplot(data=long, x=x, y="score", hue="source", ax=ax, palette=["#9e9e9e", "#1f77b4"])
@@ -22,11 +28,11 @@ def paper_vs_ours(cmp: pd.DataFrame, x: str = "paper_label", title: str = "") ->
         if len(centers) == len(part):
             ax.errorbar(centers, part.ours, yerr=[part.ours - part.ci_lo, part.ci_hi - part.ours], fmt="none", ecolor="k", capsize=2)
         analogue = cmp.attrs.get("analogues", {}).get(model, model)
-        ax.set_title(f"{model}{f' (ours: {analogue})' if analogue != model else ''}: {metric}", fontsize=9)
+        ax.set_title(f"{model_label(model, analogue, model)}: {metric}", fontsize=9)
         ax.legend(fontsize=7)
         ax.set_xlabel("")
-        ax.tick_params(axis="x", rotation=60, labelsize=7)
-    fig.suptitle(title, fontsize=10)
+        ax.tick_params(axis="x", rotation=60, labelsize=8)
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -166,6 +166,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "batch_size": 2,  # small batches: `attx compute --hours` stops between them
         "insdel": PAPER_INSDEL,
         "stand_ins": True,
+        "book_reads_store": True,  # `make book` renders what `attx compute` stored; it computes nothing
         "chapters": {
             "table01_insdel": {"models": list(PAPER_MODELS), "n_images": 400, "n_images_per_model": {"resnet50": 100, "vgg16": 100},
                                "methods": PAPER_METHODS},
@@ -262,12 +263,26 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+def run_options(profile: str, force: bool = False) -> dict[str, Any]:
+    """How a book page runs its chapter: a profile whose store ``attx compute`` fills (``standard``) is
+    rendered from what is stored, computing nothing (``partial``; pages say n and the target), unless
+    ``force``; other profiles compute what is missing (``force`` recomputes everything)."""
+    require(profile in PROFILES, f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
+    return {"force": force, "partial": bool(PROFILES[profile].get("book_reads_store")) and not force}
+
+
+def stored_only(profile: str) -> dict[str, bool]:
+    """Run options that compute nothing: whatever images are stored (a store profile), else complete entries only."""
+    require(profile in PROFILES, f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
+    return {"partial": True} if PROFILES[profile].get("book_reads_store") else {"cached_only": True}
+
+
 def settings(profile: str, chapter: str, **overrides: Any) -> dict[str, Any]:
     """The settings of one chapter under a profile: profile-wide fields, then the chapter's, then overrides."""
     require(profile in PROFILES, f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
     prof = PROFILES[profile]
     require(chapter in prof["chapters"], f"unknown chapter {chapter!r}; known: {', '.join(prof['chapters'])}")
-    out = {k: copy.deepcopy(v) for k, v in prof.items() if k not in ("chapters", "description", "compute_order", "compute_stages")}
+    out = {k: copy.deepcopy(v) for k, v in prof.items() if k not in ("chapters", "description", "compute_order", "compute_stages", "book_reads_store")}
     out["profile"] = profile
     out["chapter"] = chapter
     out.update(copy.deepcopy(prof["chapters"][chapter]))

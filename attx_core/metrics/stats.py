@@ -10,7 +10,7 @@ from ..validate import require
 
 def mean_ci(values: Tensor | np.ndarray | list[float], n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float]:
     """Mean over images and its percentile-bootstrap (1 - alpha) confidence interval: ``(mean, lo, hi)``."""
-    v = torch.as_tensor(np.asarray(values, dtype=np.float64)).flatten()
+    v = torch.as_tensor(np.array(values, dtype=np.float64)).flatten()  # a copy: read-only arrays welcome
     require(v.numel() >= 1, "mean_ci needs at least one value")
     require(bool(torch.isfinite(v).all()), "mean_ci values contain NaN or inf")
     require(isinstance(n_boot, int) and n_boot >= 1, f"n_boot must be an integer >= 1, got {n_boot!r}")
