@@ -11,14 +11,13 @@
 # ---
 
 # %% [markdown]
-# # Explorer: every method's heatmap, interactively
+# # Explorer: AttEXplore's parameters and every method's heatmap
 #
-# The first widget works in this static page: the slider picks the image, the dropdown the method,
-# and the browser switches between heatmaps precomputed by the Figure 4 chapter (same settings, read
-# from the cache). The second widget recomputes a map when you move its slider; it needs a running
-# kernel (open `notebooks/explorer.py` in Jupyter), so here it only shows its first state.
-# The book build serves the widget JavaScript from a local copy (fetched with npm); without it the
-# page loads it from a CDN.
+# **AttEXplore's knobs, without a kernel.** Pick an image, an explorer (the attack that generates the
+# path: `ssa` is AttEXplore as published, `none` the plain sign path) and move epsilon, the number of
+# samples per step (`N` for ssa, `scales` for MIG, `neighbors` for GRA) and num_steps: the page switches
+# between maps and insertion (blue) / deletion (red) curves precomputed into the results store, in the
+# browser. Curves use 3,584 pixels per step (15 points), so their AUCs are display values, not Table 1's.
 
 # %% tags=["parameters", "hide-input"]
 profile = "standard"
@@ -30,8 +29,26 @@ from IPython.display import HTML
 
 from attx_core import experiments as ex
 from attx_core.experiments import page
-from attx_core.experiments.explorer import live_explorer, static_explorer
+from attx_core.experiments.explorer import grid_explorer, live_explorer, static_explorer
+from attx_core.experiments.runners import SAMPLE_KNOBS
 
+gcfg = ex.settings(profile, "explorer", **overrides)
+grid = ex.explorer_grid(**gcfg, **ex.run_options(profile, force))
+gimgs = ex.image_set(gcfg["images"], gcfg["n_images"])
+if len(grid):
+    display(HTML(grid_explorer(grid, gimgs.x.permute(0, 2, 3, 1).numpy(), gimgs.names, SAMPLE_KNOBS)))
+    display(page.status_line(grid.assign(n=grid.groupby(["attack", "epsilon", "samples", "num_steps"], dropna=False).image.transform("nunique")),
+                             gcfg, "explorer"))
+else:
+    display(HTML(f"<p><b>No grid stored yet</b> for profile {profile}: <code>attx compute --profile {profile} "
+                 "--only explorer</code> computes it.</p>"))
+
+# %% [markdown]
+# ## Every method on the Figure 4 images
+#
+# The slider picks the image, the dropdown the method (maps of the Figure 4 chapter, read from the store).
+
+# %% tags=["hide-input"]
 cfg = ex.settings(profile, "figure04_heatmaps", **overrides)
 maps = ex.heatmap_grid(**cfg, **ex.run_options(profile, force))
 imgs = ex.image_set(cfg["images"], cfg["n_images"])
@@ -39,17 +56,17 @@ if len(maps):
     display(static_explorer(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names))
 else:
     display(HTML(f"<p><b>No maps stored yet</b> for profile {profile}: <code>attx compute --profile {profile} "
-                 "--only figure04_heatmaps</code> computes them (a few minutes).</p>"))
+                 "--only figure04_heatmaps</code> computes them.</p>"))
 
 # %% [markdown]
 # ## Live (needs a kernel)
+#
+# This widget recomputes a map when you move its slider; it needs a running kernel (open
+# `notebooks/explorer.py` in Jupyter), so here it only shows its first state.
 
 # %% tags=["hide-input"]
 model = ex.resolve_model(cfg["models"][0]).model
 live_explorer(model, imgs.x, imgs.labels, imgs.names, list(cfg["methods"]))
 
 # %% tags=["hide-input"]
-print("Interpretation: the static selector shows the same maps as Figure 4; moving the live slider shows how each method's map sharpens with more steps or samples.")
-
-# %% tags=["hide-input"]
-page.settings_dropdown(cfg, maps)
+page.settings_dropdown(gcfg, grid)

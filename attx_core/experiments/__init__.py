@@ -25,6 +25,7 @@ from .runners import (
     ablation,
     ablation_section,
     attack_explorers,
+    explorer_grid,
     fps_at_paper_settings,
     fps_table,
     heatmap_grid,
@@ -39,6 +40,7 @@ from .runners import (
 )
 
 __all__ = [
+    "explorer_grid",
     "model_label",
     "paper_layout",
     "run_options",

@@ -23,6 +23,7 @@ from .runners import (
     ablation,
     ablation_section,
     attack_explorers,
+    explorer_grid,
     fps_table,
     heatmap_grid,
     infd_table,
@@ -80,6 +81,7 @@ CHAPTERS: dict[str, Callable[[dict[str, Any], dict[str, Any], Wanted], Frames]] 
     "table07_vit": _one(insdel_table),
     "table08_infd": _one(infd_table),
     "figure04_heatmaps": _one(heatmap_grid),
+    "explorer": _one(explorer_grid),
     "attexplorepp": _plusplus,
     "published_vs_corrected": _one(published_vs_corrected),
     "sanity_check": _one(sanity_check),
@@ -223,6 +225,13 @@ def table_rows(chapter: str, frames: Sequence[tuple[str, pd.DataFrame]]) -> pd.D
             for (model, method, stage, layer), g in df.groupby(["ours_model", "method", "stage", "layer"], sort=False):
                 mean, lo, hi = _ci(g["spearman"].to_numpy(dtype=float))
                 rows.append([chapter, model, method, f"stage {stage}: {layer}", "spearman", len(g), mean, lo, hi])
+        elif "attack" in df and "insertion_curve" in df:  # the explorer grid
+            keys = ["ours_model", "attack", "epsilon", "samples", "num_steps"]
+            for (model, attack, eps, samples, steps), g in df.groupby(keys, sort=False, dropna=False):
+                setting = f"epsilon={eps}/255 samples={'-' if pd.isna(samples) else int(samples)} num_steps={steps}"
+                for metric in ("insertion", "deletion"):
+                    mean, lo, hi = _ci(g[metric].to_numpy(dtype=float))
+                    rows.append([chapter, model, f"attexplore[{attack}]", setting, metric, len(g), mean, lo, hi])
         elif "objective" in df:  # robustness: one trained net per (dataset, objective), no CI
             for _, r in df.iterrows():
                 for metric in ("NA", "AA", "topk", "kendall", "spearman"):

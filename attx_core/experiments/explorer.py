@@ -1,9 +1,13 @@
-"""Widgets for the explorer chapter: a client-side selector over precomputed heatmaps (works in the
-static HTML: jslink between a dropdown, a slider and ``Stack`` widgets, no Python callback) and a
-live explorer that recomputes a map when a slider moves (needs a running kernel)."""
+"""Widgets for the explorer chapter: a client-side explorer of AttEXplore's parameter grid (plain HTML and
+JavaScript over precomputed maps and curves: works in the static book), a selector over the Figure 4 heatmaps
+(jslinked ipywidgets, no Python callback), and a live explorer that recomputes a map when a slider moves
+(needs a running kernel)."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import json
 from typing import Sequence
 
 import ipywidgets as widgets
@@ -115,3 +119,109 @@ def live_explorer(model, x, labels, names: Sequence[str], methods: Sequence[str]
     update()
     controls = widgets.VBox([image, method, *knobs.values(), busy])
     return widgets.HBox([controls, widgets.VBox([picture, curves])])
+
+
+GRID_TEMPLATE = """
+<div id="ID" class="attx-grid" style="font-size: 0.9em">
+  <div style="display: flex; flex-wrap: wrap; gap: 0.4em 1.2em; align-items: center; margin-bottom: 0.5em">
+    <label>image <input type="range" data-axis="image" min="0" step="1"> <span data-label="image"></span></label>
+    <label>explorer <select data-axis="attack"></select></label>
+    <label>epsilon <input type="range" data-axis="epsilon" min="0" step="1"> <span data-label="epsilon"></span></label>
+    <label>samples (N) <input type="range" data-axis="samples" min="0" step="1"> <span data-label="samples"></span></label>
+    <label>num_steps <input type="range" data-axis="num_steps" min="0" step="1"> <span data-label="num_steps"></span></label>
+  </div>
+  <div style="display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start">
+    <canvas data-view="map" width="224" height="224" style="width: 224px; height: 224px"></canvas>
+    <svg data-view="curves" width="320" height="224" style="background: #fff"></svg>
+  </div>
+  <div data-view="status" style="margin-top: 0.3em"></div>
+</div>
+<script>
+(function () {
+  const D = DATA;
+  const root = document.getElementById("ID");
+  const state = {image: 0, attack: 0, epsilon: D.epsilon.length - 1, samples: D.samples.length - 1, num_steps: D.num_steps.length - 1};
+  const photos = D.images.map(src => { const im = new Image(); im.src = src; im.onload = draw; return im; });
+  const axes = {image: D.names, epsilon: D.epsilon.map(e => e + "/255"), samples: D.samples.map(String), num_steps: D.num_steps.map(String)};
+  root.querySelectorAll("input[data-axis]").forEach(el => {
+    const axis = el.dataset.axis; el.max = axes[axis].length - 1; el.value = state[axis];
+    el.addEventListener("input", () => { state[axis] = +el.value; draw(); });
+  });
+  const select = root.querySelector("select[data-axis=attack]");
+  D.attacks.forEach((a, i) => select.add(new Option(a, i)));
+  select.addEventListener("change", () => { state.attack = +select.value; draw(); });
+  function key() {
+    const attack = D.attacks[state.attack];
+    const samples = D.has_samples[attack] ? D.samples[state.samples] : "-";
+    return [state.image, attack, D.epsilon[state.epsilon], samples, D.num_steps[state.num_steps]].join("|");
+  }
+  function drawMap(ctx, map) {
+    const n = D.map_size, heat = ctx.createImageData(n, n);
+    const bytes = atob(map);
+    for (let i = 0; i < n * n; i++) {
+      const v = bytes.charCodeAt(i);
+      heat.data.set([D.lut[3 * v], D.lut[3 * v + 1], D.lut[3 * v + 2], 255], 4 * i);
+    }
+    const small = document.createElement("canvas"); small.width = n; small.height = n;
+    small.getContext("2d").putImageData(heat, 0, 0);
+    ctx.globalAlpha = 0.6; ctx.imageSmoothingEnabled = true; ctx.drawImage(small, 0, 0, 224, 224); ctx.globalAlpha = 1;
+  }
+  function drawCurves(svg, ins, del) {
+    const w = 320, h = 224, l = 36, b = 28, t = 8, r = 8;
+    const path = c => c.map((v, i) => `${l + (w - l - r) * i / (c.length - 1)},${h - b - (h - b - t) * v}`).join(" ");
+    svg.innerHTML = `<rect x="${l}" y="${t}" width="${w - l - r}" height="${h - b - t}" fill="none" stroke="#999"/>` +
+      `<polyline points="${path(ins)}" fill="none" stroke="#1f77b4" stroke-width="2"/>` +
+      `<polyline points="${path(del)}" fill="none" stroke="#d62728" stroke-width="2"/>` +
+      `<text x="${l}" y="${h - 8}" font-size="11">0</text><text x="${w - r - 40}" y="${h - 8}" font-size="11">all pixels</text>` +
+      `<text x="4" y="${t + 10}" font-size="11">p=1</text><text x="4" y="${h - b}" font-size="11">0</text>` +
+      `<text x="${l + 6}" y="${t + 14}" font-size="11" fill="#1f77b4">insertion</text>` +
+      `<text x="${l + 6}" y="${t + 28}" font-size="11" fill="#d62728">deletion</text>`;
+  }
+  function draw() {
+    for (const axis in axes) root.querySelector(`[data-label=${axis}]`).textContent = axes[axis][state[axis]];
+    const attack = D.attacks[state.attack], cell = D.cells[key()];
+    const ctx = root.querySelector("canvas").getContext("2d");
+    ctx.clearRect(0, 0, 224, 224); ctx.filter = "grayscale(1)"; ctx.drawImage(photos[state.image], 0, 0, 224, 224); ctx.filter = "none";
+    const status = root.querySelector("[data-view=status]");
+    root.querySelector("input[data-axis=samples]").disabled = !D.has_samples[attack];
+    if (!cell) { status.textContent = "not computed for this setting"; return; }
+    drawMap(ctx, cell.map);
+    drawCurves(root.querySelector("svg"), cell.ins, cell.del);
+    status.innerHTML = `<b>${attack}</b>: insertion AUC <b>${cell.auc[0].toFixed(3)}</b>, deletion AUC <b>${cell.auc[1].toFixed(3)}</b>` +
+      (D.has_samples[attack] ? "" : ` (${attack} has no sample-count knob: the samples slider does not apply)`);
+    root.dataset.shown = key();
+  }
+  draw();
+})();
+</script>
+"""
+
+
+def _jpeg_uri(image: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(buf, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def grid_explorer(grid: pd.DataFrame, images: np.ndarray, names: Sequence[str], samples_knobs: dict[str, str]) -> str:
+    """The explorer grid (:func:`attx_core.experiments.runners.explorer_grid`) as one self-contained HTML
+    block: sliders and a dropdown switch, in the browser, between precomputed heatmaps (56x56, inferno
+    over a grey photo) and their insertion/deletion curves. No kernel and no widget library needed."""
+    cells = {}
+    for r in grid.itertuples():
+        samples = "-" if pd.isna(r.samples) else int(r.samples)
+        heat = np.clip(np.asarray(r.map, dtype=float) * 255, 0, 255).astype(np.uint8)
+        cells[f"{list(names).index(r.image)}|{r.attack}|{r.epsilon}|{samples}|{r.num_steps}"] = {
+            "map": base64.b64encode(heat.tobytes()).decode(), "ins": list(r.insertion_curve), "del": list(r.deletion_curve),
+            "auc": [round(r.insertion, 4), round(r.deletion, 4)]}
+    attacks = list(dict.fromkeys(grid.attack))
+    data = {
+        "names": list(names), "images": [_jpeg_uri(im) for im in images], "attacks": attacks,
+        "epsilon": sorted({int(e) for e in grid.epsilon}), "samples": sorted({int(v) for v in grid.samples.dropna()}) or [0],
+        "num_steps": sorted({int(v) for v in grid.num_steps}), "has_samples": {a: a in samples_knobs for a in attacks},
+        "map_size": int(np.asarray(grid.iloc[0]["map"]).shape[0]),
+        "lut": (cm.inferno(np.arange(256))[:, :3] * 255).round().astype(int).flatten().tolist(), "cells": cells,
+    }
+    payload = json.dumps(data, separators=(",", ":"))
+    uid = hashlib.sha1(payload.encode()).hexdigest()[:8]  # deterministic: the same grid gives the same page
+    return GRID_TEMPLATE.replace("ID", f"attx-grid-{uid}").replace("DATA", payload)

@@ -113,6 +113,11 @@ TABLE6_ATTACKS = ("none", "ssa", "pgd", "difgsm", "tifgsm", "mifgsm", "sinifgsm"
 PLUSPLUS_ATTACKS = ("fgsm", "pgd", "mifgsm", "difgsm", "tifgsm", "sinifgsm", "naa", "ssa", "mig", "gra")
 
 _PAPER_ABLATION_BASE = {"epsilon": 16 / 255, "num_steps": 10, "N": 20}
+# The static explorer's grid (epsilon in 1/255; "samples" = each explorer's sample-count knob, see
+# runners.SAMPLE_KNOBS), precomputed into the store; curves at 16 x 224 pixels per step (15 points) for display.
+EXPLORER_GRID = {"attacks": ["ssa", "mig", "gra", "pgd", "none"], "epsilon": [8, 16, 32, 48], "samples": [5, 20], "num_steps": [5, 10]}
+QUICK_EXPLORER_GRID = {"attacks": ["ssa", "mig", "gra", "pgd", "none"], "epsilon": [16, 48], "samples": [5], "num_steps": [5]}
+EXPLORER = {"models": ["inception_v3"], "images": "sample", "n_images": 4, "grid": EXPLORER_GRID, "insdel": QUICK_INSDEL}
 
 
 def _ablation(base: dict[str, Any], sections: dict[str, dict[str, Any]], models: tuple[str, ...], n_images: int | None) -> dict[str, Any]:
@@ -147,6 +152,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "table07_vit": {"models": ["vit_b_16"], "methods": PAPER_METHODS},
             "table08_infd": {"models": list(PAPER_MODELS), "methods": {m: p for m, p in PAPER_METHODS.items() if m != "gradcam"}, "n_perturbations": 100},
             "figure04_heatmaps": {"models": ["inception_v3"], "n_images": 6, "methods": PAPER_METHODS},
+            "explorer": EXPLORER,
             "attexplorepp": {"models": ["inception_v3", "resnet50", "vgg16", "maxvit_t", "vit_b_16"], "base": {"epsilon": 16 / 255},
                              "attacks": list(PLUSPLUS_ATTACKS), "sensitivity": {"epsilon": {"values": [8, 16, 32, 48]}, "di_prob": {"values": [0.1, 0.5, 0.9]},
                                              "beta": {"values": [2.0, 3.5, 5.0], "attack": "gra"}},
@@ -188,6 +194,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "table07_vit": {"models": ["vit_b_16"], "n_images": 400, "methods": PAPER_METHODS},  # lite0 stand-in: Table 1's cells
             "table08_infd": {"models": list(PAPER_MODELS), "methods": {m: p for m, p in PAPER_METHODS.items() if m != "gradcam"}, "n_perturbations": 100},
             "figure04_heatmaps": {"models": ["inception_v3"], "n_images": 6, "methods": PAPER_METHODS},
+            "explorer": EXPLORER,
             "attexplorepp": {"models": ["inception_v3"], "base": {"epsilon": 16 / 255},
                              "attacks": list(PLUSPLUS_ATTACKS), "sensitivity": {"epsilon": {"values": [8, 16, 32, 48]}, "di_prob": {"values": [0.1, 0.5, 0.9]},
                                              "beta": {"values": [2.0, 3.5, 5.0], "attack": "gra"}},
@@ -206,6 +213,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             ("table06_attacks", "inception_v3", None),
             ("attexplorepp", "inception_v3", "explorers"),
             ("figure04_heatmaps", None, None),
+            ("explorer", None, None),
             ("ablation_n", None, "table03_n"),
             ("ablation_num_steps", None, "table04_num_steps"),
             ("ablation_epsilon", None, "table05_epsilon"),
@@ -251,6 +259,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "table07_vit": {"models": ["vit_b_16"], "methods": QUICK_METHODS},
             "table08_infd": {"models": ["inception_v3"], "n_images": 2, "methods": {m: p for m, p in QUICK_METHODS.items() if m != "gradcam"}, "n_perturbations": 20},
             "figure04_heatmaps": {"models": ["inception_v3"], "n_images": 2, "methods": QUICK_METHODS},
+            "explorer": {**EXPLORER, "n_images": 2, "grid": QUICK_EXPLORER_GRID},
             "attexplorepp": {"models": ["inception_v3"], "n_images": 2, "base": {},
                              "attacks": list(PLUSPLUS_ATTACKS), "sensitivity": {"epsilon": {"values": [8, 32]}, "di_prob": {"values": [0.1, 0.9]}, "beta": {"values": [2.0, 5.0], "attack": "gra"}},
                              "seeds": [0, 1, 2]},

@@ -341,6 +341,60 @@ def heatmap_grid(profile: str, models: Sequence[str], methods: Mapping[str, Mapp
     return df
 
 
+# The explorer grid's "samples" axis is each explorer's own sample-count knob; explorers without one ignore it.
+SAMPLE_KNOBS = {"ssa": "N", "mig": "scales", "gra": "neighbors"}
+
+
+def grid_configs(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every AttEXplore configuration of the explorer grid: (attack, epsilon in 1/255, samples, num_steps),
+    ``samples`` None for an explorer without a sample-count knob (one configuration, not one per value)."""
+    configs = []
+    for attack in grid["attacks"]:
+        knob = SAMPLE_KNOBS.get(attack)
+        for eps in grid["epsilon"]:
+            for samples in (grid["samples"] if knob else [None]):
+                for steps in grid["num_steps"]:
+                    configs.append({"attack": attack, "epsilon": eps, "samples": samples, "num_steps": steps})
+    return configs
+
+
+def explorer_grid(profile: str, models: Sequence[str], images: str, n_images: int | None, seed: int,
+                  grid: Mapping[str, Sequence[Any]], insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
+    """AttEXplore over the explorer grid (:func:`grid_configs`) for the static explorer: per configuration and
+    image the 56x56 display map and the insertion/deletion curves (``insdel`` step) with their AUCs."""
+    from ..metrics import insertion_deletion
+
+    run = Run(profile, images, n_images, seed, **run_opts)
+    rows = []
+    for requested in models:
+        for cfg in grid_configs(grid):
+            params = {"attack": None if cfg["attack"] == "none" else cfg["attack"], "epsilon": cfg["epsilon"] / 255,
+                      "num_steps": cfg["num_steps"]}
+            if cfg["samples"] is not None:
+                params[SAMPLE_KNOBS[cfg["attack"]]] = cfg["samples"]
+
+            def compute(resolved, x, y, p):
+                attr, _ = _timed_attribution(resolved.model, x, y, "attexplore", p)
+                res = insertion_deletion(resolved.model, x, attr, target=None, **insdel)
+                return [{"map": _small_map(a), "insertion": float(i), "deletion": float(d),
+                         "insertion_curve": [round(v, 4) for v in ic], "deletion_curve": [round(v, 4) for v in dc]}
+                        for a, i, d, ic, dc in zip(attr.cpu(), res.insertion.tolist(), res.deletion.tolist(),
+                                                   res.insertion_curve.tolist(), res.deletion_curve.tolist())]
+
+            try:
+                records = run.records("explorer", requested, "attexplore", params, {"insdel": dict(insdel), "map_size": MAP_SIZE}, compute)
+            except (MethodUnavailable, NotComputedError) as err:
+                run.note(str(err))
+                continue
+            for image, label, rec in records:
+                rows.append(dict(model=requested, ours_model=run.models[requested].name, **cfg, image=image, label=label, **rec))
+    columns = ["model", "ours_model", "attack", "epsilon", "samples", "num_steps", "image", "label", "map", "insertion",
+               "deletion", "insertion_curve", "deletion_curve"]
+    df = pd.DataFrame(rows, columns=columns)
+    df.attrs.update(run.attrs(models))
+    return df
+
+
 def sanity_check(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], stages: int, images: str,
                  n_images: int | None, seed: int, **run_opts: Any) -> pd.DataFrame:
     """Cascading model-parameter randomisation (Adebayo et al. 2018): Spearman of each method's map with
