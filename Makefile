@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= standard
 JOBS ?= 2
 
-.PHONY: setup book test bench compute clean-book fmnist
+.PHONY: setup book check-book test bench compute clean-book fmnist
 
 $(STAMP): requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,10 +33,12 @@ book: $(STAMP) fmnist
 # one niced thread by default, THREADS=2 for more); resumable, stops cleanly after HOURS, writes tables/*.csv.
 HOURS ?= 1
 THREADS ?= 1
-COMPUTE_PROFILE := $(if $(filter command line,$(origin PROFILE)),$(PROFILE),standard)
-
 compute: $(STAMP)
-	OMP_NUM_THREADS=$(THREADS) nice $(BIN)/attx compute --profile $(COMPUTE_PROFILE) --hours $(HOURS) --threads $(THREADS)
+	OMP_NUM_THREADS=$(THREADS) nice $(BIN)/attx compute --profile $(PROFILE) --hours $(HOURS) --threads $(THREADS)
+
+# Open every page of the built book in headless Chromium (Debian: apt-get install chromium); not part of CI.
+check-book: $(STAMP)
+	$(BIN)/python -m attx_core.book_check
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(JOBS) $(BIN)/attx bench

@@ -34,10 +34,10 @@ ours = ex.ablation(**ex.ablation_section(cfg, "table05_epsilon"), **ex.run_optio
 cmp = ex.compare(ours, "table05_epsilon")
 display(ex.paper_layout(cmp, row="setting"))
 display(page.status_line(cmp, cfg, "ablation_epsilon"))
+display(page.verdict_box(ex.check("table05_epsilon", cmp, ours)))
 
 # %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "epsilon", title="Table 5: epsilon = 8 ... 48 (/255)")
-display(page.verdict_box(ex.check("table05_epsilon", cmp, ours)))
 
 # %% [markdown]
 # ## Table 12: epsilon < 8 (/255)
@@ -47,10 +47,10 @@ ours = ex.ablation(**ex.ablation_section(cfg, "table12_epsilon_small"), **ex.run
 cmp = ex.compare(ours, "table12_epsilon_small")
 display(ex.paper_layout(cmp, row="setting"))
 display(page.status_line(cmp, cfg, "ablation_epsilon"))
+display(page.verdict_box(ex.check("table12_epsilon_small", cmp, ours)))
 
 # %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "epsilon", title="Table 12: epsilon < 8 (/255)")
-display(page.verdict_box(ex.check("table12_epsilon_small", cmp, ours)))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

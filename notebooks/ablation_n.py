@@ -34,10 +34,10 @@ ours = ex.ablation(**ex.ablation_section(cfg, "table03_n"), **ex.run_options(pro
 cmp = ex.compare(ours, "table03_n")
 display(ex.paper_layout(cmp, row="setting"))
 display(page.status_line(cmp, cfg, "ablation_n"))
+display(page.verdict_box(ex.check("table03_n", cmp, ours)))
 
 # %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "N", title="Table 3: N = 10 ... 60 (epsilon 16/255, num_steps 10)")
-display(page.verdict_box(ex.check("table03_n", cmp, ours)))
 
 # %% [markdown]
 # ## Table 9: N < 10
@@ -47,10 +47,10 @@ ours = ex.ablation(**ex.ablation_section(cfg, "table09_n_small"), **ex.run_optio
 cmp = ex.compare(ours, "table09_n_small")
 display(ex.paper_layout(cmp, row="setting"))
 display(page.status_line(cmp, cfg, "ablation_n"))
+display(page.verdict_box(ex.check("table09_n_small", cmp, ours)))
 
 # %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "N", title="Table 9: N < 10")
-display(page.verdict_box(ex.check("table09_n_small", cmp, ours)))
 
 # %% [markdown]
 # ## Table 10: N at perturbation rate 48/255
@@ -60,10 +60,10 @@ ours = ex.ablation(**ex.ablation_section(cfg, "table10_n_eps48"), **ex.run_optio
 cmp = ex.compare(ours, "table10_n_eps48")
 display(ex.paper_layout(cmp, row="setting"))
 display(page.status_line(cmp, cfg, "ablation_n"))
+display(page.verdict_box(ex.check("table10_n_eps48", cmp, ours)))
 
 # %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "N", title="Table 10: N at perturbation rate 48/255")
-display(page.verdict_box(ex.check("table10_n_eps48", cmp, ours)))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

@@ -34,10 +34,10 @@ ours = ex.ablation(**ex.ablation_section(cfg, "table04_num_steps"), **ex.run_opt
 cmp = ex.compare(ours, "table04_num_steps")
 display(ex.paper_layout(cmp, row="setting"))
 display(page.status_line(cmp, cfg, "ablation_num_steps"))
+display(page.verdict_box(ex.check("table04_num_steps", cmp, ours)))
 
 # %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "num_steps", title="Table 4: num_steps = 5 ... 30")
-display(page.verdict_box(ex.check("table04_num_steps", cmp, ours)))
 
 # %% [markdown]
 # ## Table 11: num_steps < 5
@@ -47,10 +47,10 @@ ours = ex.ablation(**ex.ablation_section(cfg, "table11_num_steps_small"), **ex.r
 cmp = ex.compare(ours, "table11_num_steps_small")
 display(ex.paper_layout(cmp, row="setting"))
 display(page.status_line(cmp, cfg, "ablation_num_steps"))
+display(page.verdict_box(ex.check("table11_num_steps_small", cmp, ours)))
 
 # %% tags=["hide-input"]
 fig = ex.plots.ablation_curves(cmp, "num_steps", title="Table 11: num_steps < 5")
-display(page.verdict_box(ex.check("table11_num_steps_small", cmp, ours)))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

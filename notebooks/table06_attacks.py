@@ -31,12 +31,10 @@ ours = ex.attack_explorers(**cfg, **ex.run_options(profile, force))
 cmp = ex.compare(ours, "table06_attacks")
 display(ex.paper_layout(cmp, row="setting"))
 display(page.status_line(cmp, cfg, "table06_attacks"))
+display(page.verdict_box(ex.check("table06_attacks", cmp, ours)))
 
 # %% tags=["hide-input"]
 fig = ex.plots.paper_vs_ours(cmp, x="setting", title="Table 6: attack explorers, paper (grey) vs ours (blue)")
-
-# %% tags=["hide-input"]
-display(page.verdict_box(ex.check("table06_attacks", cmp, ours)))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

@@ -11,10 +11,13 @@ import seaborn as sns
 from .compare import model_label
 
 
-def paper_vs_ours(cmp: pd.DataFrame, x: str = "paper_label", title: str = "") -> plt.Figure:
-    """Bars of paper vs ours per ``x`` (one panel per model and metric), ours with its 95% CI."""
-    data = cmp.dropna(subset=["ours"])
-    panels = data[["model", "metric"]].drop_duplicates().values.tolist() or [["", ""]]
+def paper_vs_ours(cmp: pd.DataFrame, x: str = "paper_label", title: str = "") -> plt.Figure | None:
+    """Bars of paper vs ours per ``x`` (one panel per model and metric), ours with its 95% CI; None (no
+    empty figure) when nothing of ours is computed yet."""
+    data = cmp.dropna(subset=["ours"]) if len(cmp) else cmp
+    if data.empty:
+        return None
+    panels = data[["model", "metric"]].drop_duplicates().values.tolist()
     cols = min(2, len(panels))  # one row per model (insertion | deletion): readable at page width
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.0 * cols, 3.8 * rows), squeeze=False)
@@ -37,8 +40,11 @@ def paper_vs_ours(cmp: pd.DataFrame, x: str = "paper_label", title: str = "") ->
     return fig
 
 
-def ablation_curves(cmp: pd.DataFrame, parameter: str, title: str = "") -> plt.Figure:
-    """Insertion and deletion against the ablated parameter, paper (dashed) and ours (solid, 95% CI band)."""
+def ablation_curves(cmp: pd.DataFrame, parameter: str, title: str = "") -> plt.Figure | None:
+    """Insertion and deletion against the ablated parameter, paper (dashed) and ours (solid, 95% CI band);
+    None when nothing of ours is computed yet."""
+    if not len(cmp) or cmp.ours.isna().all():
+        return None
     data = cmp.copy()
     data["x"] = data["setting"].astype(float)
     metrics = [m for m in ("insertion", "deletion") if m in set(data.metric)]
@@ -57,8 +63,11 @@ def ablation_curves(cmp: pd.DataFrame, parameter: str, title: str = "") -> plt.F
     return fig
 
 
-def heatmap_grid(maps: pd.DataFrame, images: np.ndarray, names: Sequence[str], methods: Sequence[str]) -> plt.Figure:
-    """Rows = images (the photo first), columns = methods; each cell the method's heatmap over the photo."""
+def heatmap_grid(maps: pd.DataFrame, images: np.ndarray, names: Sequence[str], methods: Sequence[str]) -> plt.Figure | None:
+    """Rows = images (the photo first), columns = methods; each cell the method's heatmap over the photo;
+    None when no map is stored yet."""
+    if not len(maps):
+        return None
     fig, axes = plt.subplots(len(names), len(methods) + 1, figsize=(1.6 * (len(methods) + 1), 1.7 * len(names)), squeeze=False)
     for r, (name, img) in enumerate(zip(names, images)):
         axes[r, 0].imshow(img)
@@ -75,23 +84,26 @@ def heatmap_grid(maps: pd.DataFrame, images: np.ndarray, names: Sequence[str], m
     return fig
 
 
-def relative_bars(gain: pd.DataFrame, title: str = "") -> plt.Figure:
-    """Change of each explorer relative to AttEXplore, in %, per metric (positive = better)."""
+def relative_bars(gain: pd.DataFrame, title: str = "") -> plt.Figure | None:
+    """Change of each explorer relative to AttEXplore, in %, per metric (positive = better); None without data."""
     data = gain.dropna(subset=["relative_pct"]) if len(gain) else gain
+    if data.empty:
+        return None
     fig, ax = plt.subplots(figsize=(7, 3.4))
-    if len(data):
-        sns.barplot(data=data, x="setting", y="relative_pct", hue="metric", ax=ax)
-        ax.axhline(7.57, ls="--", c="k", lw=1, label="AttEXplore++ claim +7.57%")
-        ax.legend(fontsize=8)
+    sns.barplot(data=data, x="setting", y="relative_pct", hue="metric", ax=ax)
+    ax.axhline(7.57, ls="--", c="k", lw=1, label="AttEXplore++ claim +7.57%")
+    ax.legend(fontsize=8)
     ax.set_ylabel("% vs AttEXplore (better > 0)")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def variant_bars(table: pd.DataFrame, title: str = "") -> plt.Figure:
-    """Published vs corrected mean per variant and metric, with 95% CI."""
-    metrics = sorted(set(table.metric)) if len(table) else []
+def variant_bars(table: pd.DataFrame, title: str = "") -> plt.Figure | None:
+    """Published vs corrected mean per variant and metric, with 95% CI; None without data."""
+    if not len(table):
+        return None
+    metrics = sorted(set(table.metric))
     fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(5.5 * max(1, len(metrics)), 3.8), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         part = table[table.metric == metric].copy()
@@ -104,21 +116,25 @@ def variant_bars(table: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
-def sanity_curves(df: pd.DataFrame) -> plt.Figure:
-    """Spearman with the original map against the randomisation stage, one line per method (CI over images)."""
+def sanity_curves(df: pd.DataFrame) -> plt.Figure | None:
+    """Spearman with the original map against the randomisation stage, one line per method (CI over images);
+    None without data."""
+    if not len(df):
+        return None
     fig, ax = plt.subplots(figsize=(6, 3.4))
-    if len(df):
-        sns.lineplot(data=df, x="stage", y="spearman", hue="method", marker="o", ax=ax)
-        ax.set_xticks(sorted(df.stage.unique()))
-        ax.set_xticklabels([df[df.stage == s].layer.iloc[0].replace("net.", "") for s in sorted(df.stage.unique())], rotation=45, fontsize=7)
+    sns.lineplot(data=df, x="stage", y="spearman", hue="method", marker="o", ax=ax)
+    ax.set_xticks(sorted(df.stage.unique()))
+    ax.set_xticklabels([df[df.stage == s].layer.iloc[0].replace("net.", "") for s in sorted(df.stage.unique())], rotation=45, fontsize=7)
     ax.set_ylabel("Spearman with original map")
     fig.tight_layout()
     return fig
 
 
-def robustness_bars(df: pd.DataFrame) -> plt.Figure:
-    """Top-k intersection, Kendall tau and natural accuracy per training objective and dataset."""
+def robustness_bars(df: pd.DataFrame) -> plt.Figure | None:
+    """Top-k intersection, Kendall tau and natural accuracy per training objective and dataset; None without data."""
     metrics = [m for m in ("topk", "kendall", "NA", "AA") if m in df.columns]
+    if not len(df) or not metrics:
+        return None
     fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(3.4 * max(1, len(metrics)), 3.2), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         sns.barplot(data=df, x="objective", y=metric, hue="dataset", ax=ax)
