@@ -187,3 +187,18 @@ def test_paired_verdict_and_paper_layout() -> None:
     frame = styled.data
     assert frame.loc["AttEXplore (ours)", ("EfficientNet-Lite0 (stand-in for Inception-v3)", "", "n")] == 8
     assert "font-weight: bold" in html
+
+
+def test_resolution_table_flags_changes_and_reorderings() -> None:
+    from attx_core.experiments.resolution import resolution_table
+
+    rows = []
+    for i in range(4):
+        for method, fine, coarse in (("a", 0.50, 0.501), ("b", 0.40, 0.4005), ("c", 0.30, 0.36)):
+            rows += [dict(model="m", method=method, metric="insertion", image=i, value=fine),
+                     dict(model="m", method=method, metric="insertion@448px", image=i, value=coarse),
+                     dict(model="m", method=method, metric="insertion@896px", image=i, value=fine + 0.0001)]
+    table = resolution_table(pd.DataFrame(rows)).set_index("step")
+    assert table.loc["448px", "n"] == 4 and table.loc["448px", "worst_method"] == "c"
+    assert not table.loc["448px", "usable"] and table.loc["448px", "ranking_unchanged"]  # c moved by 0.06
+    assert table.loc["896px", "usable"] and abs(table.loc["896px", "max_mean_change"] - 0.0001) < 1e-9

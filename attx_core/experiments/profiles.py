@@ -50,18 +50,20 @@ robustness at the quick robustness profile. ``attx compute --profile standard`` 
 
 Power analysis
 --------------
-Interim (2026-11-23), from a proxy: the pilot's first 8 images on EfficientNet-Lite0 hold Table 1's nine
-baselines but not yet AttEXplore or AGI, so the spread of paired differences between baselines stands in for
-AttEXplore's. Median paired sd over the 36 baseline pairs: 0.168 for insertion (range 0.05-0.31), 0.062 for
-deletion (0.01-0.15). Images needed for a paired two-sided test at 5% with 80% power
-(:func:`attx_core.experiments.power.images_needed`) to detect the paper's Table-1 (Inception-v3) differences
-to AttEXplore: insertion vs AGI (0.049) ~92, vs Saliency (0.076) ~38, vs Grad-CAM (0.024) ~395; deletion vs
-Fast-IG (0.004) ~1,800, vs IG (0.0013) and DeepLIFT (0.0017) over 10,000. Consequences: Table 1 on Lite0 is
-raised from the issue's 250 to 400 images (the shared subset has 500) so that the smallest insertion claim
-(vs Grad-CAM) can be separated; the deletion differences to IG, DeepLIFT and Fast-IG cannot be separated at
-any count this subset allows, and the page must say so instead of reporting a verdict. To be recomputed with
-:func:`~attx_core.experiments.power.paired_power` once AttEXplore's own pilot is stored (command:
-``attx compute --only table01_insdel`` then the power table), and for the explorers (Table 6, AttEXplore++).
+Pilot (2026-11-23, session 3): the first 8 images of the shared subset on EfficientNet-Lite0 with all eleven
+methods of Table 1 (AttEXplore and AGI included), paired differences AttEXplore - rival
+(:func:`~attx_core.experiments.power.paired_power`; command: ``attx compute --only table01_insdel:inception_v3``,
+then ``paired_power`` on the stored frame). Paired sd of the differences: insertion 0.09-0.19 (vs AGI 0.112),
+deletion 0.013-0.15 (vs AGI 0.119). Images needed for a paired two-sided test at 5% with 80% power to detect the
+paper's Table-1 (Inception-v3) differences: insertion vs AGI (0.049) ~41, vs Saliency (0.076) ~29, vs BIG ~5, vs
+IG, DeepLIFT, Fast-IG, EG, Guided IG, SmoothGrad < 6, vs Grad-CAM (0.024) ~369; deletion vs Grad-CAM (0.079) ~29,
+vs BIG (0.008) ~256, vs AGI (0.014) ~553, vs Saliency ~731, vs Guided IG ~1,000, vs SmoothGrad ~1,500, vs Fast-IG
+~2,550, vs IG and DeepLIFT ~19,000-20,000. Consequences: Table 1 on Lite0 stays at 400 images (the shared subset
+has 500): it can separate every insertion claim, Grad-CAM's narrowly; the deletion claims against AGI, Saliency,
+Guided IG, SmoothGrad, Fast-IG, IG and DeepLIFT cannot be separated at any count this subset allows, and the page
+reports them as "not separated" rather than as a verdict. The 8-image pilot's sd is itself uncertain (about
++-25%); recompute at 32 images. Cost: the whole Table 1 protocol is ~260 s per image on one CPU thread
+(``attx bench --table1``), i.e. ~29 CPU-hours for 400 images: a GPU job, or many background sessions.
 """
 from __future__ import annotations
 

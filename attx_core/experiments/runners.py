@@ -213,7 +213,16 @@ def _insdel_rows(run: Run, models: Iterable[str], configs, insdel: Mapping[str, 
     def one(requested, method, params):
         return run.records("insdel", requested, method, params, {"insdel": dict(insdel)}, _insdel_compute(method, insdel))
 
-    return _each_config(run, models, configs, one, lambda r: {"insertion": r["insertion"], "deletion": r["deletion"]})
+    return _each_config(run, models, configs, one, _insdel_metrics)
+
+
+def _insdel_metrics(record: Mapping[str, Any]) -> dict[str, float]:
+    """A record's AUCs: insertion and deletion, and where stored the same curves at coarser steps
+    (``insertion@448px`` ...; the resolution study, :mod:`attx_core.experiments.resolution`)."""
+    out = {"insertion": record["insertion"], "deletion": record["deletion"]}
+    for step, (ins, dele) in record.get("coarser", {}).items():
+        out[f"insertion@{step}px"], out[f"deletion@{step}px"] = ins, dele
+    return out
 
 
 def insdel_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str,
