@@ -39,6 +39,9 @@ CSV_COLUMNS = ["chapter", "model", "method", "setting", "metric", "n", "mean", "
 # Relative cost of a pass on the stand-ins (budget.py: lite1/lite2 cost ~1.3x/1.7x lite0).
 MODEL_COST = {"efficientnet_lite1": 1.3, "efficientnet_lite2": 1.7}
 FORWARD_COST = 0.75  # a forward pass relative to forward+backward (0.09 s / 0.12 s, budget.py)
+# Cost units (lite0 forward+backward passes) per second of `attx compute` on one CPU thread, as its progress bar
+# measured on Table 1 (2026-11-23, 15-30 on a shared 2-core machine): pages turn what is missing into hours with it.
+CPU_PASSES_PER_SECOND = 20.0
 
 Frames = Iterator[tuple[str, pd.DataFrame]]
 Wanted = Callable[[str], bool]
@@ -184,6 +187,12 @@ def plan(profile: str, todo: Sequence[Cell]) -> dict[Cell, list[tuple[CacheEntry
                 pass
             out[cell] = list(policy.plan or [])
     return out
+
+
+def missing_hours(profile: str, chapter: str) -> tuple[int, float]:
+    """(missing images, estimated hours on one CPU thread) of a chapter's store; computes nothing."""
+    missing, _, passes = remaining(plan(profile, cells(profile, [chapter])))
+    return missing, passes / CPU_PASSES_PER_SECOND / 3600
 
 
 def remaining(planned: Mapping[Cell, list[tuple[CacheEntry, int]]]) -> tuple[int, int, float]:

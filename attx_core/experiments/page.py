@@ -40,10 +40,16 @@ def shortfall(cmp: pd.DataFrame, cfg: Mapping[str, Any]) -> str:
 
 def status_line(cmp: pd.DataFrame, cfg: Mapping[str, Any], chapter: str) -> HTML:
     """n against the target (or that the target is met) and the CSV these numbers are also in."""
+    from .compute import missing_hours
+
     short = shortfall(cmp, cfg)
     profile = cfg.get("profile")
-    text = (f"<b>Not at full size yet</b> ({html.escape(short)}): <code>attx compute --profile {profile}</code> fills the store; "
-            "intervals narrow as n grows." if short else "Every cell is at its target image count.")
+    text = "Every cell is at its target image count."
+    if short:
+        missing, hours = missing_hours(profile, chapter)
+        text = (f"<b>Not at full size yet</b> ({html.escape(short)}). The {missing:,} missing image computations cost about "
+                f"{hours:,.1f} hours on one CPU thread (<code>attx compute --profile {profile} --only {chapter}</code>, "
+                "resumable) or a short GPU run (<code>--device cuda</code>); the intervals narrow as n grows.")
     link = f'<a href="../../tables/{profile}/{chapter}.csv">{chapter}.csv</a>'
     return HTML(f"<p>{text} The numbers as CSV: {link} (long format, 95% bootstrap intervals).</p>")
 
