@@ -51,10 +51,10 @@ else:
 # %% tags=["hide-input"]
 cfg = ex.settings(profile, "figure04_heatmaps", **overrides)
 maps = ex.heatmap_grid(**cfg, **ex.run_options(profile, force))
-imgs = ex.image_set(cfg["images"], cfg["n_images"])
-if len(maps):
+imgs = page.photos(cfg["images"], cfg["n_images"])
+if imgs is not None and len(maps):
     display(static_explorer(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names))
-else:
+elif not len(maps):
     display(HTML(f"<p><b>No maps stored yet</b> for profile {profile}: <code>attx compute --profile {profile} "
                  "--only figure04_heatmaps</code> computes them.</p>"))
 
@@ -65,8 +65,9 @@ else:
 # `notebooks/explorer.py` in Jupyter), so here it only shows its first state.
 
 # %% tags=["hide-input"]
-model = ex.resolve_model(cfg["models"][0]).model
-live_explorer(model, imgs.x, imgs.labels, imgs.names, list(cfg["methods"]))
+if imgs is not None:
+    model = ex.resolve_model(cfg["models"][0]).model
+    display(live_explorer(model, imgs.x, imgs.labels, imgs.names, list(cfg["methods"])))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(gcfg, grid)

@@ -31,8 +31,9 @@ cfg = ex.settings(profile, "figure04_heatmaps", **overrides)
 
 # %% tags=["hide-input"]
 maps = ex.heatmap_grid(**cfg, **ex.run_options(profile, force))
-imgs = ex.image_set(cfg["images"], cfg["n_images"])
-fig = ex.plots.heatmap_grid(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names, list(dict.fromkeys(maps.method)))
+imgs = page.photos(cfg["images"], cfg["n_images"])
+if imgs is not None:
+    fig = ex.plots.heatmap_grid(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names, list(dict.fromkeys(maps.method)))
 
 # %% tags=["hide-input"]
 print(ex.describe_maps(maps))

@@ -54,8 +54,7 @@ fig = ex.plots.paper_vs_ours(cmp, title="Table 1: paper (grey) vs ours (blue, 95
 # AttEXplore), next to the paper's difference. "not separated" means the interval includes 0 at this n.
 
 # %% tags=["hide-input"]
-main = ours[ours.metric.isin(["insertion", "deletion"])]
-pairs = paired_differences(main, "attexplore", paper=cmp)
+pairs = paired_differences(ours, "attexplore", paper=cmp)
 pairs.set_index(["model", "metric", "rival"])[["n", "difference", "ci_lo", "ci_hi", "paper_difference", "verdict"]].round(4)
 
 # %% [markdown]
@@ -63,7 +62,7 @@ pairs.set_index(["model", "metric", "rival"])[["n", "difference", "ci_lo", "ci_h
 # ours (1: same order, 0: unrelated), with a 95% interval from resampling images.
 
 # %% tags=["hide-input"]
-rank_agreement(main, cmp).round(3)
+rank_agreement(ours, cmp).round(3)
 
 # %% [markdown]
 # Section 5.2 quotes AttEXplore's margins in score points x100: over AGI, and over "other algorithms on
@@ -84,7 +83,7 @@ ex.text_claims(cmp)
 # %% tags=["hide-input"]
 from attx_core.experiments.resolution import resolution_table
 
-resolution_table(ours).round(4)
+resolution_table(ex.insdel_table(**cfg, **ex.run_options(profile, force), coarser=True)).round(4)
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

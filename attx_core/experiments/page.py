@@ -6,7 +6,9 @@ import html
 from typing import Any, Mapping
 
 import pandas as pd
-from IPython.display import HTML
+from IPython.display import HTML, display
+
+from ..data import ImageDataError, ImageSet
 
 from .claims import Verdict
 from .compare import OUR_MODEL_NAMES, notes_text, provenance_line, settings_text
@@ -52,6 +54,19 @@ def status_line(cmp: pd.DataFrame, cfg: Mapping[str, Any], chapter: str) -> HTML
                 "resumable) or a short GPU run (<code>--device cuda</code>); the intervals narrow as n grows.")
     link = f'<a href="../../tables/{profile}/{chapter}.csv">{chapter}.csv</a>'
     return HTML(f"<p>{text} The numbers as CSV: {link} (long format, 95% bootstrap intervals).</p>")
+
+
+def photos(images: str, n_images: int | None) -> ImageSet | None:
+    """The image set a page draws its maps over, or None with a note on the page where its files are not on
+    this machine (the numbers come from the store; the photos do not)."""
+    from .resolve import image_set
+
+    try:
+        return image_set(images, n_images)
+    except ImageDataError as err:
+        display(HTML(f"<p><b>Photos not shown:</b> {html.escape(str(err))} (set <code>ATTX_DATA_DIR</code> to the folder "
+                     "of the shared ImageNet validation subset).</p>"))
+        return None
 
 
 def settings_dropdown(cfg: Mapping[str, Any], ours: pd.DataFrame | None = None) -> HTML:

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cache import NotComputedError, ResultsCache, provenance
+from ..data import ImageDataError
 from ..methods import METHODS, attribute
 from ..methods.big import BIG_L2_EPSILONS
 from ..methods.registry import method_passes
@@ -99,6 +100,23 @@ class Run:
             self.note(resolved.note)
         return self.models[requested]
 
+    def _stored(self, kind: str, requested: str, model: str, method: str, entry) -> list[tuple[str, int, dict[str, Any]]]:
+        """Whatever an entry holds of the profile's images (``partial``): read from the store alone, so a
+        machine without the image files (a fresh clone rendering the committed store) shows the same numbers.
+        Labels come from the image set where it is present, else -1."""
+        n = self.n_images_per_model.get(requested, self.n_images)
+        try:
+            imgs = self.image_set(requested)
+            ids, labels = list(imgs.names), dict(zip(imgs.names, imgs.labels.tolist()))
+        except ImageDataError:
+            ids, labels = sorted(entry.records)[:n] if n is not None else sorted(entry.records), {}
+        present = [i for i in ids if i in entry.records]
+        if n is not None and len(present) < n:
+            self.note(f"{kind} {model}/{method}: {len(present)} of {n} images computed")
+        if present and not self.provenance:
+            self.provenance = dict(entry.provenance)
+        return [(i, int(labels.get(i, -1)), entry.records[i]) for i in present]
+
     def image_set(self, requested: str | None = None):
         """The images of ``requested`` (its own count when the profile gives one)."""
         n = self.n_images_per_model.get(requested, self.n_images) if requested else self.n_images
@@ -116,22 +134,17 @@ class Run:
         for text in dropped:
             self.note(text)
         resolved = self.model(requested)
-        imgs = self.image_set(requested)
         key = {"model": resolved.name, "weights": resolved.weights, "method": method, "version": METHODS[method].version,
                "params": _key_params(full),
                "images": self.images, "size": IMAGE_SIZE, "seed": seed, **extra}
         entry = self.cache.entry(kind, key)
+        if self.partial:
+            return self._stored(kind, requested, resolved.name, method, entry)
+        imgs = self.image_set(requested)
         ids = list(imgs.names)
         if self.cached_only and entry.missing(ids):
             raise NotComputedError(f"{kind} {resolved.name}/{method}: {len(entry.missing(ids))} of {len(ids)} images not computed")
         index = {name: i for i, name in enumerate(ids)}
-        if self.partial:
-            present = [i for i in ids if i in entry.records]
-            if len(present) < len(ids):
-                self.note(f"{kind} {resolved.name}/{method}: {len(present)} of {len(ids)} images computed")
-            if present and not self.provenance:
-                self.provenance = dict(entry.provenance)
-            return [(i, int(imgs.labels[index[i]]), entry.records[i]) for i in present]
 
         def batch_fn(batch_ids: list[str]) -> list[dict[str, Any]]:
             rows = [index[i] for i in batch_ids]
@@ -209,29 +222,27 @@ def _each_config(run: Run, models: Iterable[str], configs: Iterable[tuple[str, s
     return rows
 
 
-def _insdel_rows(run: Run, models: Iterable[str], configs, insdel: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _insdel_rows(run: Run, models: Iterable[str], configs, insdel: Mapping[str, Any], coarser: bool = False) -> list[dict[str, Any]]:
     def one(requested, method, params):
         return run.records("insdel", requested, method, params, {"insdel": dict(insdel)}, _insdel_compute(method, insdel))
 
-    return _each_config(run, models, configs, one, _insdel_metrics)
+    def metrics(record: Mapping[str, Any]) -> dict[str, float]:
+        out = {"insertion": record["insertion"], "deletion": record["deletion"]}
+        for step, (ins, dele) in (record.get("coarser", {}) if coarser else {}).items():
+            out[f"insertion@{step}px"], out[f"deletion@{step}px"] = ins, dele
+        return out
 
-
-def _insdel_metrics(record: Mapping[str, Any]) -> dict[str, float]:
-    """A record's AUCs: insertion and deletion, and where stored the same curves at coarser steps
-    (``insertion@448px`` ...; the resolution study, :mod:`attx_core.experiments.resolution`)."""
-    out = {"insertion": record["insertion"], "deletion": record["deletion"]}
-    for step, (ins, dele) in record.get("coarser", {}).items():
-        out[f"insertion@{step}px"], out[f"deletion@{step}px"] = ins, dele
-    return out
+    return _each_config(run, models, configs, one, metrics)
 
 
 def insdel_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str,
-                 n_images: int | None, seed: int, insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
+                 n_images: int | None, seed: int, insdel: Mapping[str, Any], coarser: bool = False, **run_opts: Any) -> pd.DataFrame:
     """Insertion/deletion AUC per (model, method, image) (Tables 1 and 7): attribution of the label,
-    scored on the model's top-1 class."""
+    scored on the model's top-1 class. ``coarser=True`` adds the stored AUCs of the same curves at coarser
+    steps as metrics ``insertion@448px`` ... (the resolution study, :mod:`attx_core.experiments.resolution`)."""
     run = Run(profile, images, n_images, seed, **run_opts)
     configs = [(m, "", "", dict(p)) for m, p in methods.items()]
-    return run.frame(_insdel_rows(run, models, configs, insdel), models)
+    return run.frame(_insdel_rows(run, models, configs, insdel, coarser), models)
 
 
 def ablation(profile: str, models: Sequence[str], method: str, base: Mapping[str, Any], parameter: str, values: Sequence[Any],
