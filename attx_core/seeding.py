@@ -3,6 +3,8 @@
 Image i draws from its own ``torch.Generator``, seeded by the run seed and a hash of the image's
 content (its float32 bytes). The same photo therefore gets the same noise alone, in any batch, at any
 chunk size; two identical images get identical draws. Draws are returned image-major ``(B, *shape)``.
+The generators live on the CPU and draws move to the images' device, so a GPU run draws the same noise as
+a CPU run (the maps then differ by float noise only).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ def image_seed(image: Tensor, seed: int) -> int:
 
 
 class ImageRandom:
-    """One generator per image of ``x`` (on x's device), seeded by :func:`image_seed`.
+    """One CPU generator per image of ``x``, seeded by :func:`image_seed`; draws land on x's device.
 
     ``rand``/``randn``/``randint`` return ``(B, *shape)``: row i comes from image i's generator, so a
     row is the same whatever the other images are.
@@ -28,19 +30,19 @@ class ImageRandom:
 
     def __init__(self, x: Tensor, seed: int) -> None:
         self.device, self.dtype = x.device, x.dtype if x.is_floating_point() else torch.float32
-        self.gens = [torch.Generator(device=x.device).manual_seed(image_seed(img, seed)) for img in x]
+        self.gens = [torch.Generator().manual_seed(image_seed(img, seed)) for img in x]
 
     def __len__(self) -> int:
         return len(self.gens)
 
     def rand(self, *shape: int) -> Tensor:
         """Uniform [0, 1) draws, (B, *shape)."""
-        return torch.stack([torch.rand(shape, generator=g, device=self.device, dtype=self.dtype) for g in self.gens])
+        return torch.stack([torch.rand(shape, generator=g, dtype=self.dtype) for g in self.gens]).to(self.device)
 
     def randn(self, *shape: int) -> Tensor:
         """Standard normal draws, (B, *shape)."""
-        return torch.stack([torch.randn(shape, generator=g, device=self.device, dtype=self.dtype) for g in self.gens])
+        return torch.stack([torch.randn(shape, generator=g, dtype=self.dtype) for g in self.gens]).to(self.device)
 
     def randint(self, low: int, high: int, *shape: int) -> Tensor:
         """Integer draws in [low, high), (B, *shape)."""
-        return torch.stack([torch.randint(low, high, shape, generator=g, device=self.device) for g in self.gens])
+        return torch.stack([torch.randint(low, high, shape, generator=g) for g in self.gens]).to(self.device)
