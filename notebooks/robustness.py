@@ -30,6 +30,8 @@ force = False
 overrides = {}
 
 # %% tags=["hide-input"]
+from IPython.display import HTML
+
 from attx_core import experiments as ex
 from attx_core.experiments import page
 
@@ -37,7 +39,9 @@ cfg = ex.settings(profile, "robustness", **overrides)
 
 # %% tags=["hide-input"]
 ours = ex.robustness_study(**cfg, **ex.run_options(profile, force))
-ours
+display(page.robustness_scale(cfg["robust_profile"]))
+display(HTML(f"<p><b>Verdict.</b> {ex.robustness_sentence(ours)}</p>"))
+page.robustness_table(ours)
 
 # %% tags=["hide-input"]
 fig = ex.plots.robustness_bars(ours)
@@ -50,9 +54,6 @@ fig = ex.plots.robustness_bars(ours)
 # %% tags=["hide-input"]
 terms = [c for c in ("ce_init", "ig_norm_init", "dist_init", "sign_init", "ce_final", "ig_norm_final", "dist_final", "sign_final") if c in ours]
 ours[["dataset", "objective", *terms]] if terms else "no term sizes stored"
-
-# %% tags=["hide-input"]
-print(ex.robustness_sentence(ours))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

@@ -46,10 +46,10 @@ def status_line(cmp: pd.DataFrame, cfg: Mapping[str, Any], chapter: str) -> HTML
 
     short = shortfall(cmp, cfg)
     profile = cfg.get("profile")
+    missing, hours = missing_hours(profile, chapter)
     text = "Every cell is at its target image count."
-    if short:
-        missing, hours = missing_hours(profile, chapter)
-        text = (f"<b>Not at full size yet</b> ({html.escape(short)}). The {missing:,} missing image computations cost about "
+    if short or missing:
+        text = (f"<b>Not at full size yet</b> ({html.escape(short or 'some settings not computed')}). The {missing:,} missing image computations cost about "
                 f"{hours:,.1f} hours on one CPU thread (<code>attx compute --profile {profile} --only {chapter}</code>, "
                 "resumable) or a short GPU run (<code>--device cuda</code>); the intervals narrow as n grows.")
     link = f'<a href="../../tables/{profile}/{chapter}.csv">{chapter}.csv</a>'
@@ -102,3 +102,38 @@ def claims_table(summary: pd.DataFrame) -> "pd.io.formats.style.Styler":
             .set_table_styles([{"selector": "td, th", "props": "text-align: left; vertical-align: top; font-size: 0.9em; padding: 3px 6px"},
                                {"selector": "td:nth-child(2)", "props": "min-width: 16em"},
                                {"selector": "td:nth-child(3)", "props": "min-width: 12em"}]))
+
+
+def robustness_table(ours: pd.DataFrame) -> "pd.io.formats.style.Styler | None":
+    """The robustness results as the issue asks them: per dataset and objective NA, AA, and top-k intersection,
+    Kendall and Spearman with their 95% intervals over the attacked images, and n."""
+    if ours.empty:
+        return None
+
+    def ci(metric: str) -> pd.Series:
+        return ours.apply(lambda r: f"{r[metric]:.3f} [{r[metric + '_lo']:.3f}, {r[metric + '_hi']:.3f}]", axis=1)
+
+    shown = pd.DataFrame({"dataset": ours.dataset, "objective": ours.objective, "NA": ours.NA.round(3), "AA": ours.AA.round(3),
+                          "top-k (95% CI)": ci("topk"), "Kendall (95% CI)": ci("kendall"), "Spearman (95% CI)": ci("spearman"),
+                          "n attacked": ours.n_images.astype(int), "epochs": ours.epochs})
+    return shown.set_index(["dataset", "objective"]).style.format(precision=3).set_table_styles(
+        [{"selector": "td, th", "props": "font-size: 0.85em; padding: 2px 6px"}])
+
+
+def robustness_scale(profile_name: str) -> HTML:
+    """The scale that ran against the authors' (a robustness profile of :data:`attx_core.robust.PROFILES`)."""
+    from ..robust import PROFILES as ROBUST
+
+    ran, paper = ROBUST[profile_name], ROBUST["paper"]
+
+    def describe(p) -> str:
+        return (f"{'all' if p.n_train is None else f'{p.n_train:,}'} training images, "
+                f"{"the authors' schedule" if p.epochs is None else f'{p.epochs} epoch(s)'}, width x{p.width}, "
+                f"{'every' if p.n_test is None else f'{p.n_test:,}'} test images for NA/AA, "
+                f"{'every correctly classified' if p.n_attack is None else p.n_attack} attacked images"
+                + (f", {p.attack['iterations']} attack iterations" if "iterations" in p.attack else ", the authors' attack iterations"))
+
+    return HTML(f"<p><b>Scale that ran</b> (robustness profile <code>{profile_name}</code>): {html.escape(describe(ran))}. "
+                f"<b>The paper's scale</b>: {html.escape(describe(paper))}. At this scale no margin of 3-9% can be seen: "
+                "the regularised objectives cost 40-63 s per training step on one CPU thread (MNIST, batch 32), so the "
+                "paper's scale is a GPU job (<code>attx compute --profile paper --only robustness --device cuda</code>).</p>")

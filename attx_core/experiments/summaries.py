@@ -91,7 +91,8 @@ def sanity_sentence(table: pd.DataFrame) -> str:
 def robustness_sentence(df: pd.DataFrame) -> str:
     """Do the attributional regularisers keep more of the top-k IG pixels under attack than natural training?"""
     if df.empty or "topk" not in df:
-        return "The robustness study could not be run (dataset or code not available yet)."
+        return ("Not computed yet for this profile: `attx compute --only robustness` trains the nets and attacks them "
+                "(see the store's status), or the datasets are not installed.")
     parts = []
     for dataset, g in df.groupby("dataset"):
         by = g.set_index("objective")
