@@ -127,8 +127,9 @@ def robustness_scale(profile_name: str) -> HTML:
     ran, paper = ROBUST[profile_name], ROBUST["paper"]
 
     def describe(p) -> str:
+        schedule = "the authors' schedule" if p.epochs is None else f"{p.epochs} epoch(s)"
         return (f"{'all' if p.n_train is None else f'{p.n_train:,}'} training images, "
-                f"{"the authors' schedule" if p.epochs is None else f'{p.epochs} epoch(s)'}, width x{p.width}, "
+                f"{schedule}, width x{p.width}, "
                 f"{'every' if p.n_test is None else f'{p.n_test:,}'} test images for NA/AA, "
                 f"{'every correctly classified' if p.n_attack is None else p.n_attack} attacked images"
                 + (f", {p.attack['iterations']} attack iterations" if "iterations" in p.attack else ", the authors' attack iterations"))
