@@ -97,7 +97,7 @@ def explorer_problems(page: Path, chrome: str) -> list[str]:
         dom = dump_dom(probe, chrome)
     finally:
         probe.unlink(missing_ok=True)
-    found = re.search(r'<pre id="attx-check">(.*?)</pre>', dom, flags=re.S)
+    found = re.search(r'<pre id="attx-check"[^>]*>(.*?)</pre>', dom, flags=re.S)
     if not found:
         return ["the explorer check did not run"]
     result = json.loads(found.group(1).replace("&quot;", '"'))
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="check-book", description=__doc__.split("\n\n")[0])
     parser.add_argument("--html", default=str(HTML_DIR), help="folder of the built pages")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    folder, chrome = Path(args.html), browser()
+    folder, chrome = Path(args.html).resolve(), browser()
     failed = 0
     for name in toc_notebooks():
         page = folder / f"{name}.html"
