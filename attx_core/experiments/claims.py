@@ -176,7 +176,7 @@ def check(chapter: str, cmp: pd.DataFrame, ours: pd.DataFrame | None = None) -> 
     analogue = cmp.attrs.get("analogues", {}).get("vit_b_16", "vit_b_16")
     if chapter == "table07_vit" and analogue != "vit_b_16":
         return Verdict(verdict.chapter, verdict.claim, verdict.paper, verdict.ours,
-                       f"not testable offline (no ViT-B/16 weights; these numbers are the CNN {analogue}'s)")
+                       "not testable offline (no ViT-B/16 weights here; a CNN stand-in cannot test a transformer claim)")
     return verdict
 
 
@@ -222,6 +222,8 @@ def claims_summary(profile: str) -> pd.DataFrame:
             counts = cmp.n[cmp.n > 0]
             n = "" if counts.empty else f"{counts.min()}" + (f"-{counts.max()}" if counts.max() != counts.min() else "")
         used = ", ".join(f"{k} -> {v}" for k, v in analogues.items() if k != v) or "paper models"
+        if verdict.verdict.startswith("not testable"):  # a stand-in's numbers say nothing about this claim
+            n, used = "", "not run here"
         rows.append({"table": claim, "page": chapter, "claim": verdict.claim, "paper": verdict.paper, "ours": verdict.ours,
                      "verdict": verdict.verdict, "n": n, "models used": used})
     return pd.DataFrame(rows)
