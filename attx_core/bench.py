@@ -613,6 +613,25 @@ def bench_policy(model: nn.Module, x: Tensor, y: Tensor, maps: Tensor, step: int
     return out
 
 
+def bench_captum_infidelity(model: nn.Module, x: Tensor, y: Tensor, maps: Tensor, n_perturbations: int = 20) -> dict[str, Any]:
+    """INFD against Captum's ``infidelity`` (``normalize=True``: the same optimal rescaling) with the same
+    perturbation rule and chunk size: the time ratio, and how far the means are apart (the random draws
+    are taken in a different order, so the values agree only statistically)."""
+    from captum.metrics import infidelity as captum_infidelity
+
+    from .metrics import infidelity, infidelity_perturbation
+
+    chunk = chunk_size(model_device(model), x[0].numel())
+    generator = torch.Generator().manual_seed(SEED)
+    ours = timed(model, lambda: infidelity(model, x, maps, y, n_perturbations=n_perturbations, batch_size=chunk))
+    theirs = timed(model, lambda: captum_infidelity(model, lambda inputs: infidelity_perturbation(inputs, generator), x, maps,
+                                                    target=y, n_perturb_samples=n_perturbations, max_examples_per_batch=chunk,
+                                                    normalize=True))
+    a, b = ours.value.double(), theirs.value.detach().double().cpu()
+    return {"n_perturbations": n_perturbations, "ours_s": ours.seconds, "captum_s": theirs.seconds,
+            "speedup": theirs.seconds / ours.seconds, "mean_ours": float(a.mean()), "mean_captum": float(b.mean())}
+
+
 def bench_machine(model: nn.Module, shape: tuple[int, ...], forward_s: dict[str, float]) -> dict[str, Any]:
     """The model's forward GFLOP/s per policy beside the machine's sgemm GFLOP/s (the distance to the limit)."""
     peak, gflop = sgemm_gflops(model_device(model)), model_gflop(model, shape)
@@ -729,6 +748,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.no_policy and insdel_maps is not None:
         result["policy"] = bench_policy(model, x, y, insdel_maps, step, method_params("attexplore", args.settings, overrides), args.batch, args.reps)
         result["machine"] = bench_machine(model, tuple(x.shape[1:]), result["policy"]["forward_s_per_sample"])
+        result["captum_infidelity"] = bench_captum_infidelity(model, x, y, insdel_maps)
     if args.table1:
         t1 = data.load_image_set("sample", size=model.input_size, n=args.table1)
         result["table1"] = bench_table1(model, t1.x.to(device), args.batch)
@@ -804,6 +824,10 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append("execution policy vs eager NCHW: forward " + ", ".join(f"{p} {1000 * v:.1f}" for p, v in fw.items()) + " ms/sample; "
                      f"insertion/deletion {ind['speedup']:.2f}x (max |AUC diff| {ind['max_abs_auc_diff']:.1e}); "
                      f"AttEXplore {ax['speedup']:.2f}x (map correlation min {ax['map_correlation_min']:.6f})")
+    cap = result.get("captum_infidelity")
+    if cap:
+        lines.append(f"INFD ({cap['n_perturbations']} perturbations) vs Captum's infidelity: {cap['speedup']:.2f}x "
+                     f"(mean INFD ours {cap['mean_ours']:.4g}, Captum {cap['mean_captum']:.4g}; different draw order)")
     if mach:
         lines.append(f"machine: sgemm {mach['sgemm_gflops']:.0f} GFLOP/s; model {mach['model_gflop_per_sample']:.2f} GFLOP/sample, forward "
                      + ", ".join(f"{p} {r:.0f} GFLOP/s ({100 * mach['fraction_of_sgemm'][p]:.0f}%)" for p, r in mach["forward_gflops"].items()))

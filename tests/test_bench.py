@@ -33,6 +33,7 @@ def test_bench_writes_json_with_expected_keys(tmp_path):
     assert policy["insertion_deletion"]["max_abs_auc_diff"] < 1e-4 and policy["attexplore"]["map_correlation_min"] >= 0.9999
     assert set(policy["forward_s_per_sample"]) == {"eager", "channels_last", "compiled"}
     assert run["machine"]["sgemm_gflops"] > 0 and run["machine"]["model_gflop_per_sample"] > 0
+    assert run["captum_infidelity"]["speedup"] > 0 and run["captum_infidelity"]["mean_captum"] >= 0
     t1 = run["table1"]
     assert set(t1["methods"]) == set(PAPER_METHODS) and t1["seconds_per_image"] > 0
     assert t1["methods"]["attexplore"]["passes_counted_per_image"] == 200  # the paper's settings: 10 steps x N 20
