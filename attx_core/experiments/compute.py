@@ -256,7 +256,7 @@ def write_tables(profile: str, only: Sequence[str] | None = None, root: Path | N
     folder = (root or ResultsCache(profile).folder) / "tables"
     written = []
     for chapter in PROFILES[profile]["chapters"]:
-        if only and chapter not in only:
+        if only and chapter not in {o.partition(":")[0] for o in only}:  # "chapter:model" writes the chapter's table
             continue
         frames = list(chapter_frames(settings(profile, chapter), partial=True))
         table = table_rows(chapter, frames)
