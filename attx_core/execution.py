@@ -1,29 +1,33 @@
 """Execution policy: how the model's passes run, decided in one place.
 
-* Gradient work (every method) runs the network **channels-last** (NHWC): the wrapper converts its
-  input and the network's weights once; EfficientNet-Lite0 forward+backward is ~1.4x faster on CPU.
-* Forward-only work (insertion/deletion, INFD, class selection) goes through :func:`predict`: chunks of
-  a fixed size through the network compiled once per model by ``torch.compile`` (inductor), channels-last
-  (~2.2x faster forward than eager NCHW on CPU). The last chunk is padded to the fixed size, so the
-  compiled graph never sees a new shape and a sample's output does not depend on its chunk's size.
+* Forward-only work (insertion/deletion, INFD, class selection) goes through :func:`forward_only` /
+  :func:`predict`: chunks of a fixed size through a channels-last copy of the network compiled once per model
+  by ``torch.compile`` (inductor): EfficientNet-Lite0's forward 1.4x (2 threads) to 1.6x (1 thread) faster than
+  eager NCHW. The last chunk is padded to the fixed size, so the compiled graph never sees a new shape and a
+  sample's output does not depend on its chunk. The copy follows the model's weights (re-synced when they change).
+* Gradient work (every method) runs the model as it is, eager NCHW. Channels-last gradients were measured
+  (``attx bench``): 0.95x-0.98x on the CPU (no gain), and their float differences are amplified by the sign
+  steps of the exploration paths (AttEXplore's maps correlate only 0.97 with NCHW ones at the published
+  settings), so they are a named option, not the default.
 
 Policies (``$ATTX_EXECUTION`` or :func:`policy_scope`):
 
 =================  ===============================================================================
-``auto`` (default) channels-last; compile once a single call has >= :data:`COMPILE_MIN_SAMPLES`
-                   forward samples (a compile costs ~40-60 s on CPU, ~1,000 eager Lite0 forwards),
-                   then reuse the compiled network for every later call on that model
-``compiled``       channels-last, compile on the first forward-only call
-``channels_last``  channels-last, never compile
-``eager``          plain eager NCHW: the debugging and benchmark baseline
+``auto`` (default) compile once a single call has >= :data:`COMPILE_MIN_SAMPLES` forward samples (a compile
+                   costs ~10-60 s on CPU, ~1,000 eager Lite0 forwards), then reuse the compiled copy for every
+                   later forward-only call on that model; gradient work eager NCHW
+``compiled``       compile on the first forward-only call; gradient work eager NCHW
+``channels_last``  never compile; gradient and forward work channels-last (the option measured above)
+``eager``          plain eager NCHW everywhere: the debugging and benchmark baseline
 =================  ===============================================================================
 
-Where compilation is unavailable or fails, forward passes run eager channels-last and one line says so.
-Results do not move beyond float noise (tested: AUCs within 1e-4, maps with correlation >= 0.9999).
+Where compilation is unavailable or fails, forward passes run eager and one line says so. Results do not
+move beyond float noise (tested: AUCs within 1e-4 of eager fp32).
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import sys
 import weakref
@@ -38,8 +42,8 @@ _override: list[str] = []
 # Called with (model, chunk shape) for every chunk the compiled network runs (it bypasses the model's
 # hooks): the benchmark's pass counter listens here.
 compiled_forward_observers: list[Callable[[nn.Module, tuple[int, ...]], None]] = []
-# model -> its compiled network (None: compilation failed, run eager)
-_compiled: "weakref.WeakKeyDictionary[nn.Module, Callable[[Tensor], Tensor] | None]" = weakref.WeakKeyDictionary()
+# model -> (its channels-last copy, the copy compiled, the weights' versions it holds); None: compilation failed
+_compiled: "weakref.WeakKeyDictionary[nn.Module, _Compiled | None]" = weakref.WeakKeyDictionary()
 
 
 def policy() -> str:
@@ -78,28 +82,47 @@ class _Layout(torch.autograd.Function):
 
 
 def arrange(net: nn.Module, z: Tensor) -> Tensor:
-    """``z`` (and ``net``'s weights, converted in place the first time) in the policy's memory layout."""
-    layout = torch.contiguous_format if policy() == "eager" or z.dim() != 4 else torch.channels_last
+    """``z`` (and ``net``'s weights, converted in place when the layout changes) in the layout the policy
+    gives gradient work: channels-last under ``channels_last``, else the standard NCHW."""
+    layout = torch.channels_last if policy() == "channels_last" and z.dim() == 4 else torch.contiguous_format
     if net.__dict__.get("_attx_layout") is not layout:
         net.to(memory_format=layout)
         net.__dict__["_attx_layout"] = layout
     return z.contiguous(memory_format=layout) if layout is torch.contiguous_format else _Layout.apply(z, layout)
 
 
-def _compile(model: nn.Module) -> Callable[[Tensor], Tensor] | None:
-    """``model``'s compiled network (cached per model); None where compilation fails, with one line saying so."""
-    if model in _compiled:
-        return _compiled[model]
-    net = getattr(model, "net", model)
-    fn: Callable[[Tensor], Tensor] | None = torch.compile(net, dynamic=False)
-    _compiled[model] = fn
-    return fn
+def _weights(net: nn.Module) -> tuple[tuple[int, int], ...]:
+    """Identity and in-place version of every parameter and buffer: changes when the weights do."""
+    return tuple((id(t), t._version) for t in (*net.parameters(), *net.buffers()))
+
+
+class _Compiled:
+    """A channels-last copy of a model's network, compiled; re-synced from the model when its weights change."""
+
+    def __init__(self, net: nn.Module) -> None:
+        self.source = net
+        self.copy = copy.deepcopy(net).to(memory_format=torch.channels_last)
+        self.weights = _weights(net)
+        self.fn = torch.compile(self.copy, dynamic=False)
+
+    def __call__(self, z: Tensor) -> Tensor:
+        if _weights(self.source) != self.weights:  # the model was changed in place (training, randomisation)
+            self.copy.load_state_dict(self.source.state_dict())
+            self.weights = _weights(self.source)
+        return self.fn(z.contiguous(memory_format=torch.channels_last))
+
+
+def _compile(model: nn.Module) -> _Compiled | None:
+    """``model``'s compiled copy (cached per model); None where compilation failed before."""
+    if model not in _compiled:
+        _compiled[model] = _Compiled(getattr(model, "net", model))
+    return _compiled[model]
 
 
 def _fallback(model: nn.Module, error: Exception) -> None:
     _compiled[model] = None
     first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-    print(f"attx: torch.compile failed ({type(error).__name__}: {first}); forward passes run eager channels-last", file=sys.stderr)
+    print(f"attx: torch.compile failed ({type(error).__name__}: {first}); forward passes run eager", file=sys.stderr)
 
 
 def _normalised(model: nn.Module, x: Tensor) -> Tensor:
@@ -122,7 +145,7 @@ def forward_only(model: nn.Module, samples: int, batch_size: int) -> Callable[[T
             size = chunk.shape[0]
             if size < batch_size:  # one shape for the compiled graph
                 chunk = torch.cat([chunk, chunk.new_zeros(batch_size - size, *chunk.shape[1:])])
-            z = arrange(getattr(model, "net", model), _normalised(model, chunk))
+            z = _normalised(model, chunk)
             for observe in compiled_forward_observers:
                 observe(model, tuple(chunk.shape))
             try:

@@ -93,3 +93,19 @@ def test_bad_policy_names(monkeypatch, tiny_model, tiny_images):
     monkeypatch.setenv("ATTX_EXECUTION", "turbo")
     with pytest.raises(ValueError, match="ATTX_EXECUTION must be one of"):
         tiny_model(tiny_images[0])
+
+
+def test_compiled_copy_follows_weight_changes(tiny_model):
+    """The compiled channels-last copy re-syncs when the model's weights change in place (training, randomisation)."""
+    model = models.load("tiny_cnn", weights=None)
+    model.load_state_dict(tiny_model.state_dict())
+    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    with execution.policy_scope("compiled"):
+        before = execution.predict(model, x, batch_size=4)
+        with torch.no_grad():
+            next(model.parameters()).mul_(-1.0)
+        after = execution.predict(model, x, batch_size=4)
+    with execution.policy_scope("eager"):
+        expected = model(x)
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(after, expected, atol=1e-5, rtol=1e-5)
