@@ -4,6 +4,7 @@ that does not change when its slider moves. Not part of CI (it needs Chromium an
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import json
 import re
@@ -72,8 +73,6 @@ def page_problems(page: Path, dom: str) -> list[str]:
         if src.startswith("blob:"):  # drawn by a widget in the browser: present by construction
             continue
         if src.startswith("data:"):
-            import base64
-
             data = base64.b64decode(src.split(",", 1)[1]) if ";base64," in src else b""
         else:
             path = (page.parent / src.split("#")[0]).resolve()

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .compare import LOWER_IS_BETTER
+from .compare import LOWER_IS_BETTER, model_label
 
 
 @dataclass(frozen=True)
@@ -221,11 +221,11 @@ def claims_summary(profile: str) -> pd.DataFrame:
             verdict = check(claim, cmp, ours)
             counts = cmp.n[cmp.n > 0]
             n = "" if counts.empty else f"{counts.min()}" + (f"-{counts.max()}" if counts.max() != counts.min() else "")
-        used = ", ".join(f"{k} -> {v}" for k, v in analogues.items() if k != v) or "paper models"
+        used = "; ".join(model_label(k, v, k) for k, v in analogues.items())
         if verdict.verdict.startswith("not testable"):  # a stand-in's numbers say nothing about this claim
             n, used = "", "not run here"
         rows.append({"table": claim, "page": chapter, "claim": verdict.claim, "paper": verdict.paper, "ours": verdict.ours,
-                     "verdict": verdict.verdict, "n": n, "models used": used})
+                     "verdict": verdict.verdict, "n": n, "models that ran": used})
     return pd.DataFrame(rows)
 
 

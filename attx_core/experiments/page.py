@@ -2,6 +2,7 @@
 where n falls short of the profile's target, and a link to the CSV the numbers come from."""
 from __future__ import annotations
 
+import functools
 import html
 from typing import Any, Mapping
 
@@ -11,7 +12,7 @@ from IPython.display import HTML, display
 from ..data import ImageDataError, ImageSet
 
 from .claims import Verdict
-from .compare import OUR_MODEL_NAMES, notes_text, provenance_line, settings_text
+from .compare import notes_text, provenance_line, settings_text
 
 VERDICT_COLOURS = {"reproduced": "#1b5e20", "not reproduced": "#b71c1c", "partly reproduced": "#e65100"}
 
@@ -40,13 +41,27 @@ def shortfall(cmp: pd.DataFrame, cfg: Mapping[str, Any]) -> str:
     return "; ".join(lines)
 
 
-def status_line(cmp: pd.DataFrame, cfg: Mapping[str, Any], chapter: str) -> HTML:
-    """n against the target (or that the target is met) and the CSV these numbers are also in."""
+@functools.lru_cache(maxsize=None)
+def _stored_missing(profile: str, chapter: str) -> tuple[int, float]:
+    """:func:`~attx_core.experiments.compute.missing_hours` planned once per page of a store profile: such a
+    page only reads the store, which does not change under it, and may show several sections of one chapter."""
     from .compute import missing_hours
 
+    return missing_hours(profile, chapter)
+
+
+def _missing(profile: str, chapter: str) -> tuple[int, float]:
+    from .compute import missing_hours
+    from .profiles import PROFILES
+
+    return (_stored_missing if PROFILES[profile].get("book_reads_store") else missing_hours)(profile, chapter)
+
+
+def status_line(cmp: pd.DataFrame, cfg: Mapping[str, Any], chapter: str) -> HTML:
+    """n against the target (or that the target is met) and the CSV these numbers are also in."""
     short = shortfall(cmp, cfg)
     profile = cfg.get("profile")
-    missing, hours = missing_hours(profile, chapter)
+    missing, hours = _missing(profile, chapter)
     text = "Every cell is at its target image count."
     if short or missing:
         text = (f"<b>Not at full size yet</b> ({html.escape(short or 'some settings not computed')}). The {missing:,} missing image computations cost about "
@@ -86,16 +101,12 @@ def claims_table(summary: pd.DataFrame) -> "pd.io.formats.style.Styler":
         number = int(row["table"][5:7])
         return f'<a href="{row["page"]}.html">Table {number}</a>'
 
-    def models(used: str) -> str:
-        return "; ".join(f"{OUR_MODEL_NAMES.get(b.strip(), b.strip())} for {a.strip()}" if "->" in pair else pair
-                         for pair in used.split(", ") for a, _, b in [pair.partition("->")])
-
     shown = pd.DataFrame({
         "table": summary.apply(table, axis=1),
         "claim": summary["claim"],
         "verdict": summary["verdict"].replace({"not run": "not computed yet"}),
         "n": summary["n"],
-        "models that ran": summary["models used"].map(models),
+        "models that ran": summary["models that ran"],
     })
     return (shown.style.hide(axis="index")
             .set_table_attributes('class="attx-claims"')
