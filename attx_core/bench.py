@@ -48,6 +48,7 @@ sampled every few milliseconds (allocator caching makes it approximate).
 from __future__ import annotations
 
 import argparse
+import json
 import contextlib
 import math
 import os
@@ -695,6 +696,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-published", action="store_true", help="skip the published-structure baselines")
     p.add_argument("--no-policy", action="store_true", help="skip the execution policy vs plain eager comparison")
     p.add_argument("--table1", type=int, default=0, metavar="N", help="also time the whole Table 1 protocol (paper settings) on N images")
+    p.add_argument("--robustness", action="store_true",
+                   help="instead: seconds per training step of each robustness objective and per attacked image "
+                        "(MNIST, FMNIST, the authors' settings) -> data/bench/robust-<device>.json")
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed call of each method on one image")
     p.add_argument("--reps", type=int, default=2, help="repetitions of each pass-time measurement (min taken)")
     p.add_argument("--out", default=None, help="JSON path (default data/bench/<device-slug>.json)")
@@ -765,6 +769,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         device, profile="bench", model=model.name, weights=model.weights, images=images.source, n_images=int(x.shape[0]),
         seed=SEED, settings=args.settings, batch=args.batch, chunk=chunk, threads=torch.get_num_threads(),
     )
+    return result
+
+
+def run_robustness(args: argparse.Namespace) -> dict[str, Any]:
+    """The robustness study's measured costs at the authors' settings (:func:`attx_core.robust.costs.measure`)."""
+    from .robust.training import BASE_OBJECTIVES
+    from .robust.costs import measure
+
+    device = torch.device(args.device)
+    result = measure(["mnist", "fmnist"], list(BASE_OBJECTIVES), "paper", device)
+    result["provenance"] = provenance(device, profile="bench-robustness", model="robust SmallCNN (width 1.0)", weights="random init",
+                                      images="random inputs of the datasets' shape", n_images=None, seed=0, threads=torch.get_num_threads())
     return result
 
 
@@ -877,11 +893,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
     try:
         check_args(args)
-        result = run(args)
+        result = run_robustness(args) if args.robustness else run(args)
     except (ValueError, RuntimeError, OSError) as err:
         print(f"attx bench: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
-    path = Path(args.out) if args.out else REPO_ROOT / "data" / "bench" / f"{device_slug(torch.device(args.device))}.json"
+    slug = device_slug(torch.device(args.device))
+    if args.robustness:
+        path = Path(args.out) if args.out else REPO_ROOT / "data" / "bench" / f"robust-{slug}.json"
+        write_result(path, result["profile"], result)
+        print(json.dumps({k: result[k] for k in ("step_seconds", "attack")}, indent=1))
+        print(f"-> {path}")
+        return 0
+    path = Path(args.out) if args.out else REPO_ROOT / "data" / "bench" / f"{slug}.json"
     write_result(path, f"{result['model']}/{args.settings}", result)
     print(format_table(result))
     print(f"-> {path}")

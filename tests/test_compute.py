@@ -295,3 +295,13 @@ def test_bad_arguments_exit_2_with_one_line(args, message, capsys) -> None:
     assert main(["compute", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_compute_step_grows_a_cell_a_few_images_at_a_time(monkeypatch) -> None:
+    """Within a stage a cell grows by compute_step images (all methods on the same images), up to its target."""
+    cell = compute.Cell("table01_insdel", "inception_v3")
+    target = compute.settings("standard", "table01_insdel")["n_images"]
+    assert compute._limits("standard", cell, 8, 32, 8) == [16, 24, 32]
+    assert compute._limits("standard", cell, 100, None, 150)[-1] == target  # the last stage ends at the target
+    assert compute._limits("standard", compute.Cell("table01_insdel", "resnet50"), 100, None, 8) == []  # its target is 100
+    assert compute._limits("standard", cell, 8, 32, None) == [32]  # no step: the stage itself

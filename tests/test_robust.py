@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -454,3 +455,77 @@ def test_run_study_uses_each_datasets_radius_and_reports_terms(tmp_path, monkeyp
     ar = df.set_index("objective").loc["ar"]
     assert math.isfinite(ar["dist_init"]) and math.isfinite(ar["sign_final"]) and abs(ar["dist_init"]) < 1e-4
     assert math.isnan(df.set_index("objective").loc["natural", "dist_init"])
+
+
+def test_run_study_keeps_per_image_values_for_paired_differences(tmp_path, monkeypatch):
+    """Each row keeps the attacked images' positions and per-image values; their means are the row's means,
+    and paired_robustness differences two objectives on the images both attacked."""
+    _mnist_stand_in(monkeypatch)
+    monkeypatch.setenv("ATTX_CHECKPOINTS", str(tmp_path))
+    tiny = robust_eval.Profile(n_train=64, epochs=1, width=0.125, n_test=32, n_attack=3, pgd_eval_steps=2,
+                               train={"pgd_steps": 1, "batch_size": 32},
+                               attack={"iterations": 2, "ig_steps": 4, "k": 20, "eval_k": 10})
+    monkeypatch.setitem(robust_eval.PROFILES, "tiny", tiny)
+    df = robust_eval.run_study("mnist", ["natural", "pgd"], profile="tiny", progress=False)
+    for _, row in df.iterrows():
+        assert len(row["attacked"]) == row["n_images"] == len(row["kendall_values"])
+        assert row["kendall"] == pytest.approx(sum(row["kendall_values"]) / len(row["kendall_values"]))
+    paired = robust_eval.paired_robustness(df)
+    pgd_vs_nat = paired[(paired.objective == "pgd") & (paired.reference == "natural") & (paired.metric == "kendall")]
+    common = sorted(set(df.attacked[0]) & set(df.attacked[1]))
+    (n,) = pgd_vs_nat.n
+    assert n == len(common)
+    if common:  # the difference is computed image by image on the common images
+        by = {o: dict(zip(r["attacked"], r["kendall_values"])) for o, r in df.set_index("objective").iterrows()}
+        want = sum(by["pgd"][i] - by["natural"][i] for i in common) / len(common)
+        assert float(pgd_vs_nat.difference.iloc[0]) == pytest.approx(want)
+
+
+def test_paired_robustness_hand_computed():
+    rows = pd.DataFrame([
+        {"dataset": "mnist", "objective": "natural", "attacked": [0, 1, 2], **{f"{m}_values": [0.1, 0.2, 0.3] for m in robust_eval.METRICS}},
+        {"dataset": "mnist", "objective": "ar", "attacked": [1, 2, 5], **{f"{m}_values": [0.6, 0.9, 0.0] for m in robust_eval.METRICS}},
+    ])
+    out = robust_eval.paired_robustness(rows)
+    top = out[(out.objective == "ar") & (out.reference == "natural") & (out.metric == "topk")].iloc[0]
+    assert top.n == 2 and top.difference == pytest.approx(((0.6 - 0.2) + (0.9 - 0.3)) / 2)
+    assert set(out.reference) == {"natural"}  # no pgd row, and no objective compared with itself
+
+
+def test_robustness_costs_project_hours_from_measured_step_seconds():
+    from attx_core.robust import costs
+
+    measured = {"step_seconds": {"mnist": {"natural": 0.2, "pgd": 4.1}}, "batch_size": {"mnist": {"natural": 50, "pgd": 50}},
+                "attack": {"mnist": {"fixed": 1.0, "per_iteration": 0.5, "iterations": 100}}}
+    h = costs.projected_hours(measured, "mnist", "natural", "standard")
+    assert h["steps"] == 2 * 1200  # 2 epochs of 60,000 images in batches of 50
+    assert h["train"] == pytest.approx(2400 * 0.2 / 3600)
+    assert h["attack"] == pytest.approx(500 * (1.0 + 100 * 0.5) / 3600)
+    assert h["aa"] == pytest.approx(10_000 * 4.1 / 50 / 3600)  # AA runs the training attack: a PGD step per image
+    assert h["total"] == pytest.approx(h["train"] + h["aa"] + h["attack"])
+
+
+def test_robustness_page_prices_every_scale_from_the_committed_costs():
+    """The page's cost table comes from data/bench/robust-*.json (measured), not from text."""
+    from attx_core.experiments import page
+
+    costs = page.robustness_costs()
+    assert costs is not None and set(costs["step_seconds"]) == {"mnist", "fmnist"}
+    html = page.robustness_scale("cpu").data
+    assert "attx bench --robustness" in html and costs["file"] in html
+    for scale in ("standard: hours", "paper: hours"):
+        assert scale in html
+
+
+@pytest.mark.parametrize("adv, verdict", [
+    ([0.9, 0.8, 0.95, 0.85], "reproduced"),  # above every prior objective on every image
+    ([0.0, 0.1, 0.05, 0.0], "not reproduced"),  # below them
+    ([0.5, 0.6, 0.55, 0.5], "undecided"),  # equal to them: the intervals include 0
+])
+def test_robustness_claim_is_decided_on_paired_topk_differences(adv, verdict):
+    from attx_core.experiments.claims import PRIOR_OBJECTIVES, robustness_verdict
+
+    values = lambda v: {f"{m}_values": v for m in robust_eval.METRICS}  # noqa: E731
+    rows = [{"dataset": "mnist", "objective": o, "attacked": [0, 1, 2, 3], **values([0.5, 0.6, 0.55, 0.5])} for o in PRIOR_OBJECTIVES]
+    rows.append({"dataset": "mnist", "objective": "adv_ar", "attacked": [0, 1, 2, 3], **values(adv)})
+    assert robustness_verdict(pd.DataFrame(rows)).verdict.startswith(verdict)

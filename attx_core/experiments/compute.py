@@ -241,23 +241,39 @@ def table_rows(chapter: str, frames: Sequence[tuple[str, pd.DataFrame]]) -> pd.D
                 for metric in ("insertion", "deletion"):
                     mean, lo, hi = _ci(g[metric].to_numpy(dtype=float))
                     rows.append([chapter, model, f"attexplore[{attack}]", setting, metric, len(g), mean, lo, hi])
-        elif "objective" in df:  # robustness: one trained net per (dataset, objective), no CI
-            for _, r in df.iterrows():
-                for metric in ("NA", "AA", "topk", "kendall", "spearman"):
-                    if metric in r and pd.notna(r[metric]):
-                        rows.append([chapter, f"robust net ({r['dataset']})", r["objective"], "default", metric,
-                                     int(r.get("n_images", 0) or 0), float(r[metric]), math.nan, math.nan])
+        elif "objective" in df:  # robustness: one trained net per (dataset, objective); paired differences
+            rows += _robustness_rows(chapter, df)
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
-def write_tables(profile: str, only: Sequence[str] | None = None, root: Path | None = None) -> list[Path]:
-    """Regenerate ``<store>/<profile>/tables/<chapter>.csv`` from what is stored (computes nothing);
-    chapters without numbers (Figure 4's maps, empty chapters) get no CSV. Returns the files written."""
+def _robustness_rows(chapter: str, df: pd.DataFrame) -> list[list[Any]]:
+    """NA and AA (n = test images; no interval: one net), top-k / Kendall / Spearman with their intervals over
+    the attacked images, and each objective minus natural and minus PGD training (setting "minus <objective>",
+    paired over the images both nets attacked)."""
+    from ..robust.evaluate import paired_robustness
+
+    rows = []
+    for _, r in df.iterrows():
+        model = f"robust net ({r['dataset']})"
+        for metric in ("NA", "AA"):
+            if pd.notna(r.get(metric)):
+                rows.append([chapter, model, r["objective"], "default", metric, r.get("n_test", math.nan), float(r[metric]), math.nan, math.nan])
+        for metric in ("topk", "kendall", "spearman"):
+            if pd.notna(r.get(metric)):
+                rows.append([chapter, model, r["objective"], "default", metric, int(r.get("n_images", 0) or 0), float(r[metric]),
+                             r.get(f"{metric}_lo", math.nan), r.get(f"{metric}_hi", math.nan)])
+    for r in paired_robustness(df).itertuples():
+        rows.append([chapter, f"robust net ({r.dataset})", r.objective, f"minus {r.reference}", r.metric, r.n, r.difference, r.ci_lo, r.ci_hi])
+    return rows
+
+
+def write_tables(profile: str, root: Path | None = None) -> list[Path]:
+    """Regenerate every ``<store>/<profile>/tables/<chapter>.csv`` from what is stored (computes nothing;
+    seconds). All of them, whatever was computed: chapters share store entries (Table 7 reads Table 1's).
+    Chapters without numbers (Figure 4's maps, empty chapters) get no CSV. Returns the files written."""
     folder = (root or ResultsCache(profile).folder) / "tables"
     written = []
     for chapter in PROFILES[profile]["chapters"]:
-        if only and chapter not in {o.partition(":")[0] for o in only}:  # "chapter:model" writes the chapter's table
-            continue
         frames = list(chapter_frames(settings(profile, chapter), partial=True))
         table = table_rows(chapter, frames)
         path = folder / f"{chapter}.csv"
@@ -269,6 +285,20 @@ def write_tables(profile: str, only: Sequence[str] | None = None, root: Path | N
         tmp.replace(path)
         written.append(path)
     return written
+
+
+def _limits(profile: str, cell: Cell, low: int, high: int | None, step: int | None) -> list[int | None]:
+    """A cell's image limits from one stage (``low``) to the next (``high``; None: the target) in steps of
+    ``step`` images, so that every method of the cell grows on the same images and a fill stopped mid-stage
+    leaves paired data (all methods on the first k images), not some methods far ahead of the others."""
+    cfg = cell.settings(profile)
+    per_model = cfg.get("n_images_per_model") or {}
+    models = cfg.get("models") or []
+    target = max([per_model.get(m, cfg.get("n_images") or 0) for m in models] or [cfg.get("n_images") or 0])
+    top = target if high is None else min(high, target) if target else high
+    if not step or not top:
+        return [high]
+    return [*range(low + step, top, step), top] if top > low else []
 
 
 def run(profile: str, only: Sequence[str] | None = None, deadline: float | None = None,
@@ -283,10 +313,12 @@ def run(profile: str, only: Sequence[str] | None = None, deadline: float | None 
     # Stages: every cell first on its first few images, then on more, so that a pilot (paired data of all
     # methods on the same images) exists early and every table grows evenly; the last stage is the target.
     stages = [*PROFILES[profile].get("compute_stages", []), None]
+    step = PROFILES[profile].get("compute_step")
     failed: dict[Cell, str] = {}
     while True:
         with compute_policy(deadline=deadline, wait=False, on_batch=on_batch) as policy:
-            for limit, cell in ((limit, cell) for limit in stages for cell in todo):
+            for limit, cell in ((limit, cell) for i, stage in enumerate(stages) for cell in todo
+                                for limit in _limits(profile, cell, stages[i - 1] if i else 0, stage, step)):
                 if cell in failed:
                     continue
                 if on_cell is not None:
@@ -389,6 +421,6 @@ def compute_command(profile: str, hours: float | None = None, threads: int | Non
             per = ", ".join(f"{c} {n}" for c, n in _per_chapter(after).items())
             say(f"{'stopped (' + stopped + ')' if stopped else 'finished'}; remaining: {left} images in {left_entries} "
                 f"store entries{eta} ({per}); rerun the same command to resume")
-    written = write_tables(profile, only)
+    written = write_tables(profile)
     say(f"{len(written)} table(s) written to {ResultsCache(profile).folder / 'tables'}")
     return code

@@ -98,8 +98,8 @@ def claims_table(summary: pd.DataFrame) -> "pd.io.formats.style.Styler":
     """The landing page's reproduction status: per claim (linked to its page) its verdict, n and the models
     that ran, wrapped to the page width."""
     def table(row: pd.Series) -> str:
-        number = int(row["table"][5:7])
-        return f'<a href="{row["page"]}.html">Table {number}</a>'
+        label = f"Table {int(row['table'][5:7])}" if row["table"].startswith("table") else row["table"].capitalize()
+        return f'<a href="{row["page"]}.html">{label}</a>'
 
     shown = pd.DataFrame({
         "table": summary.apply(table, axis=1),
@@ -124,16 +124,50 @@ def robustness_table(ours: pd.DataFrame) -> "pd.io.formats.style.Styler | None":
     def ci(metric: str) -> pd.Series:
         return ours.apply(lambda r: f"{r[metric]:.3f} [{r[metric + '_lo']:.3f}, {r[metric + '_hi']:.3f}]", axis=1)
 
-    shown = pd.DataFrame({"dataset": ours.dataset, "objective": ours.objective, "NA": ours.NA.round(3), "AA": ours.AA.round(3),
+    from .claims import TRAINED_NA
+
+    na = ours.NA.map(lambda v: f"{v:.3f}" + (" (did not learn)" if v < TRAINED_NA else ""))
+    shown = pd.DataFrame({"dataset": ours.dataset, "objective": ours.objective, "NA": na, "AA": ours.AA.round(3),
                           "top-k (95% CI)": ci("topk"), "Kendall (95% CI)": ci("kendall"), "Spearman (95% CI)": ci("spearman"),
                           "n attacked": ours.n_images.astype(int), "epochs": ours.epochs})
     return shown.set_index(["dataset", "objective"]).style.format(precision=3).set_table_styles(
         [{"selector": "td, th", "props": "font-size: 0.85em; padding: 2px 6px"}])
 
 
+def robustness_paired(ours: pd.DataFrame) -> "pd.io.formats.style.Styler | str":
+    """Each objective minus natural and minus PGD training, per dataset and metric, on the test images both nets
+    classify correctly (paired bootstrap 95% interval, n): the comparison that decides the paper's claim."""
+    from ..robust.evaluate import paired_robustness
+
+    paired = paired_robustness(ours)
+    if paired.empty:
+        return "No per-image values stored for these nets (records from before the paired statistics): rerun `attx compute --only robustness --force`."
+    paired = paired.assign(**{"difference (95% CI)": paired.apply(lambda r: f"{r.difference:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}]", axis=1)})
+    shown = paired.pivot_table(index=["dataset", "objective"], columns=["reference", "metric"], values="difference (95% CI)", aggfunc="first")
+    n = paired.groupby(["dataset", "objective"]).n.min().rename(("", "n"))
+    return pd.concat([shown, n], axis=1).style.set_table_styles([{"selector": "td, th", "props": "font-size: 0.85em; padding: 2px 6px"}])
+
+
+def robustness_costs() -> dict[str, Any] | None:
+    """The newest measured costs of the robustness study (``attx bench --robustness``), preferring one CPU
+    thread (the store's background runs); None when never measured."""
+    import json
+
+    from ..cache import REPO_ROOT
+
+    files = sorted((REPO_ROOT / "data" / "bench").glob("robust-*.json"), key=lambda p: (p.name != "robust-cpu-1t.json", p.name))
+    for path in files:
+        runs = json.loads(path.read_text()).get("runs", {})
+        if "paper" in runs:
+            return {**runs["paper"], "file": f"data/bench/{path.name}"}
+    return None
+
+
 def robustness_scale(profile_name: str) -> HTML:
-    """The scale that ran against the authors' (a robustness profile of :data:`attx_core.robust.PROFILES`)."""
+    """The scale that ran against the authors' (a robustness profile of :data:`attx_core.robust.PROFILES`),
+    and what the larger scales cost, from measured seconds per training step and per attacked image."""
     from ..robust import PROFILES as ROBUST
+    from ..robust.costs import projected_hours
 
     ran, paper = ROBUST[profile_name], ROBUST["paper"]
 
@@ -141,11 +175,32 @@ def robustness_scale(profile_name: str) -> HTML:
         schedule = "the authors' schedule" if p.epochs is None else f"{p.epochs} epoch(s)"
         return (f"{'all' if p.n_train is None else f'{p.n_train:,}'} training images, "
                 f"{schedule}, width x{p.width}, "
-                f"{'every' if p.n_test is None else f'{p.n_test:,}'} test images for NA/AA, "
-                f"{'every correctly classified' if p.n_attack is None else p.n_attack} attacked images"
+                f"{'every test image' if p.n_test is None else f'{p.n_test:,} test images'} for NA/AA, "
+                f"{'every correctly classified test image' if p.n_attack is None else f'{p.n_attack} correctly classified test images'} attacked"
                 + (f", {p.attack['iterations']} attack iterations" if "iterations" in p.attack else ", the authors' attack iterations"))
 
-    return HTML(f"<p><b>Scale that ran</b> (robustness profile <code>{profile_name}</code>): {html.escape(describe(ran))}. "
-                f"<b>The paper's scale</b>: {html.escape(describe(paper))}. At this scale no margin of 3-9% can be seen: "
-                "the regularised objectives cost 40-63 s per training step on one CPU thread (MNIST, batch 32), so the "
-                "paper's scale is a GPU job (<code>attx compute --profile paper --only robustness --device cuda</code>).</p>")
+    text = (f"<p><b>Scale that ran</b> (robustness profile <code>{profile_name}</code>): {html.escape(describe(ran))}. "
+            f"<b>The paper's scale</b>: {html.escape(describe(paper))}.</p>")
+    costs = robustness_costs()
+    if costs is None:
+        return HTML(text + "<p>Costs not measured yet (<code>attx bench --robustness</code>).</p>")
+    rows = []
+    for dataset, steps in costs["step_seconds"].items():
+        for objective, seconds in steps.items():
+            row = {"dataset": dataset, "objective": objective, "s / training step": f"{seconds:.2f}"}
+            for name in ("standard", "paper"):  # the scales at the measured (paper) net width
+                if name in ROBUST:
+                    row[f"{name}: hours"] = f"{projected_hours(costs, dataset, objective, name)['total']:,.1f}"
+            rows.append(row)
+    attack = "; ".join(f"{d} {a['total']:.1f} s per attacked image ({a['iterations']} iterations)" for d, a in costs["attack"].items())
+    prov = costs.get("provenance", {})
+    table = pd.DataFrame(rows).to_html(index=False, border=0)
+    standard = sum(projected_hours(costs, d, o, "standard")["total"] for d, s in costs["step_seconds"].items() for o in s)
+    return HTML(text + f"<p><b>What the larger scales cost</b>, measured with the paper-size nets on "
+                f"{html.escape(str(prov.get('device', '?')))} (<code>attx bench --robustness</code>, {costs['file']}): "
+                f"the authors' top-k attack costs {html.escape(attack)}; a training step costs the seconds in the table. "
+                f"The <code>standard</code> scale ({html.escape(describe(ROBUST['standard']))}) needs ~{standard:,.0f} "
+                "CPU-hours for MNIST and Fashion-MNIST, the paper's far more: GPU jobs "
+                "(<code>run_study(dataset, profile=\"standard\", device=\"cuda\")</code>; the paper's scale: "
+                "<code>attx compute --profile paper --only robustness --device cuda</code>).</p>"
+                f"<details><summary>Cost per net: seconds per training step, hours of training + AA + attack per scale</summary>{table}</details>")

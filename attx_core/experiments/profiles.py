@@ -45,7 +45,8 @@ validation subset, with image counts sized for background CPU runs: Table 1 400 
 100 each on lite1/lite2 (``n_images_per_model``); Table 6, the AttEXplore++ explorers and Table 8
 (INFD) 100; the ablations (Tables 3-5, 9-12) 64 on lite0; Figure 4 the paper's 6. Chapters the
 issue sets no count for: Table 2 (FPS) 8 images, published-vs-corrected 64, sanity check 16,
-robustness at the quick robustness profile. ``attx compute --profile standard`` fills its store
+robustness at the ``cpu`` robustness scale (the quick nets, NA/AA on every test image, 500 attacked images
+per net: what fits a CPU; the paper-size scales are GPU jobs, priced by ``attx bench --robustness``). ``attx compute --profile standard`` fills its store
 (``data/results/standard/``, committed) in the order ``compute_order`` gives.
 
 Power analysis
@@ -203,12 +204,14 @@ PROFILES: dict[str, dict[str, Any]] = {
                              "seeds": [0, 1, 2, 3407]},
             "published_vs_corrected": {"models": ["inception_v3"], "n_images": 64, "base": {"epsilon": 16 / 255}},
             "sanity_check": {"models": ["inception_v3"], "n_images": 16, "methods": {m: PAPER_METHODS[m] for m in ("saliency", "ig", "smoothgrad", "gradcam", "attexplore")}, "stages": 8},
-            "robustness": {"datasets": ["mnist", "fmnist"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "quick",
+            "robustness": {"datasets": ["mnist", "fmnist"], "objectives": ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"], "robust_profile": "cpu",
                            "eps": None},  # None: each dataset's own radius (attx_core.robust.settings); also a new cache key (issue 14)
         },
         # `attx compute` fills every cell on its first 8 images, then 32, then 100, then its target count: a pilot of
-        # all methods on the same images comes first, and the tables grow evenly.
+        # all methods on the same images comes first, and the tables grow evenly. Within a stage a cell grows by
+        # `compute_step` images at a time (all its methods on the same images), so a stopped fill leaves paired data.
         "compute_stages": [8, 32, 100],
+        "compute_step": 8,
         # `attx compute`'s priority: (chapter, model or None = all, section or None = all); chapters left out come last.
         "compute_order": [
             ("table01_insdel", "inception_v3", None),
@@ -293,7 +296,7 @@ def settings(profile: str, chapter: str, **overrides: Any) -> dict[str, Any]:
     require(profile in PROFILES, f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
     prof = PROFILES[profile]
     require(chapter in prof["chapters"], f"unknown chapter {chapter!r}; known: {', '.join(prof['chapters'])}")
-    out = {k: copy.deepcopy(v) for k, v in prof.items() if k not in ("chapters", "description", "compute_order", "compute_stages", "book_reads_store")}
+    out = {k: copy.deepcopy(v) for k, v in prof.items() if k not in ("chapters", "description", "compute_order", "compute_stages", "compute_step", "book_reads_store")}
     out["profile"] = profile
     out["chapter"] = chapter
     out.update(copy.deepcopy(prof["chapters"][chapter]))

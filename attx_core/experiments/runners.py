@@ -541,7 +541,8 @@ def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence
             continue
 
         def compute(batch: list[str], dataset=dataset) -> list[dict[str, Any]]:
-            frame = run_study(dataset, [b.split("/", 1)[1] for b in batch], profile=robust_profile, seed=seed, eps=eps, progress=False)
+            frame = run_study(dataset, [b.split("/", 1)[1] for b in batch], profile=robust_profile, seed=seed, eps=eps, progress=False,
+                              device=device())
             return frame.to_dict("records")
 
         prov = provenance(device(), profile=profile, model=f"robust SmallCNN ({robust_profile})", weights="trained here",

@@ -93,6 +93,11 @@ def robustness_sentence(df: pd.DataFrame) -> str:
     if df.empty or "topk" not in df:
         return ("Not computed yet for this profile: `attx compute --only robustness` trains the nets and attacks them "
                 "(see the store's status), or the datasets are not installed.")
+    if "attacked" in df:  # per-image values stored: the verdict from paired differences, as on the landing page
+        from .claims import robustness_verdict
+
+        v = robustness_verdict(df)
+        return f"{v.verdict.capitalize()}. Ours (paired top-k differences on the images both nets classify correctly): {v.ours}."
     parts = []
     for dataset, g in df.groupby("dataset"):
         by = g.set_index("objective")
@@ -101,8 +106,7 @@ def robustness_sentence(df: pd.DataFrame) -> str:
         parts.append(f"{dataset}: top-k intersection natural {natural:.3f}, best {best} {by.topk[best]:.3f} (NA {by.NA[best]:.3f})")
     claim = all(g.set_index("objective").topk.idxmax() in ("ar", "adv_ar", "ar_dist", "ar_sign", "adv_ar_dist", "adv_ar_sign")
                 for _, g in df.groupby("dataset"))
-    n = int(df["n_images"].min()) if "n_images" in df else 0
-    caveat = f" On {n} attacked images per row the differences between objectives are within noise." if n < 100 else ""
+    caveat = " No per-image values are stored for these nets, so no paired verdict: the ranking of means is not one."
     return "; ".join(parts) + (
         f". The ranking {'agrees' if claim else 'does not agree'} with the paper's claim that its regularisers are"
         f" the most attributionally robust.{caveat}"

@@ -31,10 +31,11 @@ from .settings import dataset_settings, family
 from .topk_attack import AttackConfig, topk_attack
 from .training import BASE_OBJECTIVES, OBJECTIVES, TERMS, TrainConfig, config, history, train
 
-VERSION = 2  # bump when a change makes stored robustness results stale (2: issue 14, the authors' protocol)
+VERSION = 3  # bump when a change makes stored robustness results stale (2: issue 14, the authors' protocol; 3: per-image values)
 METRICS = ("topk", "kendall", "spearman")
 COLUMNS = ["dataset", "objective", "NA", "AA", *METRICS, *(f"{m}_{b}" for m in METRICS for b in ("lo", "hi")),
-           "n_images", "eps", "epochs", *(f"{t}_{w}" for w in ("init", "final") for t in TERMS), "seconds"]
+           "n_images", "n_test", "eps", "epochs", *(f"{t}_{w}" for w in ("init", "final") for t in TERMS), "seconds",
+           "attacked", *(f"{m}_values" for m in METRICS)]
 CHUNK = 250  # images per forward / PGD batch in evaluation
 ATTACK_CHUNK = 16  # images per top-k attack batch
 
@@ -53,12 +54,21 @@ class Profile:
     attack: dict[str, Any] = field(default_factory=dict)  # AttackConfig overrides
 
 
+QUICK_TRAIN = {"pgd_steps": 2, "ig_m": 4, "ig_every": 2, "lr": 3e-3, "batch_size": 64}
+QUICK_ATTACK = {"iterations": 10, "ig_steps": 20, "attack_ig_steps": 8}
+
 PROFILES = {
     # a smoke run (minutes on 2 CPU cores for MNIST + FMNIST x 6 objectives): narrow net, 2048 images, 1 epoch, 2 inner
     # PGD steps (same total travel), 4-point outer / 2-point inner IGs, Adam 3e-3, 10 attack iterations on 16 images
-    "quick": Profile(n_train=2048, epochs=1, width=0.25, n_test=500, n_attack=16, pgd_eval_steps=10,
-                     train={"pgd_steps": 2, "ig_m": 4, "ig_every": 2, "lr": 3e-3, "batch_size": 64},
-                     attack={"iterations": 10, "ig_steps": 20, "attack_ig_steps": 8}),
+    "quick": Profile(n_train=2048, epochs=1, width=0.25, n_test=500, n_attack=16, pgd_eval_steps=10, train=QUICK_TRAIN, attack=QUICK_ATTACK),
+    # what fits the results store's CPU runs (paper-size regularised objectives cost ~a minute per step on one CPU
+    # thread, `attx bench --robustness`): the quick nets, NA / AA on every test image, and the quick attack on 500
+    # correctly classified test images per net, enough for paired intervals between objectives
+    "cpu": Profile(n_train=2048, epochs=1, width=0.25, n_test=None, n_attack=500, pgd_eval_steps=10, train=QUICK_TRAIN, attack=QUICK_ATTACK),
+    # the issue-14 scale: paper-size nets on the whole training split, the same 2 epochs for every objective (the
+    # natural nets reach NA >= 0.98 MNIST / 0.88 FMNIST), every test image for NA / AA, the authors' attack on 500
+    # correctly classified test images per net. Measured costs (`attx bench --robustness`): a GPU job.
+    "standard": Profile(n_train=None, epochs=2, width=1.0, n_test=None, n_attack=500),
     # the authors' settings: full splits, paper-size nets, their schedules, optimisers, attacks and image counts
     "paper": Profile(n_train=None, epochs=None, width=1.0, n_test=None, n_attack=None),
 }
@@ -85,11 +95,17 @@ def adversarial_accuracy(net: nn.Module, x: Tensor, y: Tensor, eps: float, steps
     return hits / max(1, x.shape[0])
 
 
-def correct_subset(net: nn.Module, x: Tensor, y: Tensor, n: int | None) -> tuple[Tensor, Tensor]:
-    """The first n images (in order; None: all) that ``net`` classifies correctly."""
+def correct_indices(net: nn.Module, x: Tensor, y: Tensor, n: int | None) -> Tensor:
+    """Positions of the first n images (in order; None: all) that ``net`` classifies correctly."""
     with torch.no_grad():
         ok = torch.cat([net(x[i : i + CHUNK]).argmax(dim=1) == y[i : i + CHUNK] for i in range(0, x.shape[0], CHUNK)])
-    return x[ok][:n], y[ok][:n]
+    return ok.nonzero().flatten()[:n]
+
+
+def correct_subset(net: nn.Module, x: Tensor, y: Tensor, n: int | None) -> tuple[Tensor, Tensor]:
+    """The first n images (in order; None: all) that ``net`` classifies correctly."""
+    idx = correct_indices(net, x, y, n)
+    return x[idx], y[idx]
 
 
 def attack_config(dataset: str, profile: Profile, eps: float | None = None) -> AttackConfig:
@@ -116,18 +132,46 @@ def _ci(values: Tensor) -> tuple[float, float, float]:
 
 
 def evaluate(net: nn.Module, dataset: str, x: Tensor, y: Tensor, profile: Profile, eps: float | None = None, seed: int = 0) -> dict[str, float]:
-    """NA and AA on (x, y), then the top-k attack on the first ``n_attack`` correctly classified images."""
+    """NA and AA on (x, y), then the top-k attack on the first ``n_attack`` correctly classified images.
+
+    Besides the means and intervals, the row keeps the per-image values (``<metric>_values``) and the
+    attacked images' positions in (x, y) (``attacked``), so two objectives can be compared on the images
+    both classify correctly (paired differences, :func:`paired_robustness`)."""
     radius, steps, step = aa_attack(dataset, profile, eps)
-    row: dict[str, float] = {"NA": accuracy(net, x, y), "AA": adversarial_accuracy(net, x, y, radius, steps, step, seed)}
-    xa, ya = correct_subset(net, x, y, profile.n_attack)
-    if xa.shape[0] == 0:
-        return {**row, **{m: math.nan for m in METRICS}, "n_images": 0}
+    row: dict[str, Any] = {"NA": accuracy(net, x, y), "AA": adversarial_accuracy(net, x, y, radius, steps, step, seed), "n_test": int(x.shape[0])}
+    idx = correct_indices(net, x, y, profile.n_attack)
+    if idx.numel() == 0:
+        return {**row, **{m: math.nan for m in METRICS}, "n_images": 0, "attacked": []}
+    xa, ya = x[idx], y[idx]
     cfg = attack_config(dataset, profile, eps)
     parts = [topk_attack(net, xa[i : i + ATTACK_CHUNK], ya[i : i + ATTACK_CHUNK], cfg, seed=seed + i) for i in range(0, xa.shape[0], ATTACK_CHUNK)]
     for m in METRICS:
-        mean, lo, hi = _ci(torch.cat([p[m] for p in parts]))
-        row.update({m: mean, f"{m}_lo": lo, f"{m}_hi": hi})
-    return {**row, "n_images": int(xa.shape[0])}
+        values = torch.cat([p[m] for p in parts])
+        mean, lo, hi = _ci(values)
+        row.update({m: mean, f"{m}_lo": lo, f"{m}_hi": hi, f"{m}_values": values.tolist()})
+    return {**row, "n_images": int(xa.shape[0]), "attacked": idx.tolist()}
+
+
+def paired_robustness(rows: pd.DataFrame, references: tuple[str, ...] = ("natural", "pgd")) -> pd.DataFrame:
+    """Per dataset, objective and metric (top-k, Kendall, Spearman): the paired difference objective minus
+    each of ``references`` on the test images both nets classify correctly and were attacked on (bootstrap
+    95% interval of the mean; higher = more robust). Rows without per-image values (older records) are skipped."""
+    from ..experiments.paired import paired_differences  # the same paired statistics as the attribution tables
+
+    long = [
+        {"model": r["dataset"], "method": r["objective"], "metric": m, "image": int(i), "value": float(v)}
+        for _, r in rows.iterrows() if isinstance(r.get("attacked"), list)
+        for m in METRICS for i, v in zip(r["attacked"], r.get(f"{m}_values") or [])
+    ]
+    if not long:
+        return pd.DataFrame(columns=["dataset", "objective", "reference", "metric", "n", "difference", "ci_lo", "ci_hi", "verdict"])
+    frame = pd.DataFrame(long).assign(parameter="", setting="")
+    out = []
+    for objective in frame.method.unique():
+        diffs = paired_differences(frame, reference=objective)
+        out.append(diffs[diffs.rival.isin(references) & (diffs.rival != objective)])
+    res = pd.concat(out, ignore_index=True).rename(columns={"model": "dataset", "reference": "objective", "rival": "reference"})
+    return res[["dataset", "objective", "reference", "metric", "n", "difference", "ci_lo", "ci_hi", "verdict"]]
 
 
 def _term_sizes(hist: list[dict]) -> dict[str, float]:
@@ -167,12 +211,13 @@ def run_study(
     progress: bool = True,
     eps: float | None = None,
     data_root: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
 ) -> pd.DataFrame:
     """Train (or load) one net per objective on each dataset and evaluate it; one row per pair.
 
     Missing datasets raise :class:`~attx_core.robust.datasets.DatasetMissing` (the book catches it
     and shows the reason). ``eps`` (None: each dataset's own, MNIST 0.3, FMNIST 0.1, GTSRB / Flower
-    8/255) is the training, PGD-evaluation and top-k attack radius.
+    8/255) is the training, PGD-evaluation and top-k attack radius; ``device`` where nets train and are evaluated.
     """
     require(profile in PROFILES, f"profile must be one of {tuple(PROFILES)}, got {profile!r}")
     bad = [o for o in objectives if o not in OBJECTIVES]
@@ -186,12 +231,12 @@ def run_study(
         print(f"profile {profile!r}: {asdict(prof)}; eps={'per dataset' if eps is None else f'{eps:.4g}'}; seed={seed}")
     rows = []
     for name in datasets:
-        x, y = subset(*load_dataset(name, "test", data_root), prof.n_test, seed)
+        x, y = (t.to(device) for t in subset(*load_dataset(name, "test", data_root), prof.n_test, seed))
         n_total = load_dataset(name, "train", data_root)[1].shape[0] if prof.epochs is None else None
         for objective in objectives:
             start = time.perf_counter()
             cfg = train_config(name, objective, prof, seed, eps, n_total)
-            net = train(name, cfg, data_root, progress=progress)
+            net = train(name, cfg, data_root, progress=progress, device=device)
             row = {"dataset": name, "objective": objective, **evaluate(net, name, x, y, prof, eps, seed),
                    "eps": cfg.eps, "epochs": cfg.epochs, **_term_sizes(history(name, cfg))}
             row["seconds"] = time.perf_counter() - start
@@ -231,4 +276,4 @@ def attack_methods(
     return pd.DataFrame(rows)
 
 
-__all__ = ["COLUMNS", "PROFILES", "Profile", "VERSION", "accuracy", "adversarial_accuracy", "attack_config", "attack_methods", "evaluate", "run_study", "train_config"]
+__all__ = ["COLUMNS", "PROFILES", "Profile", "VERSION", "accuracy", "adversarial_accuracy", "attack_config", "attack_methods", "evaluate", "paired_robustness", "run_study", "train_config"]

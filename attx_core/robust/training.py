@@ -178,6 +178,7 @@ def train(
     data_root: str | os.PathLike | None = None,
     checkpoints: Path | None = None,
     progress: bool = True,
+    device: str | torch.device = "cpu",
 ) -> nn.Module:
     """The net trained on ``dataset`` with ``cfg`` (frozen, eval mode), from cache when complete.
 
@@ -185,13 +186,15 @@ def train(
     from the last saved epoch. Data order and PGD starts come from generators seeded by (seed, epoch), so a
     resumed run equals an uninterrupted one. History entries: ``epoch``, ``loss``, ``seconds``, ``steps``,
     ``terms`` (epoch means of :data:`TERMS`) and ``first_terms`` (the epoch's first batch, before its step).
+    ``device``: where the net trains (data order and PGD starts are drawn on the CPU, so a GPU run draws the
+    same ones); checkpoints are stored for the CPU.
     """
     path = checkpoint_path(dataset, cfg, checkpoints)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        model = make_net(dataset, cfg.width, cfg.init)
+        model = make_net(dataset, cfg.width, cfg.init).to(device)
     optim = _optimiser(model, cfg)
-    state = torch.load(path, weights_only=False) if path.is_file() else {"epoch": 0, "step": 0, "history": []}
+    state = torch.load(path, weights_only=False, map_location=device) if path.is_file() else {"epoch": 0, "step": 0, "history": []}
     if state["epoch"]:
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
@@ -209,7 +212,7 @@ def train(
                 for group in optim.param_groups:
                     group["lr"] = cfg.lr_at(step)
                 terms: dict[str, float] = {}
-                loss = batch_loss(model, x[idx], y[idx], cfg, gen, terms)
+                loss = batch_loss(model, x[idx].to(device), y[idx].to(device), cfg, gen, terms)
                 optim.zero_grad()
                 loss.backward()
                 optim.step()
@@ -218,7 +221,7 @@ def train(
                 step += 1
             entry = {"epoch": epoch + 1, "loss": sum(losses) / len(losses), "seconds": time.perf_counter() - start,
                      "steps": step, "terms": _mean_terms(rows), "first_terms": rows[0]}
-            state = {"epoch": epoch + 1, "step": step, "model": model.state_dict(), "optim": optim.state_dict(),
+            state = {"epoch": epoch + 1, "step": step, "model": _to_cpu(model.state_dict()), "optim": _to_cpu(optim.state_dict()),
                      "history": state["history"] + [entry]}
             _save(path, state)
             record = provenance(dataset=dataset, config=asdict(cfg), checkpoint=path.name, epochs_done=epoch + 1, history=state["history"])
@@ -226,10 +229,21 @@ def train(
     return model.eval().requires_grad_(False)
 
 
+def _to_cpu(state: object) -> object:
+    """A (nested) state dict with every tensor on the CPU: checkpoints load anywhere."""
+    if isinstance(state, Tensor):
+        return state.cpu()
+    if isinstance(state, dict):
+        return {k: _to_cpu(v) for k, v in state.items()}
+    if isinstance(state, list):
+        return [_to_cpu(v) for v in state]
+    return state
+
+
 def history(dataset: str, cfg: TrainConfig, checkpoints: Path | None = None) -> list[dict]:
     """The training history stored with the checkpoint of (dataset, cfg) ([] when not trained yet)."""
     path = checkpoint_path(dataset, cfg, checkpoints)
-    return torch.load(path, weights_only=False)["history"] if path.is_file() else []
+    return torch.load(path, weights_only=False, map_location="cpu")["history"] if path.is_file() else []
 
 
 def config(objective: str, dataset: str = "mnist", **overrides) -> TrainConfig:
