@@ -498,8 +498,9 @@ def test_robustness_costs_project_hours_from_measured_step_seconds():
     measured = {"step_seconds": {"mnist": {"natural": 0.2, "pgd": 4.1}}, "batch_size": {"mnist": {"natural": 50, "pgd": 50}},
                 "attack": {"mnist": {"fixed": 1.0, "per_iteration": 0.5, "iterations": 100}}}
     h = costs.projected_hours(measured, "mnist", "natural", "standard")
-    assert h["steps"] == 2 * 1200  # 2 epochs of 60,000 images in batches of 50
-    assert h["train"] == pytest.approx(2400 * 0.2 / 3600)
+    epochs = robust_eval.PROFILES["standard"].epochs
+    assert h["steps"] == epochs * 1200  # epochs of 60,000 images in batches of 50
+    assert h["train"] == pytest.approx(epochs * 1200 * 0.2 / 3600)
     assert h["attack"] == pytest.approx(500 * (1.0 + 100 * 0.5) / 3600)
     assert h["aa"] == pytest.approx(10_000 * 4.1 / 50 / 3600)  # AA runs the training attack: a PGD step per image
     assert h["total"] == pytest.approx(h["train"] + h["aa"] + h["attack"])

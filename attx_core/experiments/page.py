@@ -142,10 +142,14 @@ def robustness_paired(ours: pd.DataFrame) -> "pd.io.formats.style.Styler | str":
     paired = paired_robustness(ours)
     if paired.empty:
         return "No per-image values stored for these nets (records from before the paired statistics): rerun `attx compute --only robustness --force`."
-    paired = paired.assign(**{"difference (95% CI)": paired.apply(lambda r: f"{r.difference:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}]", axis=1)})
-    shown = paired.pivot_table(index=["dataset", "objective"], columns=["reference", "metric"], values="difference (95% CI)", aggfunc="first")
-    n = paired.groupby(["dataset", "objective"]).n.min().rename(("", "n"))
-    return pd.concat([shown, n], axis=1).style.set_table_styles([{"selector": "td, th", "props": "font-size: 0.85em; padding: 2px 6px"}])
+    paired = paired.assign(cell=paired.apply(lambda r: f"{r.difference:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}]", axis=1),
+                           n=paired.n.astype(str))
+    wide = paired.pivot_table(index=["dataset", "objective"], columns=["reference", "metric"], values="cell", aggfunc="first")
+    counts = paired.pivot_table(index=["dataset", "objective"], columns="reference", values="n", aggfunc="first")
+    for reference in counts.columns:
+        wide[(reference, "n")] = counts[reference]
+    order = [(ref, m) for ref in counts.columns for m in ("topk", "kendall", "spearman", "n") if (ref, m) in wide]
+    return wide[order].fillna("–").style.set_table_styles([{"selector": "td, th", "props": "font-size: 0.85em; padding: 2px 6px"}])
 
 
 def robustness_costs() -> dict[str, Any] | None:
