@@ -254,7 +254,8 @@ def claims_summary(profile: str) -> pd.DataFrame:
             verdict = check(claim, cmp, ours)
             counts = cmp.n[cmp.n > 0]
             n = "" if counts.empty else f"{counts.min()}" + (f"-{counts.max()}" if counts.max() != counts.min() else "")
-        used = "; ".join(model_label(k, v, k) for k, v in analogues.items())
+        ran = set(ours["model"]) if "model" in ours else set(analogues)
+        used = "; ".join(model_label(k, v, k) for k, v in analogues.items() if k in ran)
         if verdict.verdict.startswith("not testable"):  # a stand-in's numbers say nothing about this claim
             n, used = "", "not run here"
         rows.append({"table": claim, "page": chapter, "claim": verdict.claim, "paper": verdict.paper, "ours": verdict.ours,
@@ -265,7 +266,8 @@ def claims_summary(profile: str) -> pd.DataFrame:
         cfg = settings(profile, "robustness")
         ours = robustness_study(**cfg, **stored_only(profile))
         verdict = robustness_verdict(ours)
-        n = f"{int(ours.n_images.min())}-{int(ours.n_images.max())}" if "n_images" in ours and len(ours) else ""
+        lo, hi = (int(ours.n_images.min()), int(ours.n_images.max())) if "n_images" in ours and len(ours) else (0, 0)
+        n = "" if not hi else f"{lo}" if lo == hi else f"{lo}-{hi}"
         rows.append({"table": "robustness", "page": "robustness", "claim": verdict.claim, "paper": verdict.paper, "ours": verdict.ours,
                      "verdict": verdict.verdict, "n": n,
                      "models that ran": f"robustness nets, scale '{cfg['robust_profile']}' ({', '.join(cfg['datasets'])})" if n else ""})
