@@ -39,8 +39,8 @@ cfg = ex.settings(profile, "robustness", **overrides)
 
 # %% tags=["hide-input"]
 ours = ex.robustness_study(**cfg, **ex.run_options(profile, force))
-display(page.robustness_scale(cfg["robust_profile"]))
 display(HTML(f"<p><b>Verdict.</b> {ex.robustness_sentence(ours)}</p>"))
+display(page.robustness_scale(cfg["robust_profile"]))
 page.robustness_table(ours)
 
 # %% [markdown]

@@ -63,7 +63,13 @@ vs BIG (0.008) ~256, vs AGI (0.014) ~553, vs Saliency ~731, vs Guided IG ~1,000,
 has 500): it can separate every insertion claim, Grad-CAM's narrowly; the deletion claims against AGI, Saliency,
 Guided IG, SmoothGrad, Fast-IG, IG and DeepLIFT cannot be separated at any count this subset allows, and the page
 reports them as "not separated" rather than as a verdict. The 8-image pilot's sd is itself uncertain (about
-+-25%); recompute at 32 images. Cost: the whole Table 1 protocol is ~260 s per image on one CPU thread
++-25%); recomputed at 56 images (2026-11-24, session 4, same command): paired sd insertion 0.09-0.21 (vs AGI
+0.094), deletion 0.034-0.13 (vs AGI 0.076). Images needed: insertion vs AGI ~29, Saliency ~19, BIG ~10,
+SmoothGrad ~11, Grad-CAM ~324, the others < 7; deletion vs EG ~2, Grad-CAM ~20, BIG ~148, AGI ~227, Guided IG
+~268, Saliency ~289, SmoothGrad ~417, Fast-IG ~1,000, DeepLIFT ~5,500, IG ~6,200. So 400 images separate every
+insertion claim and the deletion claims against AGI, BIG, Guided IG, Saliency and SmoothGrad; Fast-IG, DeepLIFT
+and IG stay out of reach. At 56 images the observed insertion lead over AGI is +0.004 [-0.019, +0.027] (paired bootstrap): the
+paper's +0.049 lies above that interval on the Lite0 stand-in. Cost: the whole Table 1 protocol is ~260 s per image on one CPU thread
 (``attx bench --table1``), i.e. ~29 CPU-hours for 400 images: a GPU job, or many background sessions.
 """
 from __future__ import annotations
