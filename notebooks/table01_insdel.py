@@ -51,11 +51,12 @@ fig = ex.plots.paper_vs_ours(cmp, title="Table 1: paper (grey) vs ours (blue, 95
 #
 # Every method is scored on the same images, so "AttEXplore beats X" is judged on the per-image
 # differences AttEXplore - X (mean and 95% bootstrap interval; for deletion a negative difference favours
-# AttEXplore), next to the paper's difference. "not separated" means the interval includes 0 at this n.
+# AttEXplore), next to the paper's difference. "not separated" means the interval includes 0 at this n;
+# `paper_in_ci` "no" means a difference of the paper's size is ruled out on our images.
 
 # %% tags=["hide-input"]
 pairs = paired_differences(ours, "attexplore", paper=cmp)
-pairs.set_index(["model", "metric", "rival"])[["n", "difference", "ci_lo", "ci_hi", "paper_difference", "verdict"]].round(4)
+pairs.set_index(["model", "metric", "rival"])[["n", "difference", "ci_lo", "ci_hi", "paper_difference", "paper_in_ci", "verdict"]].round(4)
 
 # %% [markdown]
 # Does our ordering of the eleven methods follow the paper's? Kendall's tau between the paper's scores and

@@ -202,3 +202,19 @@ def test_resolution_table_flags_changes_and_reorderings() -> None:
     assert table.loc["448px", "n"] == 4 and table.loc["448px", "worst_method"] == "c"
     assert not table.loc["448px", "usable"] and table.loc["448px", "ranking_unchanged"]  # c moved by 0.06
     assert table.loc["896px", "usable"] and abs(table.loc["896px", "max_mean_change"] - 0.0001) < 1e-9
+
+
+def test_paired_differences_say_whether_the_papers_difference_is_inside_our_interval() -> None:
+    """AttEXplore leads IG by exactly 0.02 on every image: a paper difference of 0.02 is inside, 0.2 is ruled out."""
+    from attx_core.experiments.paired import paired_differences
+
+    base = [0.1, 0.5, 0.3, 0.9, 0.2, 0.7, 0.4, 0.6]
+    ours = _frame({"attexplore": [v + 0.02 for v in base], "ig": base}, "insertion")
+
+    def paper(lead: float) -> pd.DataFrame:
+        return pd.DataFrame([{"model": "inception_v3", "metric": "insertion", "method": "attexplore", "paper": 0.5 + lead},
+                             {"model": "inception_v3", "metric": "insertion", "method": "ig", "paper": 0.5}])
+
+    assert paired_differences(ours, paper=paper(0.02)).paper_in_ci.tolist() == ["yes"]
+    assert paired_differences(ours, paper=paper(0.2)).paper_in_ci.tolist() == ["no"]
+    assert paired_differences(ours).paper_in_ci.tolist() == [""]

@@ -14,7 +14,7 @@ from scipy.stats import kendalltau
 from ..metrics import mean_ci
 from .compare import LOWER_IS_BETTER
 
-COLUMNS = ["model", "metric", "reference", "rival", "n", "difference", "ci_lo", "ci_hi", "paper_difference", "better", "verdict"]
+COLUMNS = ["model", "metric", "reference", "rival", "n", "difference", "ci_lo", "ci_hi", "paper_difference", "paper_in_ci", "better", "verdict"]
 
 
 def _wide(ours: pd.DataFrame, model: str, metric: str, by: str) -> pd.DataFrame:
@@ -25,7 +25,8 @@ def _wide(ours: pd.DataFrame, model: str, metric: str, by: str) -> pd.DataFrame:
 def paired_differences(ours: pd.DataFrame, reference: str = "attexplore", by: str = "method",
                        paper: pd.DataFrame | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Per (model, metric, rival): mean of ``reference - rival`` over the images both have, its bootstrap
-    interval, the paper's difference, and the verdict: which is better with the interval excluding 0
+    interval, the paper's difference and whether our interval contains it (``paper_in_ci``: "yes" / "no" / ""
+    without a paper value), and the verdict: which is better with the interval excluding 0
     ("better" is higher, or lower for deletion and INFD), or "not separated at n images".
 
     ``ours``: a runner's long frame (model, method, parameter, setting, metric, image, value); ``by``: the
@@ -51,8 +52,10 @@ def paired_differences(ours: pd.DataFrame, reference: str = "attexplore", by: st
             better = reference if low > 0 else rival if high < 0 else ""
             pr, pv = claimed.get((model, metric, reference)), claimed.get((model, metric, rival))
             verdict = f"{better} better" if better else f"not separated at n={diff.size}"
-            rows.append([model, metric, reference, rival, int(diff.size), mean, lo, hi,
-                         (pr - pv) if pr is not None and pv is not None else float("nan"), better, verdict])
+            paper_diff = (pr - pv) if pr is not None and pv is not None else float("nan")
+            # does our interval contain the paper's difference? (a lead of the paper's size is ruled out where not)
+            inside = "" if paper_diff != paper_diff else "yes" if lo <= paper_diff <= hi else "no"
+            rows.append([model, metric, reference, rival, int(diff.size), mean, lo, hi, paper_diff, inside, better, verdict])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
