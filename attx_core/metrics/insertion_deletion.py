@@ -111,6 +111,8 @@ def insertion_deletion(
 
     ``target=None`` scores the model's top-1 class on the clean image (the paper's protocol).
     ``batch_size`` = images per forward pass (default :func:`attx_core.engine.chunk_size`).
+    ``step`` = pixels per curve point: 224 is the paper's; 448 or 896 moved no method's mean AUC by 0.002 on
+    72 Lite0 images (README, "Insertion/deletion resolution"): a shortcut for exploratory runs, not for Table 1.
 
     Example::
 
