@@ -18,7 +18,7 @@ import torch
 
 from ..validate import require
 from .datasets import info
-from .evaluate import ATTACK_CHUNK, PROFILES, Profile, attack_config, train_config
+from .evaluate import PROFILES, Profile, attack_config, train_config
 from .nets import make_net
 from .settings import dataset_settings
 from .topk_attack import topk_attack
