@@ -141,7 +141,7 @@ def robustness_paired(ours: pd.DataFrame) -> "pd.io.formats.style.Styler | str":
 
     paired = paired_robustness(ours)
     if paired.empty:
-        return "No per-image values stored for these nets (records from before the paired statistics): rerun `attx compute --only robustness --force`."
+        return "No per-image values stored for these nets (records from before the paired statistics): rerun `attx compute --only robustness` (the robustness VERSION bump gives them a new store entry)."
     paired = paired.assign(cell=paired.apply(lambda r: f"{r.difference:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}]", axis=1),
                            n=paired.n.astype(str))
     wide = paired.pivot_table(index=["dataset", "objective"], columns=["reference", "metric"], values="cell", aggfunc="first")
