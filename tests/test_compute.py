@@ -305,3 +305,15 @@ def test_compute_step_grows_a_cell_a_few_images_at_a_time(monkeypatch) -> None:
     assert compute._limits("standard", cell, 100, None, 150)[-1] == target  # the last stage ends at the target
     assert compute._limits("standard", compute.Cell("table01_insdel", "resnet50"), 100, None, 8) == []  # its target is 100
     assert compute._limits("standard", cell, 8, 32, None) == [32]  # no step: the stage itself
+
+
+def test_a_sanity_entry_costs_every_method_at_every_stage(tmp_path) -> None:
+    """The sanity check's entry runs each of its methods on the original model and after each of its
+    randomised stages, so its cost is the sum of the methods' passes times (stages + 1)."""
+    methods = {"saliency": {}, "ig": {"steps": 20}}
+    key = {"method": "saliency", "params": {}, "model": "efficientnet_lite0", "methods": methods, "layers": ["a", "b"]}
+    sanity = compute.entry_cost(cache.CacheEntry(tmp_path / "s.json", key, force=True))
+    alone = {m: compute.entry_cost(cache.CacheEntry(tmp_path / f"{m}.json", {"method": m, "params": p, "model": "efficientnet_lite0"}, force=True))
+             for m, p in methods.items()}
+    assert alone["ig"] > alone["saliency"]
+    assert sanity == pytest.approx(3 * (alone["saliency"] + alone["ig"]))

@@ -160,15 +160,20 @@ def run_cell(profile: str, cell: Cell, limit: int | None = None, **opts: Any) ->
     return list(chapter_frames(cell.settings(profile, limit), cell.sections, **opts))
 
 
+def _passes(method: str, params: Mapping[str, Any]) -> float:
+    """A method's passes per image, 1 where its formula is unknown."""
+    passes = passes_per_image(method, params)
+    return passes if math.isfinite(passes) else 1.0
+
+
 def entry_cost(entry: CacheEntry) -> float:
     """Estimated cost of one image of an entry, in forward+backward passes of EfficientNet-Lite0
     (the method's passes plus the metric's forwards, scaled by the model's size)."""
     key = entry.key
-    passes = passes_per_image(key["method"], key.get("params", {})) if "method" in key else float("nan")
-    if not math.isfinite(passes):
-        passes = 1.0
-    if "methods" in key:  # the sanity check: every method at every stage
-        passes *= max(1, len(key["methods"])) * (len(key.get("layers", [])) + 1)
+    if "methods" in key:  # the sanity check: every method at every stage (the original model included)
+        passes = sum(_passes(m, p) for m, p in key["methods"].items()) * (len(key.get("layers", [])) + 1)
+    else:
+        passes = _passes(key["method"], key.get("params", {})) if "method" in key else 1.0
     if isinstance(key.get("insdel"), dict):
         passes += 2 * num_points(IMAGE_SIZE * IMAGE_SIZE, int(key["insdel"].get("step", IMAGE_SIZE))) * FORWARD_COST
     if "n_perturbations" in key:
