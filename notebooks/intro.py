@@ -53,6 +53,17 @@ page.claims_table(summary)
 # few dozen images per session.
 
 # %% [markdown]
+# ## What the store holds
+#
+# Per chapter and model: the images stored (fewest-most over the chapter's methods and settings; bold where
+# the fewest fall short of the target), the target, and what the missing image computations cost on one CPU
+# thread (`attx compute --profile standard`, resumable; or a GPU run, `--device cuda`, not yet timed here).
+# A chapter's verdict rests on the fewest.
+
+# %% tags=["hide-input"]
+page.store_table(profile)
+
+# %% [markdown]
 # ## Section 5.2's margins
 #
 # The text quotes AttEXplore's lead over AGI and over the average of the other baselines in score

@@ -317,3 +317,29 @@ def test_a_sanity_entry_costs_every_method_at_every_stage(tmp_path) -> None:
              for m, p in methods.items()}
     assert alone["ig"] > alone["saliency"]
     assert sanity == pytest.approx(3 * (alone["saliency"] + alone["ig"]))
+
+
+def test_store_status_counts_what_is_stored_against_the_targets(tiny_profile, monkeypatch) -> None:
+    """Fewest/most images over a chapter's methods per model, the target, and what is missing."""
+    compute.run_cell("test", compute.Cell("table01_insdel", "resnet50"))
+    compute.run_cell("test", compute.Cell("table01_insdel", "inception_v3"), limit=1)
+    status = compute.store_status("test").set_index("model")
+    assert status.loc["inception_v3", ["fewest", "most", "target"]].tolist() == [1, 1, 3]
+    assert status.loc["resnet50", ["fewest", "most", "target"]].tolist() == [2, 2, 2]
+    assert status.loc["inception_v3", "missing"] == 4 and status.loc["inception_v3", "cpu_hours"] > 0
+    monkeypatch.setitem(TEST_PROFILE["chapters"]["table01_insdel"], "methods", {"saliency": {}, "ig": {"steps": 2}, "smoothgrad": {"n_samples": 2}})
+    status = compute.store_status("test").set_index("model")  # a method with no images yet: fewest 0
+    assert status.loc["resnet50", ["fewest", "most", "target"]].tolist() == [0, 2, 2]
+    assert status.loc["inception_v3", "missing"] == 4 + 3 + 2 and len(tiny_profile.calls) == 6
+
+
+def test_the_landing_page_shows_the_store_status_of_store_profiles(tiny_profile, monkeypatch) -> None:
+    from attx_core.experiments import page
+
+    compute.run_cell("test", compute.Cell("table01_insdel", "resnet50"), limit=1)
+    assert "computes each chapter as its page builds" in page.store_table("test").data
+    monkeypatch.setitem(TEST_PROFILE, "book_reads_store", True)
+    html = page.store_table("test").to_html()
+    assert '<a href="table01_insdel.html">table01_insdel</a>' in html and "EfficientNet-Lite1 (for resnet50)" in html
+    rows = html.split("<tr")[2:]
+    assert ">1<" in rows[1] and ">2<" in rows[1] and "font-weight: bold" in html  # resnet50: 1 of 2, short

@@ -210,6 +210,40 @@ def remaining(planned: Mapping[Cell, list[tuple[CacheEntry, int]]]) -> tuple[int
     return sum(n for n, _ in seen.values()), len(seen), sum(c for _, c in seen.values())
 
 
+def store_status(profile: str) -> pd.DataFrame:
+    """What a profile's store holds, per chapter and model (computes nothing): the images stored (fewest and
+    most over the chapter's methods and settings; robustness: attacked images per net), the target, and the
+    chapter's missing image computations with their estimated hours on one CPU thread."""
+    from ..robust import PROFILES as ROBUST_SCALES
+
+    rows = []
+    for chapter in PROFILES[profile]["chapters"]:
+        cfg = settings(profile, chapter)
+        planned = plan(profile, cells(profile, [chapter]))
+        missing, _, passes = remaining(planned)
+        short: dict[str | None, int] = {}  # model -> the most images one of its entries lacks
+        for cell, entries in planned.items():
+            short[cell.model] = max([short.get(cell.model, 0), *(n for _, n in entries)])
+        most: dict[str | None, int] = {}
+        for _, df in chapter_frames(cfg, partial=True):
+            if "image" in df and "model" in df and not df.empty:
+                for model, n in df.groupby(["model", *[c for c in ("method", "attack") if c in df]]).image.nunique().groupby(level=0).max().items():
+                    most[model] = max(most.get(model, 0), int(n))
+            elif "n_images" in df and not df.empty:  # robustness: one row per trained net
+                most[None] = int(df.n_images.max())
+        models = cfg.get("models") or [None]
+        per_model = cfg.get("n_images_per_model") or {}
+        for i, model in enumerate(models):
+            target = per_model.get(model, cfg.get("n_images"))
+            if "robust_profile" in cfg:
+                target = ROBUST_SCALES[cfg["robust_profile"]].n_attack
+            fewest = max(0, target - short.get(model, 0)) if target is not None else most.get(model, 0)
+            rows.append({"chapter": chapter, "model": model, "fewest": fewest, "most": max(fewest, most.get(model, 0)),
+                         "target": target, "missing": missing if i == 0 else None,
+                         "cpu_hours": passes / CPU_PASSES_PER_SECOND / 3600 if i == 0 else None})
+    return pd.DataFrame(rows)
+
+
 # --- tables -------------------------------------------------------------------------------------------
 
 

@@ -115,6 +115,40 @@ def claims_table(summary: pd.DataFrame) -> "pd.io.formats.style.Styler":
                                {"selector": "td:nth-child(3)", "props": "min-width: 12em"}]))
 
 
+def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":
+    """The landing page's view of a store profile: per chapter (linked to its page) and model, the images
+    stored against the target, and what the missing image computations cost on one CPU thread. A profile
+    the book computes itself (``quick``) gets one line: its pages reach their targets as they build."""
+    from .compare import OUR_MODEL_NAMES
+    from .compute import store_status
+    from .profiles import PROFILES, settings
+    from .resolve import ANALOGUES
+
+    if not PROFILES[profile].get("book_reads_store"):
+        return HTML(f"<p>The <b>{profile}</b> profile computes each chapter as its page builds, to the chapter's target.</p>")
+    status = store_status(profile)
+
+    def model(row: pd.Series) -> str:
+        if row["model"] is None or pd.isna(row["model"]):
+            return "the robustness nets" if row["chapter"] == "robustness" else ""
+        if settings(profile, row["chapter"]).get("stand_ins"):
+            return f"{OUR_MODEL_NAMES[ANALOGUES[row['model']]]} (for {row['model']})"
+        return row["model"]
+
+    first = status.missing.notna()
+    shown = pd.DataFrame({
+        "chapter": [f'<a href="{c}.html">{c}</a>' if f else "" for c, f in zip(status.chapter, first)],
+        "model": status.apply(model, axis=1),
+        "images stored": [f"{a}" if a == b else f"{a}-{b}" for a, b in zip(status.fewest, status.most)],
+        "target": status.target.map(lambda t: "" if pd.isna(t) else f"{int(t)}"),
+        "missing computations": status.missing.map(lambda m: "" if pd.isna(m) else f"{int(m):,}"),
+        "CPU-hours left": status.cpu_hours.map(lambda h: "" if pd.isna(h) else f"{h:,.1f}"),
+    })
+    return (shown.style.hide(axis="index")
+            .apply(lambda _: ["font-weight: bold" if f < t else "" for f, t in zip(status.fewest, status.target.fillna(0))], subset=["images stored"])
+            .set_table_styles([{"selector": "td, th", "props": "text-align: left; font-size: 0.9em; padding: 2px 8px"}]))
+
+
 def robustness_table(ours: pd.DataFrame) -> "pd.io.formats.style.Styler | None":
     """The robustness results as the issue asks them: per dataset and objective NA, AA, and top-k intersection,
     Kendall and Spearman with their 95% intervals over the attacked images, and n."""
