@@ -223,8 +223,12 @@ def cmd_compute(args: argparse.Namespace) -> int:
     except SystemExit as err:
         print(err, file=sys.stderr)
         return 2
-    from .experiments.compute import compute_command
+    from .experiments.compute import compute_command, store_status
 
+    if args.status:
+        status = store_status(profile, list(dict.fromkeys(c.partition(":")[0] for c in only)) or None)
+        print(status.astype(object).where(status.notna(), "").to_string(index=False, float_format=lambda h: f"{h:.1f}"))
+        return 0
     return compute_command(profile, hours=hours, threads=threads, device=device, only=only or None, tables_only=args.tables_only)
 
 
@@ -263,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--device", metavar="D", help="cpu or cuda[:N] (default: cuda when available)")
     cp.add_argument("--only", action="append", metavar="CHAPTER[:MODEL][,...]", help="only these chapters, or one model of a chapter, e.g. table01_insdel:inception_v3 (repeatable)")
     cp.add_argument("--tables-only", action="store_true", help="compute nothing: regenerate data/results/<profile>/tables/*.csv")
+    cp.add_argument("--status", action="store_true", help="compute nothing: print the images stored per chapter and model against the "
+                    "targets, and the CPU-hours the missing computations cost")
     cp.set_defaults(fn=cmd_compute)
     sub.add_parser("bench", help="performance benchmark (see `attx bench -h`)")
     return parser

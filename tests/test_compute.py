@@ -343,3 +343,10 @@ def test_the_landing_page_shows_the_store_status_of_store_profiles(tiny_profile,
     assert '<a href="table01_insdel.html">table01_insdel</a>' in html and "EfficientNet-Lite1 (for resnet50)" in html
     rows = html.split("<tr")[2:]
     assert ">1<" in rows[1] and ">2<" in rows[1] and "font-weight: bold" in html  # resnet50: 1 of 2, short
+
+
+def test_status_prints_the_store_and_computes_nothing(tiny_profile, capsys) -> None:
+    assert main(["compute", "--profile", "test", "--status", "--only", "table01_insdel:resnet50"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["chapter", "model", "fewest", "most", "target", "missing", "cpu_hours"]
+    assert lines[1].split()[:5] == ["table01_insdel", "inception_v3", "0", "0", "3"] and tiny_profile.calls == []

@@ -210,14 +210,14 @@ def remaining(planned: Mapping[Cell, list[tuple[CacheEntry, int]]]) -> tuple[int
     return sum(n for n, _ in seen.values()), len(seen), sum(c for _, c in seen.values())
 
 
-def store_status(profile: str) -> pd.DataFrame:
+def store_status(profile: str, chapters: Sequence[str] | None = None) -> pd.DataFrame:
     """What a profile's store holds, per chapter and model (computes nothing): the images stored (fewest and
     most over the chapter's methods and settings; robustness: attacked images per net), the target, and the
-    chapter's missing image computations with their estimated hours on one CPU thread."""
+    chapter's missing image computations with their estimated hours on one CPU thread (``chapters``: only these)."""
     from ..robust import PROFILES as ROBUST_SCALES
 
     rows = []
-    for chapter in PROFILES[profile]["chapters"]:
+    for chapter in chapters or PROFILES[profile]["chapters"]:
         cfg = settings(profile, chapter)
         planned = plan(profile, cells(profile, [chapter]))
         missing, _, passes = remaining(planned)
@@ -241,7 +241,7 @@ def store_status(profile: str) -> pd.DataFrame:
             rows.append({"chapter": chapter, "model": model, "fewest": fewest, "most": max(fewest, most.get(model, 0)),
                          "target": target, "missing": missing if i == 0 else None,
                          "cpu_hours": passes / CPU_PASSES_PER_SECOND / 3600 if i == 0 else None})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"missing": "Int64"})
 
 
 # --- tables -------------------------------------------------------------------------------------------
