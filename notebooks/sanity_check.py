@@ -32,13 +32,19 @@ cfg = ex.settings(profile, "sanity_check", **overrides)
 # %% tags=["hide-input"]
 ours = ex.sanity_check(**cfg, **ex.run_options(profile, force))
 table = ex.sanity_table(ours)
-table
+n_images = ours.groupby("model").image.nunique().rename("n").reset_index() if len(ours) else ours
+display(page.status_line(n_images, cfg, "sanity_check"))
+table.style.format(precision=3, na_rep="constant map").set_caption(
+    f"Mean Spearman over {ours.image.nunique() if len(ours) else 0} images; 'constant map': every randomised map constant, "
+    "the correlation undefined")
 
 # %% tags=["hide-input"]
 fig = ex.plots.sanity_curves(ours)
 
 # %% tags=["hide-input"]
-print(ex.sanity_sentence(table))
+from IPython.display import Markdown
+
+Markdown(ex.sanity_sentence(table))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

@@ -1,6 +1,7 @@
 """The experiment layer: settings, model resolution, paper comparison, cached and resumable results."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -218,3 +219,20 @@ def test_paired_differences_say_whether_the_papers_difference_is_inside_our_inte
     assert paired_differences(ours, paper=paper(0.02)).paper_in_ci.tolist() == ["yes"]
     assert paired_differences(ours, paper=paper(0.2)).paper_in_ci.tolist() == ["no"]
     assert paired_differences(ours).paper_in_ci.tolist() == [""]
+
+
+def test_sanity_stages_with_constant_maps_are_kept_and_named() -> None:
+    """Stages where every randomised map is constant stay in the table (NaN), the pass/fail sentence judges the
+    deepest stage with defined correlations and names the constant ones, and the CSV counts defined values only."""
+    from attx_core.experiments import compute
+
+    rows = [dict(model="inception_v3", ours_model="m", image=i, method=meth, stage=s, layer=layer, spearman=rho)
+            for i in range(2) for meth, rhos in (("a", (1.0, 0.2, np.nan)), ("b", (1.0, 0.9, np.nan)))
+            for s, (layer, rho) in enumerate(zip(("original", "fc", "block"), rhos))]
+    df = pd.DataFrame(rows)
+    table = ex.sanity_table(df)
+    assert list(table.index) == [(0, "original"), (1, "fc"), (2, "block")] and table.loc[2].isna().all().all()
+    sentence = ex.sanity_sentence(table)
+    assert "down to fc, a decorrelate" in sentence and "b stay similar" in sentence and "From block on (stages 2-2)" in sentence
+    csv = compute.table_rows("sanity_check", [("", df)]).set_index(["method", "setting"])
+    assert csv.loc[("a", "stage 1: fc"), "n"] == 2 and csv.loc[("a", "stage 2: block"), "n"] == 0

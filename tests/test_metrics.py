@@ -241,6 +241,20 @@ def test_cascading_randomization(tiny_model, tiny_images):
     assert np.allclose(again.spearman, df[df.method == "saliency"].spearman)
 
 
+def test_a_constant_randomised_map_has_an_undefined_correlation(tiny_model, tiny_images):
+    """A map that goes constant once the model is randomised (as every map does once a network's output no
+    longer depends on its input) gets NaN, not a number that would pass or fail the check."""
+    x, target = tiny_images
+    calls = []
+
+    def flat(m, x, t):  # the trained model's map, then constant maps
+        calls.append(1)
+        return x.clone() if len(calls) == 1 else torch.zeros_like(x)
+
+    df = cascading_randomization(tiny_model, x, target, {"flat": flat}, seed=0, layers=["net.fc"])
+    assert np.allclose(df[df.stage == 0].spearman, 1.0) and df[df.stage == 1].spearman.isna().all()
+
+
 def test_mean_ci():
     mean, lo, hi = mean_ci([1.0, 2.0, 3.0, 4.0], n_boot=500)
     assert mean == 2.5 and lo < mean < hi and 1.0 <= lo and hi <= 4.0

@@ -271,8 +271,9 @@ def table_rows(chapter: str, frames: Sequence[tuple[str, pd.DataFrame]]) -> pd.D
                 rows.append([chapter, model, method, _setting(section, parameter, setting, many), metric, len(g), mean, lo, hi])
         elif "spearman" in df and "stage" in df:  # the sanity check
             for (model, method, stage, layer), g in df.groupby(["ours_model", "method", "stage", "layer"], sort=False):
-                mean, lo, hi = _ci(g["spearman"].to_numpy(dtype=float))
-                rows.append([chapter, model, method, f"stage {stage}: {layer}", "spearman", len(g), mean, lo, hi])
+                defined = g["spearman"].dropna().to_numpy(dtype=float)  # NaN: a constant randomised map
+                mean, lo, hi = _ci(defined)
+                rows.append([chapter, model, method, f"stage {stage}: {layer}", "spearman", len(defined), mean, lo, hi])
         elif "attack" in df and "insertion_curve" in df:  # the explorer grid
             keys = ["ours_model", "attack", "epsilon", "samples", "num_steps"]
             for (model, attack, eps, samples, steps), g in df.groupby(keys, sort=False, dropna=False):

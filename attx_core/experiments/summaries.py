@@ -70,22 +70,33 @@ def variant_sentence(table: pd.DataFrame) -> str:
 
 
 def sanity_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean Spearman (over images) of each method's map with its original map at every randomisation stage."""
+    """Mean Spearman (over images) of each method's map with its original map at every randomisation stage;
+    NaN where every image's randomised map was constant (Spearman undefined), the stage kept."""
     if df.empty:
         return df
-    return df.pivot_table(index=["stage", "layer"], columns="method", values="spearman", aggfunc="mean").round(3)
+    return df.groupby(["stage", "layer", "method"]).spearman.mean().unstack("method").round(3)
 
 
 def sanity_sentence(table: pd.DataFrame) -> str:
-    """Which methods pass (their maps decorrelate once the top layers are randomised)."""
+    """Which methods pass (their maps decorrelate once the top layers are randomised), judged at the deepest
+    stage with defined correlations; stages where every map is constant are named as such."""
     if table.empty:
         return "The sanity check could not be run (not available yet)."
-    last = table.iloc[-1]
+    defined = table[table.notna().any(axis=1)]
+    constant = table[table.isna().all(axis=1)]
+    tail = ""
+    if len(constant):
+        tail = (f" From {constant.index[0][1]} on (stages {constant.index[0][0]}-{constant.index[-1][0]}), every method's "
+                "randomised map is constant: the randomised network's output no longer depends on its input, so the "
+                "rank correlation is undefined ('constant map') and those stages test nothing.")
+    if len(defined) < 2:
+        return "No stage with defined correlations follows the original model." + tail
+    last = defined.iloc[-1]
     passed = [m for m, v in last.items() if abs(v) < 0.5]
     failed = [m for m, v in last.items() if abs(v) >= 0.5]
-    return (f"After randomising {len(table) - 1} stages down to {table.index[-1][1]}, "
+    return (f"After randomising {len(defined) - 1} stages down to {defined.index[-1][1]}, "
             f"{', '.join(passed) or 'no method'} decorrelate (|rho| < 0.5, pass)"
-            + (f" while {', '.join(failed)} stay similar to their original maps (fail)." if failed else "."))
+            + (f" while {', '.join(failed)} stay similar to their original maps (fail)." if failed else ".") + tail)
 
 
 def robustness_sentence(df: pd.DataFrame) -> str:

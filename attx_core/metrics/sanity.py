@@ -60,7 +60,8 @@ def cascading_randomization(
     ``methods`` maps a display name to ``fn(model, x, target) -> map``, a registered method name, or
     ``(method name, params)``. ``layers`` (module names, top first; default every parameterised
     module, see :func:`randomizable_layers`) are re-initialised cumulatively, seeded by ``seed``.
-    Returns one row per (stage, method, image): columns stage, layer, method, image, spearman.
+    Returns one row per (stage, method, image): columns stage, layer, method, image, spearman (NaN where the
+    randomised map is constant, e.g. once the randomised layers leave the output independent of the input).
     """
     check_images(x)
     target = check_target(target, x.shape[0], getattr(model, "num_classes", None))
