@@ -43,7 +43,7 @@ gain
 
 # %% tags=["hide-input"]
 fig = ex.plots.relative_bars(gain, title="AttEXplore++ explorers: insertion relative to AttEXplore (ssa)")
-print(ex.plusplus_sentence(gain))
+page.sentence(ex.plusplus_sentence(gain))
 
 # %% [markdown]
 # ## Sensitivity: epsilon, DP (di_prob) and beta
@@ -63,7 +63,7 @@ seeds = ex.seed_stability(**run, method="attexplore", params=cfg["base"], seeds=
 ex.summary(seeds, by=["model", "setting", "metric"])
 
 # %% tags=["hide-input"]
-print(ex.seed_sentence(seeds))
+page.sentence(ex.seed_sentence(seeds))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, seeds)

@@ -36,7 +36,7 @@ if imgs is not None:
     fig = ex.plots.heatmap_grid(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names, list(dict.fromkeys(maps.method)))
 
 # %% tags=["hide-input"]
-print(ex.describe_maps(maps))
+page.sentence(ex.describe_maps(maps))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, maps)

@@ -46,7 +46,7 @@ table
 fig = ex.plots.variant_bars(table, title="published (grey) vs corrected (blue), 95% CI over images")
 
 # %% tags=["hide-input"]
-print(ex.variant_sentence(table))
+page.sentence(ex.variant_sentence(table))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

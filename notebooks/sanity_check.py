@@ -42,9 +42,7 @@ table.style.format(precision=3, na_rep="constant map").set_caption(
 fig = ex.plots.sanity_curves(ours)
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown
-
-Markdown(ex.sanity_sentence(table))
+page.sentence(ex.sanity_sentence(table))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

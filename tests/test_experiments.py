@@ -236,3 +236,11 @@ def test_sanity_stages_with_constant_maps_are_kept_and_named() -> None:
     assert "down to fc, a decorrelate" in sentence and "b stay similar" in sentence and "From block on (stages 2-2)" in sentence
     csv = compute.table_rows("sanity_check", [("", df)]).set_index(["method", "setting"])
     assert csv.loc[("a", "stage 1: fc"), "n"] == 2 and csv.loc[("a", "stage 2: block"), "n"] == 0
+
+
+def test_variant_sentence_names_variants_missing_a_version_instead_of_printing_nan() -> None:
+    table = pd.DataFrame({"metric": ["insertion"] * 3, "parameter": ["AGI: walk", "AGI: walk", "IG: trapezoid"],
+                          "setting": ["published", "corrected", "published"], "mean": [0.5, 0.6, 0.4]})
+    text = ex.variant_sentence(table)
+    assert text == "Insertion, corrected minus published: AGI: walk +0.1000. Not computed yet in both versions: IG: trapezoid."
+    assert "nan" not in ex.variant_sentence(table[table.parameter == "IG: trapezoid"])

@@ -27,6 +27,11 @@ def verdict_box(verdict: Verdict) -> HTML:
                 f"{rows}</div>")
 
 
+def sentence(text: str) -> HTML:
+    """A page's summary sentence as a paragraph of the page (printed, it would sit in a scrolling code box)."""
+    return HTML(f"<p>{html.escape(text)}</p>")
+
+
 def shortfall(cmp: pd.DataFrame, cfg: Mapping[str, Any]) -> str:
     """One line per model whose n is below the profile's target image count ('' when every cell is at it)."""
     per_model = dict(cfg.get("n_images_per_model") or {})

@@ -64,9 +64,14 @@ def variant_sentence(table: pd.DataFrame) -> str:
     if table.empty:
         return "No variant could be run (not available yet)."
     ins = table[table.metric == "insertion"].pivot_table(index="parameter", columns="setting", values="mean")
-    parts = [f"{variant.split(':')[0]} {row.corrected - row.published:+.4f}" for variant, row in ins.iterrows()
-             if {"corrected", "published"} <= set(row.index)]
-    return "Insertion, corrected minus published: " + "; ".join(parts) + "."
+    ins = ins.reindex(columns=["published", "corrected"])
+    both = ins.dropna()
+    missing = [variant for variant in ins.index if variant not in both.index]
+    text = ("Insertion, corrected minus published: " + "; ".join(f"{variant} {row.corrected - row.published:+.4f}"
+                                                               for variant, row in both.iterrows()) + ".") if len(both) else ""
+    if missing:
+        text += f" Not computed yet in both versions: {'; '.join(missing)}."
+    return text.strip()
 
 
 def sanity_table(df: pd.DataFrame) -> pd.DataFrame:
