@@ -45,7 +45,7 @@ fig = ex.plots.paper_vs_ours(cmp, title="Table 2: FPS, paper (GPU) vs ours")
 
 # %% [markdown]
 # A cross-check that needs no timing: at the published settings AttEXplore costs num_steps x N = 200
-# forward+backward passes per image, IG 51, SmoothGrad 50 (the table above). For AttEXplore to run
+# forward+backward passes per image, IG 50, SmoothGrad 50 (the table above). For AttEXplore to run
 # 2.4x faster than IG, as Table 2 reports, each of its passes would have to be about 10x cheaper than
 # IG's; both differentiate the same network, so batching or measurement differences, not the method,
 # must explain the paper's ranking.
