@@ -72,7 +72,7 @@ page.store_table(profile)
 
 # %% tags=["hide-input"]
 table1 = ex.insdel_table(**ex.settings(profile, "table01_insdel"), **ex.stored_only(profile))
-ex.text_claims(ex.compare(table1, "table01_insdel"))
+ex.text_claims(ex.compare(table1, "table01_insdel")).style.hide(axis="index").format(precision=2, na_rep="not computed yet")
 
 # %% [markdown]
 # ## Cost of this profile
@@ -86,4 +86,4 @@ from attx_core.book import read_timings
 timings = read_timings().get(profile, {})
 table = ex.budget(profile).set_index("chapter")
 table["last build (s)"] = [timings.get(c) for c in table.index]
-table
+table.style.format(precision=0, na_rep="–")

@@ -60,7 +60,7 @@ fig = ex.plots.robustness_bars(ours)
 
 # %% tags=["hide-input"]
 terms = [c for c in ("ce_init", "ig_norm_init", "dist_init", "sign_init", "ce_final", "ig_norm_final", "dist_final", "sign_final") if c in ours]
-ours[["dataset", "objective", *terms]] if terms else "no term sizes stored"
+ours[["dataset", "objective", *terms]].style.hide(axis="index").format({t: "{:.3g}" for t in terms}, na_rep="–") if terms else "no term sizes stored"
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

@@ -71,7 +71,7 @@ rank_agreement(ours, cmp).round(3)
 # paper's averages from its Table 1). The same margins from our numbers:
 
 # %% tags=["hide-input"]
-ex.text_claims(cmp)
+ex.text_claims(cmp).style.hide(axis="index").format(precision=2, na_rep="not computed yet")
 
 # %% [markdown]
 # ## How coarse can the curves be?
