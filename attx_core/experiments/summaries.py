@@ -92,8 +92,8 @@ def sanity_sentence(table: pd.DataFrame) -> str:
     tail = ""
     if len(constant):
         tail = (f" From {constant.index[0][1]} on (stages {constant.index[0][0]}-{constant.index[-1][0]}), every method's "
-                "randomised map is constant: the randomised network's output no longer depends on its input, so the "
-                "rank correlation is undefined ('constant map') and those stages test nothing.")
+                "randomised map is constant (as when the randomised layers leave the output independent of the input), "
+                "so the rank correlation is undefined ('constant map') and those stages test nothing.")
     if len(defined) < 2:
         return "No stage with defined correlations follows the original model." + tail
     last = defined.iloc[-1]
