@@ -71,6 +71,16 @@ insertion claim and the deletion claims against AGI, BIG, Guided IG, Saliency an
 and IG stay out of reach. At 56 images the observed insertion lead over AGI is +0.004 [-0.019, +0.027] (paired bootstrap): the
 paper's +0.049 lies above that interval on the Lite0 stand-in. Cost: the whole Table 1 protocol is ~260 s per image on one CPU thread
 (``attx bench --table1``), i.e. ~29 CPU-hours for 400 images: a GPU job, or many background sessions.
+
+Budget spent (issue 16: four background sessions on the 2-core CPU, 2026-11-23/24; no GPU was ever lent). The
+store reached (``attx compute --status``): Table 1 on Lite0 140 paired images with all eleven methods (148 for
+some), Lite1 0-8, Lite2 0; Table 2 8/8, Figure 4 6/6, the sanity check 16/16, the explorer grid and the
+robustness ``cpu`` scale complete; AttEXplore++ and published-vs-corrected only the settings they share with
+Table 1 (100 and 64 images); Tables 3-6 and 8 none. The last session filled 60 images at ~210 s per image per thread (two one-thread
+workers). At n = 140 insertion separates AttEXplore from 9 of 10 rivals (Grad-CAM +0.027 [+0.001, +0.051]) but
+not from AGI (+0.013 [-0.004, +0.030]; the paper's +0.049 lies above the interval). The targets above are kept:
+they are what the claims need and what a GPU run fills; lowering them to what a CPU reached would make the pages
+say "at target" without deciding more. Every page states n against its target and the CPU-hours still missing.
 """
 from __future__ import annotations
 
