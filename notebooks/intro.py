@@ -48,7 +48,7 @@ page.claims_table(summary)
 # **What a GPU run adds.** `attx compute --profile paper --device cuda` runs the paper's protocol on all 500
 # images of the shared validation subset, every setting of every table, and the paper's own models wherever
 # their weights are present (ViT-B/16 for Table 7 included); `attx book --profile paper` renders it. On the
-# 2-core CPU of this project, Table 1 alone costs about 4-5 minutes per image (all eleven methods and their
+# 2-core CPU of this project, Table 1 alone costs about 3.5-4.5 minutes per image (all eleven methods and their
 # insertion/deletion curves on EfficientNet-Lite0, one thread), which is why the standard store grows by a
 # few dozen images per session.
 
