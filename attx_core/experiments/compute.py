@@ -197,7 +197,12 @@ def plan(profile: str, todo: Sequence[Cell]) -> dict[Cell, list[tuple[CacheEntry
 def missing_hours(profile: str, chapter: str) -> tuple[int, float]:
     """(missing images, estimated hours on one CPU thread) of a chapter's store; computes nothing."""
     missing, _, passes = remaining(plan(profile, cells(profile, [chapter])))
-    return missing, passes / CPU_PASSES_PER_SECOND / 3600
+    return missing, cpu_hours(passes)
+
+
+def cpu_hours(passes: float) -> float:
+    """Estimated hours of ``attx compute`` on one CPU thread for ``passes`` cost units."""
+    return passes / CPU_PASSES_PER_SECOND / 3600
 
 
 def remaining(planned: Mapping[Cell, list[tuple[CacheEntry, int]]]) -> tuple[int, int, float]:
@@ -240,7 +245,7 @@ def store_status(profile: str, chapters: Sequence[str] | None = None) -> pd.Data
             fewest = max(0, target - short.get(model, 0)) if target is not None else most.get(model, 0)
             rows.append({"chapter": chapter, "model": model, "fewest": fewest, "most": max(fewest, most.get(model, 0)),
                          "target": target, "missing": missing if i == 0 else None,
-                         "cpu_hours": passes / CPU_PASSES_PER_SECOND / 3600 if i == 0 else None})
+                         "cpu_hours": cpu_hours(passes) if i == 0 else None})
     return pd.DataFrame(rows).astype({"missing": "Int64"})
 
 
