@@ -4,8 +4,6 @@ from ._tv_shim import ensure_torchvision_ops
 ensure_torchvision_ops()  # before anything imports torchvision/timm (CPU torch wheel)
 
 from . import cache, data, models  # noqa: E402
-
-cache.git_commit()  # the commit of the code this process runs, recorded in every result's provenance
 from .methods import METHODS, attribute  # noqa: E402
 from . import metrics  # noqa: E402
 from .attacks import ATTACKS, attack  # noqa: E402

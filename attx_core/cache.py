@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from .execution import policy
+from .execution import forward_backend, policy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TMP_STALE_SECONDS = 600.0  # a temp file this old is a killed writer's, whatever its PID
@@ -91,9 +91,8 @@ def results_root() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """Short commit of the repository (``+dirty`` when the tree has uncommitted changes), or 'unknown',
-    taken once per process when ``attx_core`` is imported: the code the process runs, even if the tree
-    changes while a long fill is running."""
+    """Short commit of the repository (``+dirty`` when the tree has uncommitted changes), or 'unknown';
+    looked up on a process's first provenance record and kept for the rest of the process."""
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
@@ -102,31 +101,66 @@ def git_commit() -> str:
         return "unknown"
 
 
+# Instruction-set flags that change which float kernels run (and so the rounding of path methods' numbers).
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+             "amx_tile", "amx_bf16", "amx_int8", "asimd", "sve")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_info() -> dict[str, Any]:
+    """The CPU model, the instruction-set flags of :data:`ISA_FLAGS` it has, and the kernel level torch dispatches to."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name.strip() == "model name" and model in ("", platform.machine(), platform.processor()):
+                model = value.strip()
+            elif name.strip() in ("flags", "Features") and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    capability = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "unknown"
+    return {"cpu": model, "isa": [f for f in ISA_FLAGS if f in flags], "torch_cpu_capability": capability}
+
+
 def device_name(device: str | torch.device = "cpu") -> str:
     """Human-readable device: the GPU's name, or the CPU with its thread count."""
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_info()['cpu']}, {torch.get_num_threads()} threads)"
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import timm
+
+    out = {"torch": torch.__version__, "timm": timm.__version__, "numpy": numpy.__version__, "python": platform.python_version()}
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        out["openvino"] = version("openvino")
+    except PackageNotFoundError:
+        pass
+    return out
 
 
 def provenance(device: str | torch.device = "cpu", **fields: Any) -> dict[str, Any]:
-    """A provenance record: the caller's fields (profile, model, weights, images, seed, ...) plus
-    git commit, device, torch's intra-op thread count (``threads``: some maps, e.g. BIG's, depend on it),
-    library versions and the UTC date."""
-    import timm
-    import numpy
-
+    """A provenance record: the caller's fields (profile, model, weights, images, seed, method, ...) plus what
+    computed it: git commit, device (CPU model, instruction-set flags and kernel level; or the GPU), torch's
+    intra-op thread count (``threads``: path methods' numbers depend on it), the execution policy and forward
+    backend, library versions and the UTC date."""
+    device = torch.device(device)
     record = dict(fields)
     record.setdefault("threads", torch.get_num_threads())
     record.update(
         execution=policy(),
+        forward_backend=forward_backend(device),
         commit=git_commit(),
         device=device_name(device),
-        torch=torch.__version__,
-        timm=timm.__version__,
-        numpy=numpy.__version__,
-        python=platform.python_version(),
+        **({"cuda": torch.version.cuda} if device.type == "cuda" else {}),
+        **cpu_info(),
+        **_versions(),
         date=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     return record
@@ -229,7 +263,12 @@ def _try_claim(path: Path) -> int | None:
 
 
 class CacheEntry:
-    """The stored records of one configuration, keyed by image id."""
+    """The stored records of one configuration, keyed by image id, with the provenance of each record.
+
+    The file holds ``key``, ``records``, ``provenance`` (the entry's first run: what older readers show),
+    ``provenances`` (each distinct run environment once, by id) and ``record_provenance`` (image id ->
+    its run's id and the UTC date it was stored). Records stored before per-record provenance have none.
+    """
 
     def __init__(self, path: Path, key: dict[str, Any], force: bool = False) -> None:
         self.path = path
@@ -237,6 +276,8 @@ class CacheEntry:
         self.force = force
         self.provenance: dict[str, Any] = {}
         self.records: dict[str, dict[str, Any]] = {}
+        self.provenances: dict[str, dict[str, Any]] = {}
+        self.record_provenance: dict[str, dict[str, str]] = {}
         self._replace = force  # a forced entry's first write replaces the stored file
         if not force:
             self.refresh()
@@ -252,26 +293,62 @@ class CacheEntry:
         except FileNotFoundError:
             return {}
 
+    def _merge(self, stored: dict[str, Any]) -> None:
+        self.records = {**stored.get("records", {}), **self.records}
+        self.provenances = {**stored.get("provenances", {}), **self.provenances}
+        self.record_provenance = {**stored.get("record_provenance", {}), **self.record_provenance}
+
     def refresh(self) -> None:
         """Merge in the records other processes stored since this entry was read (not when forced)."""
         if self.force:
             return
         stored = self._stored()
-        self.records = {**stored.get("records", {}), **self.records}
+        self._merge(stored)
         self.provenance = self.provenance or stored.get("provenance", {})
 
     def missing(self, ids: Sequence[str]) -> list[str]:
         """The ids without a stored record, in the given order."""
         return [i for i in ids if i not in self.records]
 
-    def put(self, records: dict[str, dict[str, Any]], provenance: dict[str, Any] | None = None) -> None:
+    def provenance_of(self, image_id: str) -> dict[str, Any] | None:
+        """The full provenance of one stored record (its run's fields plus the date it was stored), or None
+        for a record stored before per-record provenance."""
+        ref = self.record_provenance.get(image_id)
+        if ref is None or ref.get("provenance") not in self.provenances:
+            return None
+        return {**self.provenances[ref["provenance"]], "date": ref.get("date")}
+
+    def _note_provenance(self, image_ids: Sequence[str], provenance: dict[str, Any], date: str | None = None) -> None:
+        body = {k: v for k, v in provenance.items() if k != "date"}
+        pid = config_key(body)
+        self.provenances[pid] = _canonical(body)
+        stamp = date or provenance.get("date") or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for image_id in image_ids:
+            self.record_provenance[image_id] = {"provenance": pid, "date": stamp}
+
+    def put(self, records: dict[str, dict[str, Any]], provenance: dict[str, Any] | None = None,
+            record_provenance: dict[str, dict[str, Any] | None] | None = None) -> None:
         """Store records: under the entry's lock, merge them with what is stored and rewrite the file
-        atomically; the first provenance stored is kept."""
+        atomically. Each new record points to ``provenance`` (stamped with the time it is stored), or to its
+        own full provenance in ``record_provenance`` (records merged from elsewhere); the entry's first
+        provenance stays its ``provenance``."""
         with _locked(self.claims_dir / "entry.lock"):
             stored = {} if self._replace else self._stored()
-            self.records = {**stored.get("records", {}), **self.records, **records}
+            self._merge(stored)
+            self.records.update(records)
+            given = record_provenance or {}
+            now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for image_id in records:
+                own = given.get(image_id)
+                if own is not None:
+                    self._note_provenance([image_id], own)
+                elif provenance:
+                    self._note_provenance([image_id], provenance, date=now)
             self.provenance = stored.get("provenance") or self.provenance or dict(provenance or {})
-            atomic_write_json(self.path, {"key": self.key, "provenance": self.provenance, "records": self.records})
+            payload = {"key": self.key, "provenance": self.provenance, "records": self.records}
+            if self.record_provenance:
+                payload.update(provenances=self.provenances, record_provenance=self.record_provenance)
+            atomic_write_json(self.path, payload)
             self._replace = False
             clean_stale_tmp(self.path.parent, f"{self.path.name}.*.tmp")
 

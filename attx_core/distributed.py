@@ -87,16 +87,18 @@ def _shard_key(key: dict[str, Any], rank: int, world: int) -> dict[str, Any]:
 def merge_shards(cache: ResultsCache, kind: str, key: dict[str, Any], ids: Sequence[str], world: int, prov: dict[str, Any], keep_shards: bool = False) -> dict[str, dict[str, Any]]:
     """Rank 0's step: gather every shard entry's records into the entry of ``key`` (ids in order)."""
     records: dict[str, dict[str, Any]] = {}
+    origins: dict[str, dict[str, Any] | None] = {}
     shards = [cache.entry(kind, _shard_key(key, r, world)) for r in range(world)]
     for shard in shards:
         records.update(shard.records)
+        origins.update({i: shard.provenance_of(i) for i in shard.records})
     missing = [i for i in ids if i not in records]
     if missing:
         raise RuntimeError(f"shards of {kind} lack records for {len(missing)} image(s), e.g. {missing[:3]}")
     merged = cache.entry(kind, key)
     merged.records = {}
     merged.provenance = {}
-    merged.put({i: records[i] for i in ids}, prov)
+    merged.put({i: records[i] for i in ids}, prov, record_provenance=origins)
     if not keep_shards:
         for shard in shards:
             shard.path.unlink(missing_ok=True)

@@ -68,6 +68,14 @@ def policy_scope(name: str) -> Iterator[None]:
         _override.pop()
 
 
+def forward_backend(device: str | torch.device = "cpu") -> str:
+    """What runs store-sized forward-only calls on ``device`` under the active policy (recorded in provenance)."""
+    name = policy()
+    if name in ("eager", "channels_last"):
+        return f"torch eager ({'channels-last' if name == 'channels_last' else 'NCHW'})"
+    return "torch.compile inductor (channels-last" + (f", calls from {COMPILE_MIN_SAMPLES} samples)" if name == "auto" else ")")
+
+
 class _Layout(torch.autograd.Function):
     """``z`` in ``layout``; its gradient comes back in the standard NCHW layout, so a caller's
     ``grad.view(...)`` works whatever layout the network ran in."""

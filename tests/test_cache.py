@@ -44,3 +44,23 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path):
 def test_profile_name_is_checked(tmp_path):
     with pytest.raises(ValueError, match="profile"):
         ResultsCache("../x", root=tmp_path)
+
+
+def test_every_record_points_to_the_provenance_that_computed_it(tmp_path):
+    entry = ResultsCache("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig"))
+    entry.put({"old": {"v": 0}})  # a record from before per-record provenance
+    first, second = provenance(profile="quick", threads=1), provenance(profile="quick", threads=2)
+    entry.put({"a": {"v": 1}, "b": {"v": 2}}, first)
+    entry.put({"c": {"v": 3}}, second)
+    again = ResultsCache("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig"))
+    assert again.provenance_of("old") is None
+    a, c = again.provenance_of("a"), again.provenance_of("c")
+    assert a["threads"] == 1 and c["threads"] == 2 and again.provenance_of("b")["threads"] == 1
+    for field in ("commit", "date", "device", "cpu", "isa", "torch_cpu_capability", "forward_backend", "execution", "torch", "numpy"):
+        assert field in a, field
+    stored = json.loads(again.path.read_text())
+    assert len(stored["provenances"]) == 2 and stored["records"]["a"] == {"v": 1}  # records themselves unchanged
+    # records merged from another entry keep their own provenance
+    other = ResultsCache("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig", shard=1))
+    other.put({"d": {"v": 4}}, provenance={}, record_provenance={"d": {**a, "rank": 3}})
+    assert other.provenance_of("d")["rank"] == 3 and other.provenance_of("d")["date"] == a["date"]

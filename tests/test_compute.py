@@ -226,6 +226,9 @@ def test_compute_resumes_stops_at_its_deadline_and_writes_tables(tiny_profile, c
     assert (table.ci_lo <= table["mean"]).all() and (table["mean"] <= table.ci_hi).all()
     stored = [json.loads(p.read_text()) for p in (tiny_profile.root / "insdel").glob("*.json")]
     assert len(stored) == 4 and all("commit" in s["provenance"] for s in stored)
+    assert all(set(s["record_provenance"]) == set(s["records"]) for s in stored)  # every record says what computed it
+    prov = next(iter(stored[0]["provenances"].values()))
+    assert {"commit", "cpu", "isa", "threads", "forward_backend", "method_version", "batch_size", "torch"} <= set(prov)
     assert main(["compute", "--profile", "test"]) == 0 and len(tiny_profile.calls) == 10  # nothing left to do
 
 

@@ -153,7 +153,8 @@ class Run:
             return compute(resolved, x, y, params)
 
         prov = provenance(device(), profile=self.profile, model=resolved.name, requested_model=requested, weights=resolved.weights,
-                          images=self.images, n_images=len(ids), seed=seed, method=method)
+                          images=self.images, n_images=len(ids), seed=seed, method=method,
+                          method_version=METHODS[method].version, batch_size=self.batch_size)
         out = entry.compute(ids, batch_fn, self.batch_size, provenance=prov, desc=f"{kind} {resolved.name} {method}")
         if not self.provenance:
             self.provenance = dict(entry.provenance)
