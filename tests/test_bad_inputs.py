@@ -260,7 +260,7 @@ def test_labels_row_without_file(tmp_path):
 def test_labels_non_integer(tmp_path):
     _png(tmp_path / "a.png")
     _labels(tmp_path, "file,label\na.png,dog\n")
-    with pytest.raises(ValueError, match=r"line 2: non-integer label 'dog' for file 'a\.png'"):
+    with pytest.raises(ValueError, match=r"line 2: label 'dog' for file 'a\.png' is not a class index \(an integer\) or a synset id"):
         data.load_folder(tmp_path)
 
 
@@ -280,6 +280,103 @@ def test_read_image_bad_size_and_directory(tmp_path):
             data.read_image(path, size)
     with pytest.raises(ValueError, match=r"is a directory, not an image file"):
         data.read_image(tmp_path)
+
+
+# --- kind 1: image loaders give the pixels and labels the files hold -------------------------------
+
+
+def _class_folders(root, names):
+    for name in names:
+        (root / name).mkdir(parents=True)
+        _png(root / name / "x.png")
+    return root
+
+
+def test_imagenet_val_class_folders_get_their_synset_index(tmp_path):
+    root = _class_folders(tmp_path, ["n01440764", "n01443537", "n15075141", ".ipynb_checkpoints"])
+    assert data.load_imagenet_val(root, size=16).labels.tolist() == [0, 1, 999]  # a subset, a hidden folder ignored
+
+
+def test_imagenet_val_refuses_folders_that_are_not_synsets(tmp_path):
+    root = _class_folders(tmp_path, ["n01440764", "cats", "n99999999"])
+    with pytest.raises(ValueError, match=r"named by ImageNet synset.*2 are not: cats, n99999999"):
+        data.load_imagenet_val(root, size=16)
+
+
+def test_imagenet_val_suffix_case_and_other_files(tmp_path):
+    root = _class_folders(tmp_path, ["n01440764"])
+    _png(root / "n01440764" / "y.Jpeg")
+    (root / "n01440764" / "notes.txt").write_text("hello")
+    (root / "n01440764" / ".DS_Store").write_bytes(b"")
+    with pytest.warns(UserWarning, match=r"skipped 1 file\(s\) that are not images \(notes\.txt\)"):
+        images = data.load_imagenet_val(root, size=16)
+    assert images.names == ["x.png", "y.Jpeg"]
+
+
+def test_ground_truth_synsets_and_a_bad_line(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    _png(flat / "a.png")
+    _png(flat / "b.png")
+    gt = tmp_path / "gt.txt"
+    gt.write_text("n15075141\n7\n")
+    assert data.load_imagenet_val(flat, size=16, ground_truth=gt).labels.tolist() == [999, 7]
+    gt.write_text("n15075141\nseven\n")
+    with pytest.raises(ValueError, match=r"gt\.txt line 2: label 'seven' is not a class index"):
+        data.load_imagenet_val(flat, size=16, ground_truth=gt)
+    gt.write_text("n00000001\n7\n")
+    with pytest.raises(ValueError, match=r"gt\.txt line 1: 'n00000001' is not an ImageNet-1k synset"):
+        data.load_imagenet_val(flat, size=16, ground_truth=gt)
+
+
+def test_labels_csv_with_a_bom_and_synset_labels(tmp_path):
+    _png(tmp_path / "a.png")
+    (tmp_path / "labels.csv").write_text("\ufefffile,label\na.png,n01443537\n", encoding="utf-8")
+    assert data.load_folder(tmp_path, size=16).labels.tolist() == [1]
+
+
+def test_16_bit_and_float_images_keep_their_range(tmp_path):
+    gray16 = tmp_path / "g16.png"
+    Image.fromarray(np.full((40, 40), 16384, np.uint16)).save(gray16)
+    assert Image.open(gray16).mode == "I;16"
+    torch.testing.assert_close(data.read_image(gray16, 16), torch.full((3, 16, 16), 16384 / 65535))
+    tiff = tmp_path / "f.tif"
+    Image.fromarray(np.full((40, 40), 0.3, np.float32)).save(tiff)
+    torch.testing.assert_close(data.read_image(tiff, 16), torch.full((3, 16, 16), 0.3))
+    Image.fromarray(np.full((40, 40), 200.0, np.float32)).save(tiff)
+    with pytest.raises(ValueError, match=r"f\.tif: float pixel values in \[200, 200\]; float images must hold intensities in \[0, 1\]"):
+        data.read_image(tiff, 16)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    arr = np.zeros((20, 40, 3), np.uint8)  # 40 wide, 20 tall: left half black, right half white
+    arr[:, 20:] = 255
+    img = Image.fromarray(arr)
+    exif = img.getexif()
+    exif[0x0112] = 6  # the camera was turned: display rotated 90 degrees clockwise
+    path = tmp_path / "phone.jpg"
+    img.save(path, exif=exif, quality=100)
+    x = data.read_image(path, None)
+    assert x.shape == (3, 40, 20)  # upright: 20 wide, 40 tall
+    assert x[:, :15].mean() < 0.1 and x[:, 25:].mean() > 0.9  # black on top, white below
+
+
+def test_decompression_bomb_is_one_error(tmp_path, monkeypatch, capsys):
+    path = _png(tmp_path / "huge.png", (100, 100))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 100x100 stands in for 20000x20000
+    with pytest.raises(ValueError, match=r"huge\.png is too large to decode safely.*downscale it"):
+        data.read_image(path)
+    _one_line_error(capsys, r"huge\.png is too large to decode safely", ["explain", str(path), *TINY, "--out", str(tmp_path / "h.png")])
+
+
+@pytest.mark.parametrize("kind", ["gray16", "float"])
+def test_explain_runs_on_16_bit_and_float_images(kind, tmp_path, capsys):
+    path = tmp_path / ("g16.png" if kind == "gray16" else "f.tif")
+    ramp = np.linspace(0, 1, 48 * 48, dtype=np.float32).reshape(48, 48)
+    Image.fromarray((ramp * 65535).astype(np.uint16) if kind == "gray16" else ramp).save(path)
+    assert main(["explain", str(path), *TINY, "--out", str(tmp_path / "h.png")]) == 0
+    assert (tmp_path / "h.png").is_file()
+    capsys.readouterr()
 
 
 # --- CLI --------------------------------------------------------------------------------------------
