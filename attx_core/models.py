@@ -8,22 +8,24 @@ class names, a Grad-CAM layer and a mid-level feature layer (used by the NAA att
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import math
 import numbers
 import os
 import socket
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from .execution import arrange
-from .validate import check_device
+from .validate import check_device, check_logits
 
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -108,6 +110,28 @@ class ImageModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name}, weights={self.weights}, input_size={self.input_size}"
+
+
+MODE_DEPENDENT = (nn.modules.batchnorm._NormBase, nn.modules.dropout._DropoutNd)  # compute differently in training mode
+
+
+@contextlib.contextmanager
+def evaluated(model: nn.Module) -> Iterator[None]:
+    """Run the block with ``model`` in eval mode, then give each of its modules its own mode back: a model
+    left in training mode is explained as it predicts, and its batch-norm statistics are not updated.
+    A warning names the batch-norm and dropout layers that were in training mode."""
+    training = [m for m in model.modules() if m.training]
+    changed = sorted({type(m).__name__ for m in training if isinstance(m, MODE_DEPENDENT)})
+    if changed:
+        warnings.warn(f"model {getattr(model, 'name', type(model).__name__)!r} is in training mode: explained in eval mode "
+                      f"({', '.join(changed)} as at inference) and put back in training mode afterwards", RuntimeWarning, stacklevel=4)
+    for m in training:
+        m.training = False
+    try:
+        yield
+    finally:
+        for m in training:
+            m.training = True
 
 
 @lru_cache(maxsize=1)
@@ -555,10 +579,8 @@ def wrap(
     except Exception as err:
         msg = " ".join(str(err).split())[:200]
         raise ValueError(f"net failed on a (1, 3, {input_size}, {input_size}) input: {type(err).__name__}: {msg}") from err
-    if not isinstance(out, Tensor):
-        hint = " (a Hugging Face model? return outputs.logits from a small nn.Module)" if hasattr(out, "logits") else ""
-        raise ValueError(f"net must return a logits tensor (B, classes), it returned {type(out).__name__}{hint}")
-    if out.dim() != 2 or out.shape[0] != 1:
+    check_logits(out, torch.zeros(0, dtype=torch.long), "net")
+    if out.shape[0] != 1:
         raise ValueError(f"net must return logits of shape (B, classes), got {tuple(out.shape)} for one image")
     num_classes = int(out.shape[1])
     if class_names is not None:

@@ -137,6 +137,43 @@ def check_model(model: Any, name: str = "model") -> None:
         raise ValueError(f"{name} must be a torch.nn.Module returning logits, got {type(model).__name__}{hint}")
 
 
+def check_finite_model(model: nn.Module, name: str = "model") -> None:
+    """Require finite parameters and buffers: a damaged checkpoint (NaN weights) gives NaN maps and AUCs."""
+    for what, tensors in (("parameter", model.named_parameters()), ("buffer", model.named_buffers())):
+        for key, t in tensors:
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise ValueError(f"{name} {what} {key!r} contains NaN or inf values: the weights are damaged; "
+                                 "reload them (models.load, or load_state_dict from a good checkpoint)")
+
+
+def check_logits(output: Any, target: Tensor, name: str = "model") -> None:
+    """Require what a method differentiates: a finite (B, classes >= 2) logits tensor, not probabilities,
+    with every target below the number of classes."""
+    if not isinstance(output, Tensor):
+        if isinstance(output, dict):
+            hint = f" with keys {list(output)[:5]}: return the logits entry (e.g. out['logits']) from a small nn.Module"
+        elif isinstance(output, (tuple, list)):
+            hint = f" of {len(output)} items: return the logits (e.g. out[0]) from a small nn.Module"
+        else:
+            hint = " (a Hugging Face model? return outputs.logits from a small nn.Module)" if hasattr(output, "logits") else ""
+        raise ValueError(f"{name} must return a logits tensor (B, classes), it returned a {type(output).__name__}{hint}")
+    if output.dim() != 2:
+        raise ValueError(f"{name} must return logits of shape (B, classes), got shape {tuple(output.shape)}")
+    if output.shape[1] == 1:
+        raise ValueError(f"{name} returns one logit per image (a binary classifier): a softmax over one logit is constant, "
+                         "so every map would be zero; return two logits, torch.cat([torch.zeros_like(z), z], dim=1) "
+                         "(softmax of those = sigmoid(z)), and explain class 1")
+    if not bool(torch.isfinite(output).all()):
+        raise ValueError(f"{name} returned NaN or inf logits on these images")
+    if bool((output >= 0).all()) and bool(torch.allclose(output.sum(dim=1), output.new_ones(()), atol=1e-4)):
+        raise ValueError(f"{name} returns probabilities (each row is >= 0 and sums to 1), not logits: remove its final "
+                         "softmax (the methods apply softmax where the published code does, output='prob'); on "
+                         "probabilities the maps come out hundreds of times smaller")
+    if bool((target >= output.shape[1]).any()):
+        raise ValueError(f"target class indices must lie in 0..{output.shape[1] - 1} ({name} returns {output.shape[1]} logits), "
+                         f"got {target.tolist()}")
+
+
 def check_device(device: Any) -> torch.device:
     """A ``torch.device`` that exists on this machine; one clear ValueError otherwise."""
     if isinstance(device, bool) or device is None or not isinstance(device, (str, torch.device, int)):

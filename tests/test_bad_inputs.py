@@ -379,6 +379,81 @@ def test_explain_runs_on_16_bit_and_float_images(kind, tmp_path, capsys):
     capsys.readouterr()
 
 
+# --- kind 2: user models ---------------------------------------------------------------------------
+
+
+def _bn_net(classes: int = 10) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.5),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, classes))
+
+
+def test_train_mode_model_is_explained_in_eval_mode_and_left_as_it_was(x2):
+    model = models.wrap(_bn_net(), mean=0.5, std=0.25, input_size=32)
+    expected = attribute(model, x2, [1, 2], method="ig", steps=4)
+    model.train()
+    model.net[3].eval()  # a module the user left in eval mode stays so
+    modes = [m.training for m in model.modules()]
+    buffers = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.warns(RuntimeWarning, match=r"is in training mode: explained in eval mode"):
+        got = attribute(model, x2, [1, 2], method="ig", steps=4)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    assert [m.training for m in model.modules()] == modes
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, buffers[k]), k  # batch-norm running statistics and counters untouched
+
+
+class _Head(nn.Module):
+    """A raw network (not wrapped) whose output is ``post`` applied to 10 logits."""
+
+    def __init__(self, post, classes: int = 10):
+        super().__init__()
+        torch.manual_seed(0)
+        self.body = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, classes))
+        self.post = post
+
+    def forward(self, x):
+        return self.post(self.body(x))
+
+
+USER_MODELS = [
+    ("probabilities", lambda z: z.softmax(1), 10, r"returns probabilities \(each row is >= 0 and sums to 1\), not logits: remove its final softmax"),
+    ("one-logit", lambda z: z, 1, r"returns one logit per image \(a binary classifier\).*torch\.cat\(\[torch\.zeros_like\(z\), z\], dim=1\)"),
+    ("tuple", lambda z: (z, z.detach()), 10, r"must return a logits tensor \(B, classes\), it returned a tuple of 2 items: return the logits \(e\.g\. out\[0\]\)"),
+    ("dict", lambda z: {"logits": z, "features": z}, 10, r"returned a dict with keys \['logits', 'features'\]: return the logits entry"),
+    ("nan-logits", lambda z: z * float("nan"), 10, r"returned NaN or inf logits"),
+]
+
+
+@pytest.mark.parametrize("method", ["saliency", "ig", "agi"])
+@pytest.mark.parametrize("case", USER_MODELS, ids=[c[0] for c in USER_MODELS])
+def test_models_that_do_not_return_logits_are_named(case, method, x2):
+    _, post, classes, pattern = case
+    params = dict(ig=dict(steps=3), agi=dict(num_steps=2, num_classes=1)).get(method, {})
+    with pytest.raises(ValueError, match=pattern):
+        attribute(_Head(post, classes), x2, [0, 0], method=method, **params)
+
+
+@pytest.mark.parametrize("case", USER_MODELS[:2], ids=[c[0] for c in USER_MODELS[:2]])
+def test_wrap_refuses_probabilities_and_one_logit(case):
+    _, post, classes, pattern = case
+    with pytest.raises(ValueError, match=pattern.replace("returns", "net returns", 1)):
+        models.wrap(_Head(post, classes), mean=0.5, std=0.25, input_size=16)
+
+
+def test_target_beyond_the_class_count_of_a_raw_network(x2):
+    with pytest.raises(ValueError, match=r"target class indices must lie in 0\.\.9 \(model '_Head' returns 10 logits\), got \[1, 50\]"):
+        attribute(_Head(lambda z: z), x2, [1, 50], method="saliency")
+
+
+def test_nan_weights_are_named():
+    model = models.load("tiny_cnn", weights=None)
+    with torch.no_grad():
+        model.net.fc.weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"model parameter 'net\.fc\.weight' contains NaN or inf values: the weights are damaged"):
+        attribute(model, torch.rand(1, 3, 32, 32), 1, method="ig", steps=3)
+
+
 # --- CLI --------------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,9 @@ import torch
 from torch import Tensor, nn
 
 from ..engine import model_device
-from ..validate import check_image_size, check_images, check_model, check_param_types, check_target
+from ..models import evaluated
+from ..validate import (check_finite_model, check_image_size, check_images, check_logits, check_model, check_param_types,
+                        check_target)
 
 AttributionFn = Callable[..., Tensor]
 PROGRESS_DELAY = 2.0  # seconds before a progress bar appears: quick calls print nothing
@@ -149,6 +151,24 @@ def _progress(model: nn.Module, method: str, params: dict[str, Any], batch: int,
         _LAST_BAR[:] = [bar.n, total]
 
 
+@contextlib.contextmanager
+def _logits_checked(model: nn.Module, target: Tensor) -> Iterator[None]:
+    """Check the model's first output of the block with :func:`check_logits` (a forward hook: no extra pass)."""
+    name = f"model {getattr(model, 'name', type(model).__name__)!r}"
+    seen: list[bool] = []
+
+    def hook(module: nn.Module, args: tuple, output: Any) -> None:
+        if not seen:
+            seen.append(True)
+            check_logits(output, target, name)
+
+    handle = model.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 def attribute(model: nn.Module, x: Tensor, target: Tensor | int | list[int], method: str = "attexplore", *,
               progress: bool | None = None, **params: Any) -> Tensor:
     """Attribution map of ``target`` for images ``x`` (B,3,H,W in [0,1]) by ``method``.
@@ -156,9 +176,11 @@ def attribute(model: nn.Module, x: Tensor, target: Tensor | int | list[int], met
     Returns a float32 tensor of x's shape on x's device. A model that is not an ``nn.Module``, unknown
     methods or parameters, parameter values of the wrong type, bad images (empty batch, wrong shape or
     range, smaller than the model can see) or targets (floats, bools, strings, out of range) raise
-    ``ValueError`` naming the problem. Images of another float dtype (float64) are converted to the
-    model's. ``progress``: a progress bar on stderr for calls longer than 2 s (default: when stderr is a
-    terminal; ``False`` never, ``True`` always).
+    ``ValueError`` naming the problem, as do models with NaN weights, models that do not return logits
+    (probabilities, one logit, a tuple or dict) and maps that come out NaN or inf. A model in training mode
+    is explained in eval mode and left in its own mode. Images of another float dtype (float64) are
+    converted to the model's. ``progress``: a progress bar on stderr for calls longer than 2 s (default:
+    when stderr is a terminal; ``False`` never, ``True`` always).
 
     Example::
 
@@ -175,17 +197,24 @@ def attribute(model: nn.Module, x: Tensor, target: Tensor | int | list[int], met
     check_images(x)
     check_image_size(x, model)
     target = check_target(target, x.shape[0], getattr(model, "num_classes", None))
+    check_finite_model(model)
     device = model_device(model)
     dtype = _model_dtype(model)
     xin = x.to(device=device, dtype=dtype) if x.dtype != dtype else x.to(device)
-    with _progress(model, method, params, x.shape[0], progress):
+    target = target.to(device)
+    with evaluated(model), _logits_checked(model, target), _progress(model, method, params, x.shape[0], progress):
         try:
-            attr = info.fn(model, xin, target.to(device), **params)
+            attr = info.fn(model, xin, target, **params)
         except TypeError as err:  # a parameter of an unexpected kind deep inside (e.g. in attack_params)
             given = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "defaults"
             raise ValueError(f"method {method!r} failed on its parameters ({given}): {err}") from err
     if attr.shape != x.shape:
         raise RuntimeError(f"method {method!r} returned shape {tuple(attr.shape)} for input {tuple(x.shape)}")
+    bad = (~torch.isfinite(attr.flatten(1))).any(dim=1)
+    if bool(bad.any()):
+        given = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "its defaults"
+        raise ValueError(f"method {method!r} produced NaN or inf values in the map(s) of image(s) {bad.nonzero()[:, 0].tolist()[:10]} "
+                         f"with {given}: the model's outputs or gradients overflow at these settings")
     size = getattr(model, "input_size", None)
     if size and min(x.shape[-2:]) < size and bool((attr.flatten(1).abs().amax(1) == 0).any()):
         warnings.warn(
