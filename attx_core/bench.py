@@ -122,17 +122,17 @@ def count_passes(model: nn.Module) -> Iterator[PassLog]:
         if isinstance(output, Tensor) and output.requires_grad:
             output.register_hook(lambda grad: call.__setitem__(2, True))
 
-    def compiled(module: nn.Module, shape: tuple[int, ...]) -> None:  # compiled forward-only chunks bypass the hook
+    def compiled(module: nn.Module, shape: tuple[int, ...]) -> None:  # converted/compiled forward-only chunks bypass the hook
         if module is model:
             log.calls.append([shape[0], shape[1:], False])
 
     handle = model.register_forward_hook(hook)
-    execution.compiled_forward_observers.append(compiled)
+    execution.forward_observers.append(compiled)
     try:
         yield log
     finally:
         handle.remove()
-        execution.compiled_forward_observers.remove(compiled)
+        execution.forward_observers.remove(compiled)
 
 
 def _sync(device: torch.device) -> None:
@@ -679,7 +679,7 @@ def _overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``attx bench``."""
-    from .cli import OneLineParser
+    from .args import OneLineParser
 
     p = OneLineParser(prog="attx bench", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=models.DEFAULT_MODEL)

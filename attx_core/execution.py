@@ -1,10 +1,12 @@
 """Execution policy: how the model's passes run, decided in one place.
 
 * Forward-only work (insertion/deletion, INFD, class selection) goes through :func:`forward_only` /
-  :func:`predict`: chunks of a fixed size through a channels-last copy of the network compiled once per model
-  by ``torch.compile`` (inductor): EfficientNet-Lite0's forward 1.4x (2 threads) to 1.6x (1 thread) faster than
-  eager NCHW. The last chunk is padded to the fixed size, so the compiled graph never sees a new shape and a
-  sample's output does not depend on its chunk. The copy follows the model's weights (re-synced when they change).
+  :func:`predict`, in chunks of a fixed size (the last one padded, so a compiled graph never sees a new shape
+  and a sample's output does not depend on its chunk). On the CPU, where the ``openvino`` package imports, the
+  network is converted by OpenVINO once per (model, chunk shape) and run in float32 on the thread count the
+  process was given (EfficientNet-Lite0's forward ~3.5x eager NCHW on one thread, ~1.7x the compiled copy);
+  elsewhere a channels-last copy compiled by ``torch.compile`` runs it (1.4x-1.6x eager). Both follow the
+  model's weights (re-converted / re-synced when they change).
 * Gradient work (every method) runs the model as it is, eager NCHW. Channels-last gradients were measured
   (``attx bench``): 0.95x-0.98x on the CPU (no gain), and their float differences are amplified by the sign
   steps of the exploration paths (AttEXplore's maps correlate only 0.97 with NCHW ones at the published
@@ -13,37 +15,39 @@
 Policies (``$ATTX_EXECUTION`` or :func:`policy_scope`):
 
 =================  ===============================================================================
-``auto`` (default) compile once a single call has >= :data:`COMPILE_MIN_SAMPLES` forward samples (a compile
-                   costs ~10-60 s on CPU, ~1,000 eager Lite0 forwards), then reuse the compiled copy for every
-                   later forward-only call on that model; gradient work eager NCHW
-``compiled``       compile on the first forward-only call; gradient work eager NCHW
-``channels_last``  never compile; gradient and forward work channels-last (the option measured above)
+``auto`` (default) forward-only calls of >= :data:`COMPILE_MIN_SAMPLES` samples (a conversion costs ~5 s, a
+                   compile ~10-60 s on CPU) run OpenVINO on the CPU where it imports, else the compiled copy;
+                   later calls reuse what exists for their model (and, for OpenVINO, chunk shape)
+``openvino``       OpenVINO on every forward-only call on the CPU (else as ``compiled``)
+``compiled``       torch.compile on every forward-only call, never OpenVINO
+``channels_last``  no conversion, no compile; gradient and forward work channels-last (the option measured above)
 ``eager``          plain eager NCHW everywhere: the debugging and benchmark baseline
 =================  ===============================================================================
 
-Where compilation is unavailable or fails, forward passes run eager and one line says so. Results do not
-move beyond float noise (tested: AUCs within 1e-4 of eager fp32).
+``$ATTX_OPENVINO_PRECISION`` = ``f32`` (default) or ``bf16`` (measured: README, execution policy). Where a
+conversion or compilation fails, one line on stderr says so and the next path runs (compiled, then eager).
+Results do not move beyond float noise (tested: AUCs within 1e-4 of eager fp32).
 """
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import sys
 import weakref
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import Tensor, nn
 
-POLICIES = ("auto", "compiled", "channels_last", "eager")
+POLICIES = ("auto", "openvino", "compiled", "channels_last", "eager")
+PRECISIONS = ("f32", "bf16")
 COMPILE_MIN_SAMPLES = 1024
 _override: list[str] = []
-# Called with (model, chunk shape) for every chunk the compiled network runs (it bypasses the model's
+# Called with (model, chunk shape) for every chunk a converted or compiled network ran (they bypass the model's
 # hooks): the benchmark's pass counter listens here.
-compiled_forward_observers: list[Callable[[nn.Module, tuple[int, ...]], None]] = []
-# model -> (its channels-last copy, the copy compiled, the weights' versions it holds); None: compilation failed
-_compiled: "weakref.WeakKeyDictionary[nn.Module, _Compiled | None]" = weakref.WeakKeyDictionary()
+forward_observers: list[Callable[[nn.Module, tuple[int, ...]], None]] = []
 
 
 def policy() -> str:
@@ -68,12 +72,44 @@ def policy_scope(name: str) -> Iterator[None]:
         _override.pop()
 
 
+@functools.lru_cache(maxsize=1)
+def openvino() -> Any | None:
+    """The ``openvino`` module, or None where it does not import (forward-only work then stays on torch)."""
+    try:
+        import openvino as ov
+    except Exception:  # noqa: BLE001 - not installed (the GPU machines) or broken: the torch paths run
+        return None
+    return ov
+
+
+def openvino_precision() -> str:
+    """OpenVINO's inference precision: ``$ATTX_OPENVINO_PRECISION``, ``f32`` by default (``bf16`` an option)."""
+    name = os.environ.get("ATTX_OPENVINO_PRECISION", "f32") or "f32"
+    if name not in PRECISIONS:
+        raise ValueError(f"ATTX_OPENVINO_PRECISION must be one of {PRECISIONS}, got {name!r}")
+    return name
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next((t.device for t in (*model.parameters(), *model.buffers())), torch.device("cpu"))
+
+
+def _openvino_applies(name: str, device: torch.device) -> bool:
+    """Whether policy ``name`` sends forward-only work on ``device`` to OpenVINO (CPU, package importable)."""
+    return name in ("auto", "openvino") and device.type == "cpu" and openvino() is not None
+
+
 def forward_backend(device: str | torch.device = "cpu") -> str:
     """What runs store-sized forward-only calls on ``device`` under the active policy (recorded in provenance)."""
     name = policy()
     if name in ("eager", "channels_last"):
         return f"torch eager ({'channels-last' if name == 'channels_last' else 'NCHW'})"
-    return "torch.compile inductor (channels-last" + (f", calls from {COMPILE_MIN_SAMPLES} samples)" if name == "auto" else ")")
+    calls = f", calls from {COMPILE_MIN_SAMPLES} samples" if name == "auto" else ""
+    if _openvino_applies(name, torch.device(device)):
+        threads = torch.get_num_threads()
+        version = openvino().__version__.split("-")[0]
+        return f"openvino {version} ({openvino_precision()}, {threads} inference thread{'s' * (threads != 1)}{calls})"
+    return f"torch.compile inductor (channels-last{calls})"
 
 
 class _Layout(torch.autograd.Function):
@@ -104,69 +140,133 @@ def _weights(net: nn.Module) -> tuple[tuple[int, int], ...]:
     return tuple((id(t), t._version) for t in (*net.parameters(), *net.buffers()))
 
 
+class _OpenVINO:
+    """A model converted by OpenVINO, one compiled graph per (chunk shape, threads, precision); converted
+    anew when the model's weights change. Float32 unless asked otherwise: OpenVINO's CPU default is bf16
+    wherever the CPU has it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model, self.weights, self.requests = model, _weights(model), {}
+
+    def sync(self) -> None:
+        """Drop the conversions if the model was changed in place since (training, randomisation)."""
+        if _weights(self.model) != self.weights:
+            self.requests.clear()
+            self.weights = _weights(self.model)
+
+    def __call__(self, chunk: Tensor) -> Tensor:
+        key = (tuple(chunk.shape), torch.get_num_threads(), openvino_precision())
+        if key not in self.requests:
+            self.requests[key] = self._compile(chunk, *key[1:])
+        out = self.requests[key].infer({0: chunk.detach().contiguous().numpy()}, share_inputs=True)
+        return torch.from_numpy(out[0])  # outputs are copied out of OpenVINO's buffers
+
+    def _compile(self, chunk: Tensor, threads: int, precision: str) -> Any:
+        ov = openvino()
+        self.model(chunk)  # convert only after the model ran once (the tracer compares two invocations)
+        graph = ov.convert_model(self.model, example_input=chunk)
+        config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": precision}
+        return ov.compile_model(graph, "CPU", config).create_infer_request()
+
+
 class _Compiled:
     """A channels-last copy of a model's network, compiled; re-synced from the model when its weights change."""
 
-    def __init__(self, net: nn.Module) -> None:
-        self.source = net
-        self.copy = copy.deepcopy(net).to(memory_format=torch.channels_last)
-        self.weights = _weights(net)
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.source = getattr(model, "net", model)
+        self.copy = copy.deepcopy(self.source).to(memory_format=torch.channels_last)
+        self.weights = _weights(self.source)
         self.fn = torch.compile(self.copy, dynamic=False)
 
-    def __call__(self, z: Tensor) -> Tensor:
-        if _weights(self.source) != self.weights:  # the model was changed in place (training, randomisation)
+    def sync(self) -> None:
+        """Copy the weights again if the model was changed in place since (training, randomisation)."""
+        if _weights(self.source) != self.weights:
             self.copy.load_state_dict(self.source.state_dict())
             self.weights = _weights(self.source)
+
+    def __call__(self, chunk: Tensor) -> Tensor:
+        mean, std = getattr(self.model, "mean", None), getattr(self.model, "std", None)
+        z = chunk if mean is None or self.source is self.model else (chunk - mean) / std
         return self.fn(z.contiguous(memory_format=torch.channels_last))
 
 
-def _compile(model: nn.Module) -> _Compiled | None:
-    """``model``'s compiled copy (cached per model); None where compilation failed before."""
-    if model not in _compiled:
-        _compiled[model] = _Compiled(getattr(model, "net", model))
-    return _compiled[model]
+_Runner = _OpenVINO | _Compiled
 
 
-def _fallback(model: nn.Module, error: Exception) -> None:
-    _compiled[model] = None
-    first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-    print(f"attx: torch.compile failed ({type(error).__name__}: {first}); forward passes run eager", file=sys.stderr)
+class _Backend:
+    """One way of running forward-only chunks, built once per model; None for a model it failed on."""
+
+    def __init__(self, name: str, build: Callable[[nn.Module], _Runner]) -> None:
+        self.name, self.build = name, build
+        self.built: "weakref.WeakKeyDictionary[nn.Module, _Runner | None]" = weakref.WeakKeyDictionary()
+
+    def __contains__(self, model: nn.Module) -> bool:
+        return model in self.built
+
+    def get(self, model: nn.Module) -> _Runner | None:
+        """The model's runner (built on first use), None where this backend failed on it."""
+        if model not in self.built:
+            self.built[model] = self.build(model)
+        return self.built[model]
+
+    def fail(self, model: nn.Module, error: Exception, then: str) -> None:
+        """Give up on ``model`` for good, saying so in one line on stderr."""
+        self.built[model] = None
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        why = next((line.strip("- ") for line in lines if "No conversion rule" in line), lines[0])[:160]
+        print(f"attx: {self.name} failed ({type(error).__name__}: {why}); forward passes run {then}", file=sys.stderr)
 
 
-def _normalised(model: nn.Module, x: Tensor) -> Tensor:
-    mean, std = getattr(model, "mean", None), getattr(model, "std", None)
-    return x if mean is None or not hasattr(model, "net") else (x - mean) / std
+OPENVINO = _Backend("OpenVINO conversion", _OpenVINO)
+COMPILED = _Backend("torch.compile", _Compiled)
+
+
+def _backends(model: nn.Module, name: str, samples: int) -> list[_Backend]:
+    """The backends policy ``name`` tries for a call of ``samples`` forward samples, first choice first."""
+    large = samples >= COMPILE_MIN_SAMPLES
+    chain = []
+    if _openvino_applies(name, _device(model)) and (name == "openvino" or large or model in OPENVINO):
+        chain.append(OPENVINO)
+    if name in ("compiled", "openvino") or (name == "auto" and (large or model in COMPILED)):
+        chain.append(COMPILED)
+    return chain
 
 
 def forward_only(model: nn.Module, samples: int, batch_size: int) -> Callable[[Tensor], Tensor]:
-    """A no-gradient forward for chunks of at most ``batch_size`` samples, through the policy's network
-    (compiled channels-last where the policy says so); ``samples`` = the call's total, which ``auto`` weighs."""
-    name = policy()
-    compile_now = name == "compiled" or (name == "auto" and (samples >= COMPILE_MIN_SAMPLES or model in _compiled))
-    fn = _compile(model) if compile_now else None
+    """A no-gradient forward for chunks of at most ``batch_size`` samples, through the policy's backend
+    (OpenVINO or compiled, chunks padded to ``batch_size``); ``samples`` = the call's total, which ``auto`` weighs."""
+    chain = _backends(model, policy(), samples)
+    synced: set[_Backend] = set()  # the weights are compared once per call, not per chunk
 
     def forward(chunk: Tensor) -> Tensor:
-        nonlocal fn
+        size = chunk.shape[0]
         with torch.no_grad():
-            if fn is None:
-                return model(chunk)
-            size = chunk.shape[0]
-            if size < batch_size:  # one shape for the compiled graph
-                chunk = torch.cat([chunk, chunk.new_zeros(batch_size - size, *chunk.shape[1:])])
-            z = _normalised(model, chunk)
-            for observe in compiled_forward_observers:
-                observe(model, tuple(chunk.shape))
-            try:
-                return fn(z)[:size]
-            except Exception as error:  # noqa: BLE001 - any compiler failure: fall back, visibly, once
-                _fallback(model, error)
-                fn = None
-                return model(chunk[:size])
+            while chain:
+                backend = chain[0]
+                padded = chunk if size >= batch_size else torch.cat([chunk, chunk.new_zeros(batch_size - size, *chunk.shape[1:])])
+                try:
+                    fn = backend.get(model)
+                    if fn is not None and backend not in synced:
+                        fn.sync()
+                        synced.add(backend)
+                    out = None if fn is None else fn(padded)[:size]
+                except Exception as error:  # noqa: BLE001 - any conversion or compiler failure: fall back, visibly, once
+                    backend.fail(model, error, chain[1].name if len(chain) > 1 else "eager")
+                    out = None
+                if out is None:
+                    chain.pop(0)
+                    continue
+                for observe in forward_observers:
+                    observe(model, tuple(padded.shape))
+                return out
+            return model(chunk)
 
     return forward
 
 
-def predict(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
-    """Logits of every sample of x (N, C, H, W), ``batch_size`` samples per no-gradient pass (:func:`forward_only`)."""
-    forward = forward_only(model, x.shape[0], batch_size)
+def predict(model: nn.Module, x: Tensor, batch_size: int, samples: int | None = None) -> Tensor:
+    """Logits of every sample of x (N, C, H, W), ``batch_size`` samples per no-gradient pass (:func:`forward_only`);
+    ``samples`` = the forward samples of the whole call it opens (default N), so it runs where the call's chunks will."""
+    forward = forward_only(model, x.shape[0] if samples is None else samples, batch_size)
     return torch.cat([forward(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])

@@ -55,17 +55,20 @@ def test_compiled_insdel_matches_eager(tiny_model):
 
 
 def test_auto_compiles_only_large_calls(tiny_model, monkeypatch):
+    """Without OpenVINO (the GPU machines), ``auto`` compiles a call of >= COMPILE_MIN_SAMPLES samples, then reuses it."""
     calls = []
+    monkeypatch.setattr(execution, "openvino", lambda: None)
     monkeypatch.setattr(torch, "compile", lambda net, **kw: calls.append(net) or net)
     model = models.load("tiny_cnn", weights=None)
     x = torch.rand(2, 3, 32, 32)
     with execution.policy_scope("auto"):
         execution.predict(model, x, batch_size=4)
         assert calls == []
-        execution.forward_only(model, execution.COMPILE_MIN_SAMPLES, 4)
+        execution.forward_only(model, execution.COMPILE_MIN_SAMPLES, 4)(x)
         assert len(calls) == 1
         execution.predict(model, x, batch_size=4)  # small calls now reuse the compiled network
         assert len(calls) == 1
+        assert execution.forward_backend("cpu").startswith("torch.compile inductor")
 
 
 def test_compile_failure_falls_back_visibly(tiny_model, monkeypatch, capsys):

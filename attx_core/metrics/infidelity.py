@@ -53,7 +53,7 @@ def infidelity(
     generator = torch.Generator().manual_seed(seed)
     b = x.shape[0]
     per_forward = max(1, batch_size // b)  # perturbations of every image per forward chunk
-    clean = predict(model, x, batch_size).gather(1, target[:, None])[:, 0]
+    clean = predict(model, x, batch_size, samples=(n_perturbations + 1) * b).gather(1, target[:, None])[:, 0]
     forward = forward_only(model, n_perturbations * b, batch_size)
     explained, diffs = [], []
     for start in range(0, n_perturbations, per_forward):

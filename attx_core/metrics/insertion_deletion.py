@@ -130,15 +130,14 @@ def insertion_deletion(
     device = model_device(model)
     x = x.to(device)
     b, _, h, w = x.shape
+    points = num_points(h * w, step)
+    total = 2 * b * points  # every (mode, image, point) triple, mode 0 = insertion, 1 = deletion
     if target is None:
-        target = predict(model, x, batch_size).argmax(dim=1)
+        target = predict(model, x, batch_size, samples=b + total).argmax(dim=1)
     target = check_target(target, b, getattr(model, "num_classes", None)).to(device)
 
     keys = pixel_keys(attributions.to(device), order).view(b, 1, h, w)
-    points = num_points(h * w, step)
     background = substrate_images(x, substrate)
-    # every (mode, image, point) triple, mode 0 = insertion, 1 = deletion; chunked to the batch budget
-    total = 2 * b * points
     forward = forward_only(model, total, batch_size)
     scores = torch.empty(total, device=device)
     for start in range(0, total, batch_size):
