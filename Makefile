@@ -18,6 +18,7 @@ $(STAMP): requirements-nodeps.txt pyproject.toml
 setup: $(STAMP)
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	OMP_NUM_THREADS=$(JOBS) $(BIN)/python -m pytest -q tests
 
 FMNIST := /usr/share/datasets/fashion-mnist
@@ -38,7 +39,7 @@ compute: $(STAMP)
 
 # Open every page of the built book in headless Chromium (Debian: apt-get install chromium); not part of CI.
 check-book: $(STAMP)
-	$(BIN)/python -m attx_core.book_check
+	$(BIN)/python -m attx_core.book.check
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(JOBS) $(BIN)/attx bench

@@ -644,7 +644,7 @@ def bench_machine(model: nn.Module, shape: tuple[int, ...], forward_s: dict[str,
 def bench_table1(model: nn.Module, x: Tensor, batch: int) -> dict[str, Any]:
     """Seconds per image of the whole Table 1 protocol on these images: the 11 methods at the paper's
     settings (the standard profile's), each followed by insertion/deletion at 224 pixels per step."""
-    from .experiments.profiles import PAPER_INSDEL, PAPER_METHODS
+    from .chapters.protocol import PAPER_INSDEL, PAPER_METHODS
     from .metrics import insertion_deletion
 
     n, rows = x.shape[0], {}

@@ -2,48 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
-
-class UsageError(ValueError):
-    """A bad command-line argument (reported as one line, exit status 2, before any model is loaded)."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse with errors on ONE line of stderr (``attx: error: ...``), exit status 2, no usage dump."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} -h`)\n")
-
-
-def _parse_value(name: str, text: str) -> Any:
-    """CLI parameter values: JSON when it parses (numbers, true/false, null, lists, dicts), else the string;
-    text that looks like JSON (starts with { or [) but does not parse is an error."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        if text.strip()[:1] in "{[":
-            raise UsageError(f"--param {name}: value {text!r} is not valid JSON ({err.msg} at char {err.pos}); "
-                             'e.g. --param attack_params=\'{"N": 4}\'') from None
-        return text
-
-
-def _params(pairs: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageError(f"--param expects NAME=VALUE, got {pair!r}")
-        if name in out:
-            raise UsageError(f"--param {name} is given twice")
-        out[name] = _parse_value(name, value)
-    return out
+from .args import OneLineParser, UsageError, name_values, positive_number
+from .args import device as checked_device
 
 
 def _check_output(path: str, option: str, suffixes: Sequence[str]) -> Path:
@@ -74,7 +40,13 @@ def _explain_args(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"image {args.image!r} is a directory; give one image file")
     if not image.is_file():
         raise UsageError(f"image file not found: {args.image}")
-    params = _params(args.param)
+    from .data import check_image_file
+
+    try:
+        check_image_file(image)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    params = name_values("--param", args.param)
     try:
         check_params(args.method, params)
         check_name(args.model)
@@ -106,7 +78,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from . import METHODS
+    from .methods import METHODS
 
     if args.card:
         from .attacks import ATTACKS
@@ -129,7 +101,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from . import attribute, data, models, viz
+    from . import data, models, viz
+    from .methods import attribute
     from .engine import class_score, input_gradients
 
     checked = _explain_args(args)  # everything is checked before the model is loaded
@@ -156,7 +129,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     viz.save_overlay(image[0].cpu(), attr[0].cpu(), checked["out"], title=title)
     written = [str(checked["out"])]
     if checked["save_map"] is not None:
-        np.save(checked["save_map"], attr[0].detach().cpu().numpy())
+        with open(checked["save_map"], "wb") as fh:  # a file object: np.save would add .npy to c16.NPY
+            np.save(fh, attr[0].detach().cpu().numpy())
         written.append(f"{checked['save_map']} (raw signed map, {tuple(attr[0].shape)} float32)")
     print(f"{args.method}: {seconds:.2f} s -> {', '.join(written)}")
     return 0
@@ -169,61 +143,35 @@ def cmd_book(args: argparse.Namespace) -> int:
 
 
 def _compute_args(args: argparse.Namespace) -> tuple[str, float | None, int | None, str | None, list[str]]:
-    """Checked ``attx compute`` arguments; raises SystemExit(one-line message) on a bad one."""
-    from .experiments import PROFILES
-
-    def bad(text: str) -> SystemExit:
-        return SystemExit(f"attx compute: {text}")
+    """Checked ``attx compute`` arguments (before anything loads); raises :class:`UsageError` on a bad one."""
+    from .chapters import PROFILES, chapters, settings
 
     if args.profile not in PROFILES:
-        raise bad(f"unknown profile {args.profile!r}; known profiles: {', '.join(PROFILES)}")
-    chapters = PROFILES[args.profile]["chapters"]
+        raise UsageError(f"unknown profile {args.profile!r}; known profiles: {', '.join(PROFILES)}")
+    names = [c.name for c in chapters(args.profile)]
     only = [c.strip() for part in args.only or [] for c in part.split(",") if c.strip()]
-    unknown = [c for c in only if c.partition(":")[0] not in chapters]
+    if args.only is not None and not only:
+        raise UsageError("--only names no chapter; give CHAPTER[:MODEL][,...] or leave it out for every chapter")
+    unknown = [c for c in only if c.partition(":")[0] not in names]
     if unknown:
-        raise bad(f"unknown chapter(s) {', '.join(unknown)} in profile {args.profile!r}; chapters: {', '.join(chapters)}")
+        raise UsageError(f"unknown chapter(s) {', '.join(unknown)} in profile {args.profile!r}; chapters: {', '.join(names)}")
     for c in only:
         chapter, _, model = c.partition(":")
-        known = chapters[chapter].get("models") or []
+        known = settings(args.profile, chapter).get("models") or []
         if model and model not in known:
-            raise bad(f"chapter {chapter!r} has no model {model!r} in profile {args.profile!r}; its models: {', '.join(known) or 'none'}")
-    hours = None
-    if args.hours is not None:
-        try:
-            hours = float(args.hours)
-        except ValueError:
-            raise bad(f"--hours expects a number, got {args.hours!r}") from None
-        if not hours > 0 or hours == float("inf"):
-            raise bad(f"--hours must be a positive number, got {args.hours}")
-    threads = None
-    if args.threads is not None:
-        if not args.threads.isdigit() or int(args.threads) < 1:
-            raise bad(f"--threads must be a positive integer, got {args.threads!r}")
-        threads = int(args.threads)
-    device = args.device
-    if device is not None:
-        import torch
-
-        try:
-            dev = torch.device(device)
-        except RuntimeError:
-            raise bad(f"unknown device {device!r}; use cpu or cuda[:N]") from None
-        if dev.type not in ("cpu", "cuda"):
-            raise bad(f"unsupported device {device!r}; use cpu or cuda[:N]")
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise bad(f"--device {device}: CUDA is not available on this machine")
-        if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise bad(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return args.profile, hours, threads, device, only
+            raise UsageError(f"chapter {chapter!r} has no model {model!r} in profile {args.profile!r}; its models: {', '.join(known) or 'none'}")
+    hours = positive_number("--hours", args.hours)
+    threads = positive_number("--threads", args.threads, integer=True)
+    return args.profile, hours, threads, checked_device(args.device), only
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
     try:
         profile, hours, threads, device, only = _compute_args(args)
-    except SystemExit as err:
-        print(err, file=sys.stderr)
+    except UsageError as err:
+        print(f"attx compute: {err}", file=sys.stderr)
         return 2
-    from .experiments.compute import compute_command, store_status
+    from .compute import compute_command, store_status
 
     if args.status:
         status = store_status(profile, list(dict.fromkeys(c.partition(":")[0] for c in only)) or None)
@@ -233,10 +181,10 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from importlib.metadata import version
 
     parser = OneLineParser(prog="attx", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"attx {__version__}")
+    parser.add_argument("--version", action="version", version=f"attx {version('attx_core')}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("models", help="list registered models").set_defaults(fn=cmd_models)
     methods = sub.add_parser("methods", help="list attribution methods with defaults; --card NAME prints one method's card")

@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: run this rank's shard, merge on rank 0, print a summary there."""
-    from .cli import _params
+    from .args import name_values
 
     args = build_parser().parse_args(argv)
     require(args.model in models.MODELS, f"unknown model {args.model!r}; known models: {', '.join(sorted(models.MODELS))}")
@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     random = args.random_weights or models.MODELS[args.model].load_pretrained is None
     start = time.perf_counter()
     records = run_sharded(
-        args.method, args.model, args.n_images, args.profile, params=_params(args.param), images=args.images,
+        args.method, args.model, args.n_images, args.profile, params=name_values("--param", args.param), images=args.images,
         batch=args.batch, insdel={"step": args.insdel_step}, kind=args.kind, root=args.root,
         weights=None if random else "auto", force=args.force, keep_shards=args.keep_shards,
     )

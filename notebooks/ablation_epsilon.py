@@ -20,37 +20,7 @@ profile = "standard"
 force = False
 overrides = {}
 
-# %% tags=["hide-input"]
-from attx_core import experiments as ex
-from attx_core.experiments import page
-
-cfg = ex.settings(profile, "ablation_epsilon", **overrides)
-
-# %% [markdown]
-# ## Table 5: epsilon = 8 ... 48 (/255)
-
 # %% tags=["hide-input", "full-width"]
-ours = ex.ablation(**ex.ablation_section(cfg, "table05_epsilon"), **ex.run_options(profile, force))
-cmp = ex.compare(ours, "table05_epsilon")
-display(ex.paper_layout(cmp, row="setting"))
-display(page.status_line(cmp, cfg, "ablation_epsilon"))
-display(page.verdict_box(ex.check("table05_epsilon", cmp, ours)))
+from attx_core.book import page
 
-# %% tags=["hide-input"]
-fig = ex.plots.ablation_curves(cmp, "epsilon", title="Table 5: epsilon = 8 ... 48 (/255)")
-
-# %% [markdown]
-# ## Table 12: epsilon < 8 (/255)
-
-# %% tags=["hide-input", "full-width"]
-ours = ex.ablation(**ex.ablation_section(cfg, "table12_epsilon_small"), **ex.run_options(profile, force))
-cmp = ex.compare(ours, "table12_epsilon_small")
-display(ex.paper_layout(cmp, row="setting"))
-display(page.status_line(cmp, cfg, "ablation_epsilon"))
-display(page.verdict_box(ex.check("table12_epsilon_small", cmp, ours)))
-
-# %% tags=["hide-input"]
-fig = ex.plots.ablation_curves(cmp, "epsilon", title="Table 12: epsilon < 8 (/255)")
-
-# %% tags=["hide-input"]
-page.settings_dropdown(cfg, ours)
+frames = page.render(profile, "ablation_epsilon", force, **overrides)

@@ -28,16 +28,18 @@ overrides = {}
 
 # %% tags=["hide-input"]
 from attx_core import experiments as ex
-from attx_core.experiments import page
+from attx_core import chapters
+from attx_core.book import page
 
-cfg = ex.settings(profile, "attexplorepp", **overrides)
+cfg = chapters.settings(profile, "attexplorepp", **overrides)
 run = {k: v for k, v in cfg.items() if k not in ("attacks", "sensitivity", "seeds")}
 
 # %% [markdown]
 # ## Ten explorers
 
 # %% tags=["hide-input"]
-ours = ex.attack_explorers(**run, attacks=cfg["attacks"], **ex.run_options(profile, force))
+ours = ex.attack_explorers(**run, attacks=cfg["attacks"], **chapters.run_options(profile, force))
+display(page.claim_boxes(profile, "attexplorepp", "explorers"))
 gain = ex.relative_to(ours, reference=("setting", "ssa"))
 gain
 
@@ -51,7 +53,7 @@ page.sentence(ex.plusplus_sentence(gain))
 # %% tags=["hide-input"]
 for parameter, spec in cfg["sensitivity"].items():
     base = {**cfg["base"], "attack": spec.get("attack", "ssa")}
-    sens = ex.ablation(**{**run, "base": base, "method": "attexplore"}, parameter=parameter, values=spec["values"], **ex.run_options(profile, force))
+    sens = ex.ablation(**{**run, "base": base, "method": "attexplore"}, parameter=parameter, values=spec["values"], **chapters.run_options(profile, force))
     print(f"{parameter} (explorer {base['attack']}):", ex.notes_text(sens))
     display(ex.summary(sens, by=["model", "setting", "metric"]).assign(parameter=parameter))
 
@@ -59,7 +61,7 @@ for parameter, spec in cfg["sensitivity"].items():
 # ## Randomness: the same settings under several seeds
 
 # %% tags=["hide-input"]
-seeds = ex.seed_stability(**run, method="attexplore", params=cfg["base"], seeds=cfg["seeds"], **ex.run_options(profile, force))
+seeds = ex.seed_stability(**run, method="attexplore", params=cfg["base"], seeds=cfg["seeds"], **chapters.run_options(profile, force))
 ex.summary(seeds, by=["model", "setting", "metric"])
 
 # %% tags=["hide-input"]

@@ -28,12 +28,13 @@ overrides = {}
 from IPython.display import HTML
 
 from attx_core import experiments as ex
-from attx_core.experiments import page
+from attx_core import chapters
+from attx_core.book import page
 from attx_core.experiments.explorer import grid_explorer, live_explorer, static_explorer
 from attx_core.experiments.runners import SAMPLE_KNOBS
 
-gcfg = ex.settings(profile, "explorer", **overrides)
-grid = ex.explorer_grid(**gcfg, **ex.run_options(profile, force))
+gcfg = chapters.settings(profile, "explorer", **overrides)
+grid = ex.explorer_grid(**gcfg, **chapters.run_options(profile, force))
 gimgs = ex.image_set(gcfg["images"], gcfg["n_images"])
 if len(grid):
     display(HTML(grid_explorer(grid, gimgs.x.permute(0, 2, 3, 1).numpy(), gimgs.names, SAMPLE_KNOBS)))
@@ -49,8 +50,8 @@ else:
 # The slider picks the image, the dropdown the method (maps of the Figure 4 chapter, read from the store).
 
 # %% tags=["hide-input"]
-cfg = ex.settings(profile, "figure04_heatmaps", **overrides)
-maps = ex.heatmap_grid(**cfg, **ex.run_options(profile, force))
+cfg = chapters.settings(profile, "figure04_heatmaps", **overrides)
+maps = ex.heatmap_grid(**cfg, **chapters.run_options(profile, force))
 imgs = page.photos(cfg["images"], cfg["n_images"])
 if imgs is not None and len(maps):
     display(static_explorer(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names))

@@ -25,12 +25,13 @@ overrides = {}
 
 # %% tags=["hide-input"]
 from attx_core import experiments as ex
-from attx_core.experiments import page
+from attx_core import chapters
+from attx_core.book import page
 
-cfg = ex.settings(profile, "figure04_heatmaps", **overrides)
+cfg = chapters.settings(profile, "figure04_heatmaps", **overrides)
 
 # %% tags=["hide-input"]
-maps = ex.heatmap_grid(**cfg, **ex.run_options(profile, force))
+maps = ex.heatmap_grid(**cfg, **chapters.run_options(profile, force))
 imgs = page.photos(cfg["images"], cfg["n_images"])
 if imgs is not None:
     fig = ex.plots.heatmap_grid(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names, list(dict.fromkeys(maps.method)))

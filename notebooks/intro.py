@@ -23,9 +23,12 @@
 # replaced by an EfficientNet-Lite with real weights (see [the stand-ins](stand_ins.ipynb)) and labelled as
 # what ran, e.g. "EfficientNet-Lite0 (stand-in for Inception-v3)". Compare rankings, not absolute values.
 #
-# **Verdicts** come from paired statistics: every method is scored on the same images, and "A beats B"
-# holds when the 95% interval of the per-image differences A - B excludes 0. *Undecided* means the
-# intervals still include 0 at the n computed so far.
+# **Verdicts** come from paired statistics: every method is scored on the same images, and each claim is a set of
+# paired comparisons (A - B per image) with a 95% *confidence sequence*, an interval valid at every n at once, so the
+# store may be read after every batch and the computation stop as soon as a comparison is decided. Verdicts, in the
+# order they are checked: *reversed* (the interval excludes 0 against the paper), *reproduced, smaller than the
+# paper*, *reproduced*, *paper's effect ruled out* (contains 0 but not the paper's effect), *not separable on this
+# subset* (more images than the 500-image subset would be needed), else *open*; nothing before 16 images.
 
 # %% tags=["parameters", "hide-input"]
 profile = "standard"
@@ -37,12 +40,12 @@ force = False
 # %% tags=["hide-input"]
 from IPython.display import HTML
 
+from attx_core import chapters
 from attx_core import experiments as ex
-from attx_core.experiments import page
+from attx_core.book import page
 
-summary = ex.claims_summary(profile)
-display(HTML(f"<p>Profile <b>{profile}</b>: {ex.PROFILES[profile]['description']}.</p>"))
-page.claims_table(summary)
+display(HTML(f"<p>Profile <b>{profile}</b>: {chapters.PROFILES[profile]['description']}.</p>"))
+page.landing_claims(profile)
 
 # %% [markdown]
 # **What a GPU run adds.** `attx compute --profile paper --device cuda` runs the paper's protocol on all 500
@@ -71,19 +74,18 @@ page.store_table(profile)
 # numbers from its Table 1). The same margins from this profile's Table 1:
 
 # %% tags=["hide-input"]
-table1 = ex.insdel_table(**ex.settings(profile, "table01_insdel"), **ex.stored_only(profile))
+table1 = ex.insdel_table(**chapters.settings(profile, "table01_insdel"), **chapters.stored_only(profile))
 ex.text_claims(ex.compare(table1, "table01_insdel")).style.hide(axis="index").format(precision=2, na_rep="not computed yet")
 
 # %% [markdown]
 # ## Cost of this profile
 #
-# Wall seconds of each chapter's last execution (kernel start included; a store profile's pages only read
-# the store) next to the estimate from the methods' passes per image (`ex.budget`).
+# Wall seconds of each chapter's last execution (kernel start included; a store profile's pages only read the store).
 
 # %% tags=["hide-input"]
+import pandas as pd
+
 from attx_core.book import read_timings
 
 timings = read_timings().get(profile, {})
-table = ex.budget(profile).set_index("chapter")
-table["last build (s)"] = [timings.get(c) for c in table.index]
-table.style.format(precision=0, na_rep="–")
+pd.DataFrame({"chapter": list(timings), "last build (s)": list(timings.values())}).style.hide(axis="index").format(precision=0)

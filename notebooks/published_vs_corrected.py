@@ -31,14 +31,16 @@ overrides = {}
 import pandas as pd
 
 from attx_core import experiments as ex
-from attx_core.experiments import page
+from attx_core import chapters
+from attx_core.book import page
 
 pd.set_option("display.max_colwidth", None)
 
-cfg = ex.settings(profile, "published_vs_corrected", **overrides)
+cfg = chapters.settings(profile, "published_vs_corrected", **overrides)
 
 # %% tags=["hide-input"]
-ours = ex.published_vs_corrected(**cfg, **ex.run_options(profile, force))
+ours = ex.published_vs_corrected(**cfg, **chapters.run_options(profile, force))
+display(page.claim_boxes(profile, "published_vs_corrected"))
 table = ex.summary(ours, by=["model", "parameter", "setting", "metric"])
 table
 

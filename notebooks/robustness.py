@@ -33,13 +33,15 @@ overrides = {}
 from IPython.display import HTML
 
 from attx_core import experiments as ex
-from attx_core.experiments import page
+from attx_core import chapters
+from attx_core.book import page
 
-cfg = ex.settings(profile, "robustness", **overrides)
+cfg = chapters.settings(profile, "robustness", **overrides)
 
 # %% tags=["hide-input"]
-ours = ex.robustness_study(**cfg, **ex.run_options(profile, force))
-display(HTML(f"<p><b>Verdict.</b> {ex.robustness_sentence(ours)}</p>"))
+ours = ex.robustness_study(**cfg, **chapters.run_options(profile, force))
+display(page.claim_boxes(profile, "robustness"))
+display(page.sentence(ex.robustness_sentence(ours)))
 display(page.robustness_scale(cfg["robust_profile"]))
 page.robustness_table(ours)
 

@@ -30,12 +30,13 @@ overrides = {}
 
 # %% tags=["hide-input"]
 from attx_core import experiments as ex
-from attx_core.experiments import page
+from attx_core import chapters
+from attx_core.book import page
 
-cfg = ex.settings(profile, "sanity_check", **overrides)
+cfg = chapters.settings(profile, "sanity_check", **overrides)
 
 # %% tags=["hide-input"]
-ours = ex.sanity_check(**cfg, **ex.run_options(profile, force))
+ours = ex.sanity_check(**cfg, **chapters.run_options(profile, force))
 table = ex.sanity_table(ours)
 n_images = ours.groupby("model").image.nunique().rename("n").reset_index() if len(ours) else ours
 display(page.status_line(n_images, cfg, "sanity_check"))

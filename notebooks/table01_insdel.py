@@ -22,41 +22,30 @@ profile = "standard"
 force = False
 overrides = {}
 
-# %% tags=["hide-input"]
-from attx_core import experiments as ex
-from attx_core.experiments import page
-from attx_core.experiments.paired import paired_differences, rank_agreement
-
-cfg = ex.settings(profile, "table01_insdel", **overrides)
-ours = ex.insdel_table(**cfg, **ex.run_options(profile, force))
-cmp = ex.compare(ours, "table01_insdel")
-page.verdict_box(ex.check("table01_insdel", cmp, ours))
-
-# %% [markdown]
-# The paper's layout: per model, the paper's value and ours with its 95% bootstrap interval over images;
-# the best value of each column in bold. Our models are the EfficientNet-Lite stand-ins (real ImageNet
-# weights; the paper's models have none offline): compare rankings, not absolute values.
-
 # %% tags=["hide-input", "full-width"]
-ex.paper_layout(cmp)
+from attx_core import chapters
+from attx_core import experiments as ex
+from attx_core.book import page
+from attx_core.chapters.claims import evaluate
+from attx_core.stats.paired import rank_agreement
 
-# %% tags=["hide-input"]
-page.status_line(cmp, cfg, "table01_insdel")
-
-# %% tags=["hide-input"]
-fig = ex.plots.paper_vs_ours(cmp, title="Table 1: paper (grey) vs ours (blue, 95% CI over images)")
+frames = page.render(profile, "table01_insdel", force, **overrides)
+ours = frames[""]
+cmp = ex.compare(ours, "table01_insdel")
 
 # %% [markdown]
-# ## What decides the claim: paired differences
+# ## What decides the claim: paired differences with confidence sequences
 #
-# Every method is scored on the same images, so "AttEXplore beats X" is judged on the per-image
-# differences AttEXplore - X (mean and 95% bootstrap interval; for deletion a negative difference favours
-# AttEXplore), next to the paper's difference. "not separated" means the interval includes 0 at this n;
-# `paper_in_ci` "no" means a difference of the paper's size is ruled out on our images.
+# Every method is scored on the same images, so "AttEXplore beats X" is judged on the per-image differences
+# AttEXplore - X (for deletion a negative difference favours AttEXplore). Each difference carries a 95% *confidence
+# sequence*: an interval valid at every n at once, so the store may be read after every batch of images and the
+# computation stopped as soon as a comparison is decided (a fixed-n interval read that way errs far more often than
+# 5%; see the statistics page). No interval and no verdict before 16 images. "paper inside" says whether the paper's
+# own difference lies in our interval; "images needed" projects, for open comparisons, the n at which the interval
+# would decide.
 
 # %% tags=["hide-input"]
-pairs = paired_differences(ours, "attexplore", paper=cmp)
-pairs.set_index(["model", "metric", "rival"])[["n", "difference", "ci_lo", "ci_hi", "paper_difference", "paper_in_ci", "verdict"]].round(4)
+page.comparisons_table(evaluate(profile, "table01"), profile).style.hide(axis="index")
 
 # %% [markdown]
 # Does our ordering of the eleven methods follow the paper's? Kendall's tau between the paper's scores and
@@ -84,7 +73,5 @@ ex.text_claims(cmp).style.hide(axis="index").format(precision=2, na_rep="not com
 # %% tags=["hide-input"]
 from attx_core.experiments.resolution import resolution_table
 
-resolution_table(ex.insdel_table(**cfg, **ex.run_options(profile, force), coarser=True)).round(4)
-
-# %% tags=["hide-input"]
-page.settings_dropdown(cfg, ours)
+cfg = chapters.settings(profile, "table01_insdel", **overrides)
+resolution_table(ex.insdel_table(**cfg, **chapters.run_options(profile, force), coarser=True)).round(4)

@@ -20,21 +20,7 @@ profile = "standard"
 force = False
 overrides = {}
 
-# %% tags=["hide-input"]
-from attx_core import experiments as ex
-from attx_core.experiments import page
-
-cfg = ex.settings(profile, "table06_attacks", **overrides)
-
 # %% tags=["hide-input", "full-width"]
-ours = ex.attack_explorers(**cfg, **ex.run_options(profile, force))
-cmp = ex.compare(ours, "table06_attacks")
-display(ex.paper_layout(cmp, row="setting"))
-display(page.status_line(cmp, cfg, "table06_attacks"))
-display(page.verdict_box(ex.check("table06_attacks", cmp, ours)))
+from attx_core.book import page
 
-# %% tags=["hide-input"]
-fig = ex.plots.paper_vs_ours(cmp, x="setting", title="Table 6: attack explorers, paper (grey) vs ours (blue)")
-
-# %% tags=["hide-input"]
-page.settings_dropdown(cfg, ours)
+frames = page.render(profile, "table06_attacks", force, **overrides)

@@ -20,21 +20,7 @@ profile = "standard"
 force = False
 overrides = {}
 
-# %% tags=["hide-input"]
-from attx_core import experiments as ex
-from attx_core.experiments import page
-
-cfg = ex.settings(profile, "table08_infd", **overrides)
-
 # %% tags=["hide-input", "full-width"]
-ours = ex.infd_table(**cfg, **ex.run_options(profile, force))
-cmp = ex.compare(ours, "table08_infd")
-display(ex.paper_layout(cmp))
-display(page.status_line(cmp, cfg, "table08_infd"))
-display(page.verdict_box(ex.check("table08_infd", cmp, ours)))
+from attx_core.book import page
 
-# %% tags=["hide-input"]
-fig = ex.plots.paper_vs_ours(cmp, x="paper_label", title="Table 8: INFD, paper (grey) vs ours (blue), lower is better")
-
-# %% tags=["hide-input"]
-page.settings_dropdown(cfg, ours)
+frames = page.render(profile, "table08_infd", force, **overrides)

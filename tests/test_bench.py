@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from attx_core import attribute, bench, execution
-from attx_core.experiments.profiles import PAPER_METHODS
+from attx_core.chapters.protocol import PAPER_METHODS
 
 
 def test_bench_writes_json_with_expected_keys(tmp_path):

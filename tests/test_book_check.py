@@ -6,7 +6,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from attx_core.book_check import page_problems
+from attx_core.book.check import page_problems
 
 
 def _png(pixels: np.ndarray) -> bytes:

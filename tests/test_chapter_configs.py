@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attx_core.experiments import PROFILES
+from attx_core.chapters import PROFILES, chapters, settings
 from attx_core.experiments.runners import PUBLISHED_VARIANTS, method_params
 from attx_core.methods.attexplore import explorer_settings
 
@@ -18,7 +18,7 @@ def _attexplore(params: dict) -> None:
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_every_explorer_chapter_config_is_accepted(profile):
-    for name, chapter in PROFILES[profile]["chapters"].items():
+    for name, chapter in ((c.name, settings(profile, c.name)) for c in chapters(profile)):
         base = chapter.get("base", {})
         for attack in chapter.get("attacks", []):
             _attexplore({**base, "attack": None if attack == "none" else attack})

@@ -16,7 +16,9 @@ import torch
 import attx_core.cache as cache
 from attx_core.cache import DeadlineReached, EntryBusy, NotComputedError, ResultsCache, compute_policy
 from attx_core.cli import main
-from attx_core.experiments import PROFILES, compute
+from attx_core import compute
+from attx_core.chapters import PROFILES, settings
+from attx_core.compute.plan import limits
 
 KEY = {"model": "m", "method": "fake", "steps": 3}
 IDS = [f"img{i:02d}" for i in range(16)]
@@ -172,7 +174,6 @@ TEST_PROFILE = {
         "table01_insdel": {"models": ["inception_v3", "resnet50"], "n_images_per_model": {"resnet50": 2},
                            "methods": {"saliency": {}, "ig": {"steps": 2}}},
     },
-    "compute_order": [("table01_insdel", "resnet50", None)],
 }
 
 
@@ -194,13 +195,13 @@ def tiny_profile(tmp_path, monkeypatch):
     return SimpleNamespace(root=tmp_path / "test", calls=calls)
 
 
-def test_cells_follow_the_profiles_order(tiny_profile) -> None:
-    assert [str(c) for c in compute.cells("test")] == ["table01_insdel resnet50", "table01_insdel inception_v3"]
+def test_cells_follow_the_claims_priorities(tiny_profile) -> None:
+    assert [str(c) for c in compute.cells("test")] == ["table01_insdel inception_v3", "table01_insdel resnet50"]
     order = compute.cells("standard")
     assert str(order[0]) == "table01_insdel inception_v3" and len(set(order)) == len(order)
-    assert {c.chapter for c in order} == set(PROFILES["standard"]["chapters"])
-    for c in order:  # every section the order names exists
-        assert c.sections is None or set(c.sections) <= set(compute.section_names(c.settings("standard")))
+    from attx_core.chapters import chapters
+
+    assert {c.chapter for c in order} == {c.name for c in chapters("standard")}
     assert [str(c) for c in compute.cells("test", ["table01_insdel:inception_v3"])] == ["table01_insdel inception_v3"]
 
 
@@ -276,7 +277,7 @@ def test_stages_give_every_cell_its_first_images_first(tiny_profile, monkeypatch
 
 
 def test_tables_only_summarises_the_images_stored(tiny_profile) -> None:
-    compute.run_cell("test", compute.Cell("table01_insdel", "resnet50"))
+    compute.Cell("table01_insdel", "resnet50").frames("test")
     assert main(["compute", "--profile", "test", "--tables-only"]) == 0
     table = pd.read_csv(tiny_profile.root / "tables" / "table01_insdel.csv")
     assert set(table.model) == {"tiny_resnet50"} and set(table.n) == {2} and len(tiny_profile.calls) == 4
@@ -288,7 +289,7 @@ def test_tables_only_summarises_the_images_stored(tiny_profile) -> None:
     (["--profile", "quick", "--only", "table01_insdel:vgg16"], "chapter 'table01_insdel' has no model 'vgg16'"),
     (["--hours", "0"], "--hours must be a positive number"),
     (["--hours", "-2"], "--hours must be a positive number"),
-    (["--hours", "soon"], "--hours expects a number"),
+    (["--hours", "soon"], "--hours expects a positive number"),
     (["--threads", "0"], "--threads must be a positive integer"),
     (["--device", "tpu"], "device"),
     pytest.param(["--device", "cuda"], "CUDA is not available",
@@ -303,11 +304,11 @@ def test_bad_arguments_exit_2_with_one_line(args, message, capsys) -> None:
 def test_compute_step_grows_a_cell_a_few_images_at_a_time(monkeypatch) -> None:
     """Within a stage a cell grows by compute_step images (all methods on the same images), up to its target."""
     cell = compute.Cell("table01_insdel", "inception_v3")
-    target = compute.settings("standard", "table01_insdel")["n_images"]
-    assert compute._limits("standard", cell, 8, 32, 8) == [16, 24, 32]
-    assert compute._limits("standard", cell, 100, None, 150)[-1] == target  # the last stage ends at the target
-    assert compute._limits("standard", compute.Cell("table01_insdel", "resnet50"), 100, None, 8) == []  # its target is 100
-    assert compute._limits("standard", cell, 8, 32, None) == [32]  # no step: the stage itself
+    target = settings("standard", "table01_insdel")["n_images"]
+    assert limits("standard", cell, 8, 32, 8) == [16, 24, 32]
+    assert limits("standard", cell, 100, None, 150)[-1] == target  # the last stage ends at the target
+    assert limits("standard", compute.Cell("table01_insdel", "resnet50"), 100, None, 8) == []  # its target is 100
+    assert limits("standard", cell, 8, 32, None) == [32]  # no step: the stage itself
 
 
 def test_a_sanity_entry_costs_every_method_at_every_stage(tmp_path) -> None:
@@ -324,8 +325,8 @@ def test_a_sanity_entry_costs_every_method_at_every_stage(tmp_path) -> None:
 
 def test_store_status_counts_what_is_stored_against_the_targets(tiny_profile, monkeypatch) -> None:
     """Fewest/most images over a chapter's methods per model, the target, and what is missing."""
-    compute.run_cell("test", compute.Cell("table01_insdel", "resnet50"))
-    compute.run_cell("test", compute.Cell("table01_insdel", "inception_v3"), limit=1)
+    compute.Cell("table01_insdel", "resnet50").frames("test")
+    compute.Cell("table01_insdel", "inception_v3", limit=1).frames("test")
     status = compute.store_status("test").set_index("model")
     assert status.loc["inception_v3", ["fewest", "most", "target"]].tolist() == [1, 1, 3]
     assert status.loc["resnet50", ["fewest", "most", "target"]].tolist() == [2, 2, 2]
@@ -337,11 +338,11 @@ def test_store_status_counts_what_is_stored_against_the_targets(tiny_profile, mo
 
 
 def test_the_landing_page_shows_the_store_status_of_store_profiles(tiny_profile, monkeypatch) -> None:
-    from attx_core.experiments import page
+    from attx_core.book import page
 
-    compute.run_cell("test", compute.Cell("table01_insdel", "resnet50"), limit=1)
+    compute.Cell("table01_insdel", "resnet50", limit=1).frames("test")
     assert "computes each chapter as its page builds" in page.store_table("test").data
-    monkeypatch.setitem(TEST_PROFILE, "book_reads_store", True)
+    monkeypatch.setitem(TEST_PROFILE, "store", True)
     html = page.store_table("test").to_html()
     assert '<a href="table01_insdel.html">table01_insdel</a>' in html and "EfficientNet-Lite1 (for resnet50)" in html
     rows = html.split("<tr")[2:]

@@ -5,27 +5,32 @@ import nbformat
 import pytest
 
 from attx_core import book
+from attx_core.book.build import ensure_kernel
 
 pytest.importorskip("papermill")
 pytest.importorskip("jupytext")
 
 
 def test_toc_lists_every_notebook_source() -> None:
+    from attx_core.book.build import NOTEBOOKS
+
     names = book.toc_notebooks()
     assert names[0] == "intro" and "table01_insdel" in names
-    missing = [n for n in names if not (book.NOTEBOOKS / f"{n}.py").is_file()]
-    assert not missing, f"_toc.yml lists notebooks without a source: {missing}"
+    missing = [n for n in names if not (NOTEBOOKS / f"{n}.py").is_file()]
+    assert not missing, f"chapters registered without a notebook: {missing}"
+    extra = sorted(p.stem for p in NOTEBOOKS.glob("*.py") if p.stem not in names)
+    assert not extra, f"notebooks of no registered chapter: {extra}"
 
 
 @pytest.mark.slow
 def test_table01_notebook_executes_and_shows_the_comparison(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("ATTX_RESULTS", str(tmp_path / "results"))
     overrides = {"n_images": 1, "methods": {"saliency": {}}, "insdel": {"step": 224 * 56, "substrate": "zeros", "order": "pixel"}}
-    book.ensure_kernel()
+    ensure_kernel()
     book.execute_notebook("table01_insdel", {"profile": "quick", "force": False, "overrides": overrides}, out_dir=tmp_path)
     nb = nbformat.read(tmp_path / "table01_insdel.ipynb", as_version=4)
     html = "".join(o["data"]["text/html"] for c in nb.cells if c.cell_type == "code" for o in c.outputs if "text/html" in o.get("data", {}))
-    for text in ("paper", "ours (95% CI)", "EfficientNet-Lite0 (stand-in for Inception-v3)", "Verdict:", "<details>"):
+    for text in ("paper", "ours (95% CI)", "EfficientNet-Lite0 (stand-in for Inception-v3)", "Table 1: ", "<details>"):
         assert text in html
     assert "0.3974" in html  # the paper's Saliency insertion on Inception-v3, in the paper's layout
     assert "Provenance: profile quick" in html and "n=1" in html  # folded into the settings dropdown
@@ -49,9 +54,9 @@ def test_standard_profile_page_renders_the_store_without_computing(tmp_path, mon
     shutil.copytree(REPO_ROOT / "data" / "results" / "standard", store / "standard")
     before = sorted((p.name, p.stat().st_mtime) for p in (store / "standard").rglob("*.json"))
     monkeypatch.setenv("ATTX_RESULTS", str(store))
-    book.ensure_kernel()
+    ensure_kernel()
     book.execute_notebook("table01_insdel", {"profile": "standard", "force": False}, out_dir=tmp_path)
     nb = nbformat.read(tmp_path / "table01_insdel.ipynb", as_version=4)
     html = "".join(o["data"]["text/html"] for c in nb.cells if c.cell_type == "code" for o in c.outputs if "text/html" in o.get("data", {}))
-    assert "of the target 400 images" in html and "table01_insdel.csv" in html and "Verdict:" in html
+    assert "of the target 400 images" in html and "table01_insdel.csv" in html and "attx-verdict" in html
     assert sorted((p.name, p.stat().st_mtime) for p in (store / "standard").rglob("*.json")) == before

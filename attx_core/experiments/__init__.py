@@ -1,27 +1,14 @@
-"""What the book's notebooks call: one function per chapter, results cached, paper tables to compare.
+"""The computations behind the book's chapters and their analysis: runners that fill and read the results store
+(:mod:`.runners`), the paper's transcribed tables beside ours (:mod:`.compare`), summaries and plots.
 
-Data flow: profile settings -> model (or its analogue) + images -> attribution -> metric -> cached
-record per image -> long DataFrame -> :func:`compare` with the transcribed paper table.
+Data flow: chapter settings -> model (or its stand-in) + images -> attribution -> metric -> stored record per
+image -> long DataFrame -> :func:`compare` with the transcribed paper table. Which chapters exist and what
+they claim is the chapter registry's business (:mod:`attx_core.chapters`), one layer up.
 """
 from . import plots
-from .budget import budget
-from .claims import CLAIMS, Verdict, check, claims_summary, text_claims
-from .compare import captions, compare, display_table, model_label, notes_text, paper_layout, paper_table, provenance_line, settings_text
-from .profiles import PROFILES, run_options, settings, stored_only
-from .resolve import ANALOGUES, NotComputedError, ResolvedModel, image_set, resolve_model
-from .summaries import (
-    describe_maps,
-    plusplus_sentence,
-    relative_to,
-    robustness_sentence,
-    sanity_sentence,
-    sanity_table,
-    seed_sentence,
-    summary,
-    variant_sentence,
-)
+from .compare import captions, compare, display_table, model_label, notes_text, paper_layout, paper_table, provenance_line
+from .resolve import ANALOGUES, NotComputedError, ResolvedModel, image_ids, image_set, resolve_model
 from .runners import (
-    MethodUnavailable,
     ablation,
     ablation_section,
     attack_explorers,
@@ -38,56 +25,24 @@ from .runners import (
     sanity_check,
     seed_stability,
 )
+from .summaries import (
+    describe_maps,
+    plusplus_sentence,
+    relative_to,
+    robustness_sentence,
+    sanity_sentence,
+    sanity_table,
+    seed_sentence,
+    summary,
+    text_claims,
+    variant_sentence,
+)
 
 __all__ = [
-    "explorer_grid",
-    "model_label",
-    "paper_layout",
-    "run_options",
-    "stored_only",
-    "describe_maps",
-    "plusplus_sentence",
-    "relative_to",
-    "robustness_sentence",
-    "sanity_sentence",
-    "sanity_table",
-    "seed_sentence",
-    "summary",
-    "text_claims",
-    "variant_sentence",
-    "CLAIMS",
-    "Verdict",
-    "check",
-    "claims_summary",
-    "ablation_section",
-    "plots",
-    "ANALOGUES",
-    "MethodUnavailable",
-    "NotComputedError",
-    "PROFILES",
-    "ResolvedModel",
-    "ablation",
-    "attack_explorers",
-    "budget",
-    "captions",
-    "compare",
-    "display_table",
-    "fps_at_paper_settings",
-    "fps_table",
-    "heatmap_grid",
-    "image_set",
-    "infd_table",
-    "insdel_table",
-    "method_params",
-    "notes_text",
-    "paper_table",
-    "passes_per_image",
-    "provenance_line",
-    "published_vs_corrected",
-    "robustness_study",
-    "resolve_model",
-    "sanity_check",
-    "seed_stability",
-    "settings",
-    "settings_text",
+    "ANALOGUES", "NotComputedError", "ResolvedModel", "ablation", "ablation_section", "attack_explorers", "captions", "compare",
+    "describe_maps", "display_table", "explorer_grid", "fps_at_paper_settings", "fps_table", "heatmap_grid", "image_ids", "image_set",
+    "infd_table", "insdel_table", "method_params", "model_label", "notes_text", "paper_layout", "paper_table", "passes_per_image",
+    "plots", "plusplus_sentence", "provenance_line", "published_vs_corrected", "relative_to", "resolve_model", "robustness_sentence",
+    "robustness_study", "sanity_check", "sanity_sentence", "sanity_table", "seed_sentence", "seed_stability", "summary",
+    "text_claims", "variant_sentence",
 ]

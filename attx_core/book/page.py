@@ -9,22 +9,99 @@ from typing import Any, Mapping
 import pandas as pd
 from IPython.display import HTML, display
 
+from ..chapters import CLAIMS, chapters, get, is_store, run_options, settings
+from ..chapters.claims import Comparison, evaluate, overall, testable
+from ..compute import chapter_missing, store_status
 from ..data import ImageDataError, ImageSet
+from ..experiments import plots
+from ..experiments.compare import OUR_MODEL_NAMES, compare, notes_text, paper_layout, provenance_line
+from ..experiments.resolve import ANALOGUES, image_set
 
-from .claims import Verdict
-from .compare import notes_text, provenance_line, settings_text
+VERDICT_COLOURS = {"reproduced": "#1b5e20", "reversed": "#b71c1c", "partly reversed": "#b71c1c", "paper's effect ruled out": "#b71c1c",
+                   "partly reproduced": "#e65100", "not separable": "#6d4c41", "open": "#455a64", "too few": "#455a64",
+                   "not testable": "#455a64", "not computed": "#455a64"}
 
-VERDICT_COLOURS = {"reproduced": "#1b5e20", "not reproduced": "#b71c1c", "partly reproduced": "#e65100"}
+
+def _colour(verdict: str) -> str:
+    return next((c for k, c in VERDICT_COLOURS.items() if verdict.startswith(k)), "#455a64")
 
 
-def verdict_box(verdict: Verdict) -> HTML:
-    """The claim's verdict as a coloured box: the verdict, then the claim, the paper and ours in one line each."""
-    colour = next((c for k, c in VERDICT_COLOURS.items() if verdict.verdict.startswith(k)), "#455a64")
-    rows = "".join(f"<div><b>{label}:</b> {html.escape(text)}</div>"
-                   for label, text in (("Claim", verdict.claim), ("Paper", verdict.paper), ("Ours", verdict.ours)) if text)
-    return HTML(f'<div style="border-left: 6px solid {colour}; padding: 0.4em 0.8em; margin: 0.5em 0; background: #fafafa">'
-                f'<div style="font-size: 1.1em"><b>Verdict: <span style="color: {colour}">{html.escape(verdict.verdict)}</span></b></div>'
-                f"{rows}</div>")
+def _model_name(profile: str, chapter: str, model: str) -> str:
+    """A model as what ran: "EfficientNet-Lite0 (for Inception-v3)" under a stand-in profile."""
+    cfg = settings(profile, chapter)
+    if cfg.get("stand_ins") and model in ANALOGUES:
+        return f"{OUR_MODEL_NAMES[ANALOGUES[model]]} (for {model})"
+    return model
+
+
+def _number(value: float | None, digits: int = 3, sign: bool = True) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def _effect(c: Comparison) -> str:
+    pct = c.kind == "relative"
+    scale = 100 if pct else 1
+
+    def fmt(v: float) -> str:
+        return "–" if v != v else (f"{v * scale:+.1f}%" if pct else f"{v:+.3f}")
+
+    return fmt(c.mean), (f"[{fmt(c.lo)}, {fmt(c.hi)}]" if c.lo == c.lo else "no interval before 16 images"), fmt(c.paper)
+
+
+def comparisons_table(comparisons: list[Comparison], profile: str) -> pd.DataFrame:
+    """Every comparison of a claim: model, metric, the two arms, n, our mean with its 95% confidence sequence (no interval
+    before 16 images), the paper's value, whether it lies inside, the verdict and the images it is projected to need."""
+    rows = []
+    for c in comparisons:
+        ours, interval, paper = _effect(c)
+        needed = "" if c.images_needed != c.images_needed else ("never" if c.images_needed == float("inf") else f"{int(c.images_needed)}")
+        rows.append({"model": _model_name(profile, c.chapter, c.model), "metric": c.metric, "comparison": f"{c.reference} − {c.rival}"
+                     if c.kind != "relative" else f"{c.reference} / {c.rival} − 1", "n": c.n, "ours": ours, "95% CS": interval,
+                     "paper": paper, "paper inside": {True: "yes", False: "no", None: ""}[c.paper_inside], "verdict": c.verdict,
+                     "images needed": needed if c.open else "", "note": c.note})
+    return pd.DataFrame(rows)
+
+
+def claim_box(profile: str, name: str) -> HTML:
+    """A registered claim decided on the store: the verdict, the claim, per model the primary comparisons in one line
+    each (n, ours with its 95% confidence sequence, the paper's value, the verdict), and every comparison folded away."""
+    chapter, claim = CLAIMS[name]
+    reason = testable(profile, name)
+    comparisons = [] if reason else evaluate(profile, name)
+    verdict = f"not testable offline ({reason})" if reason else overall(comparisons)
+    colour = _colour(verdict)
+    lines = []
+    for model in dict.fromkeys(c.model for c in comparisons):
+        mine = [c for c in comparisons if c.model == model and c.primary]
+        counts = {}
+        for c in mine:
+            counts.setdefault(c.verdict, []).append(c)
+        parts = []
+        for v, cs in counts.items():
+            detail = "; ".join(f"{c.rival}: {' '.join(_effect(c)[:2])}, paper {_effect(c)[2]}" for c in cs)
+            parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}): {html.escape(detail)}")
+        n = sorted({c.n for c in mine})
+        n_text = f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "")
+        lines.append(f"<div><b>{html.escape(_model_name(profile, chapter.name, model))}</b>, {claim.metric}, {n_text}: "
+                     + "; ".join(parts) + "</div>")
+    folded = ""
+    if comparisons:
+        table = comparisons_table(comparisons, profile).to_html(index=False, border=0, classes="attx-cs")
+        folded = (f"<details><summary>All {len(comparisons)} comparisons (95% confidence sequences, valid at every n: "
+                  f"see the statistics page)</summary>{table}</details>")
+    elif not reason:
+        lines.append("<div>Not computed yet: no image of this claim's comparisons is stored.</div>")
+    return HTML(f'<div class="attx-verdict" style="border-left: 6px solid {colour}; padding: 0.4em 0.8em; margin: 0.5em 0; background: #fafafa">'
+                f'<div style="font-size: 1.1em"><b>{html.escape(claim.label)}: <span style="color: {colour}">{html.escape(verdict)}</span></b></div>'
+                f"<div><b>Claim:</b> {html.escape(claim.text)}</div>{''.join(lines)}{folded}</div>")
+
+
+def claim_boxes(profile: str, chapter: str, section: str | None = None) -> HTML:
+    """The claim boxes of a chapter (or of one section of it), in registry order."""
+    names = [c.name for c in get(chapter).claims if section is None or c.section == section]
+    return HTML("".join(claim_box(profile, n).data for n in names))
 
 
 def sentence(text: str) -> HTML:
@@ -48,18 +125,13 @@ def shortfall(cmp: pd.DataFrame, cfg: Mapping[str, Any]) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _stored_missing(profile: str, chapter: str) -> tuple[int, float]:
-    """:func:`~attx_core.experiments.compute.missing_hours` planned once per page of a store profile: such a
-    page only reads the store, which does not change under it, and may show several sections of one chapter."""
-    from .compute import missing_hours
-
-    return missing_hours(profile, chapter)
+    """:func:`~attx_core.compute.chapter_missing` planned once per page of a store profile: such a page only
+    reads the store, which does not change under it, and may show several sections of one chapter."""
+    return chapter_missing(profile, chapter)
 
 
 def _missing(profile: str, chapter: str) -> tuple[int, float]:
-    from .compute import missing_hours
-    from .profiles import PROFILES
-
-    return (_stored_missing if PROFILES[profile].get("book_reads_store") else missing_hours)(profile, chapter)
+    return (_stored_missing if is_store(profile) else chapter_missing)(profile, chapter)
 
 
 def status_line(cmp: pd.DataFrame, cfg: Mapping[str, Any], chapter: str) -> HTML:
@@ -79,14 +151,42 @@ def status_line(cmp: pd.DataFrame, cfg: Mapping[str, Any], chapter: str) -> HTML
 def photos(images: str, n_images: int | None) -> ImageSet | None:
     """The image set a page draws its maps over, or None with a note on the page where its files are not on
     this machine (the numbers come from the store; the photos do not)."""
-    from .resolve import image_set
-
     try:
         return image_set(images, n_images)
     except ImageDataError as err:
         display(HTML(f"<p><b>Photos not shown:</b> {html.escape(str(err))} (set <code>ATTX_DATA_DIR</code> to the folder "
                      "of the shared ImageNet validation subset).</p>"))
         return None
+
+
+def _differences(ours: Any, paper: Any, prefix: str = "") -> list[str]:
+    """Leaf-by-leaf differences between two settings trees, as 'key ours (paper: value)'."""
+    if isinstance(ours, dict) and isinstance(paper, dict):
+        out = []
+        for key in dict.fromkeys([*ours, *paper]):
+            out += _differences(ours.get(key, "default"), paper.get(key, "default"), f"{prefix}{key}.")
+        return out
+    return [] if ours == paper else [f"{prefix.rstrip('.')} {ours} (paper: {paper})"]
+
+
+def settings_text(cfg: Mapping[str, Any]) -> str:
+    """The settings a chapter runs with, one per line, then every difference from the paper profile."""
+    skip = ("force", "cached_only", "profile", "chapter")
+    lines = [f"profile: {cfg.get('profile')}"]
+    for k, v in cfg.items():
+        if k in skip:
+            continue
+        if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
+            lines.append(f"{k}:")
+            lines += [f"    {name}: {params or 'defaults'}" for name, params in v.items()]
+        else:
+            lines.append(f"{k}: {v}")
+    if cfg.get("profile") != "paper" and cfg.get("chapter"):
+        paper = settings("paper", cfg["chapter"])
+        diffs = _differences({k: v for k, v in cfg.items() if k not in skip}, {k: v for k, v in paper.items() if k not in skip})
+        lines.append(f"DEVIATIONS from the paper's protocol (`attx book --profile paper` runs it): {len(diffs)}")
+        lines += [f"  - {d}" for d in diffs]
+    return "\n".join(lines)
 
 
 def settings_dropdown(cfg: Mapping[str, Any], ours: pd.DataFrame | None = None) -> HTML:
@@ -99,37 +199,36 @@ def settings_dropdown(cfg: Mapping[str, Any], ours: pd.DataFrame | None = None) 
                 f'<pre style="white-space: pre-wrap; font-size: 0.8em">{body}</pre></details>')
 
 
-def claims_table(summary: pd.DataFrame) -> "pd.io.formats.style.Styler":
-    """The landing page's reproduction status: per claim (linked to its page) its verdict, n and the models
-    that ran, wrapped to the page width."""
-    def table(row: pd.Series) -> str:
-        label = f"Table {int(row['table'][5:7])}" if row["table"].startswith("table") else row["table"].capitalize()
-        return f'<a href="{row["page"]}.html">{label}</a>'
-
-    shown = pd.DataFrame({
-        "table": summary.apply(table, axis=1),
-        "claim": summary["claim"],
-        "verdict": summary["verdict"].replace({"not run": "not computed yet"}),
-        "n": summary["n"],
-        "models that ran": summary["models that ran"],
-    })
-    return (shown.style.hide(axis="index")
-            .set_table_attributes('class="attx-claims"')
+def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
+    """The landing page's reproduction status: per registered claim (linked to its page) the verdict, n, and its
+    primary comparisons' verdicts counted, from the store."""
+    rows = []
+    for name, (chapter, claim) in CLAIMS.items():
+        if chapter.name not in [c.name for c in chapters(profile)]:
+            continue
+        reason = testable(profile, name)
+        comparisons = [] if reason else evaluate(profile, name)
+        primary = [c for c in comparisons if c.primary]
+        n = sorted({c.n for c in primary})
+        counts = {}
+        for c in primary:
+            counts[c.verdict] = counts.get(c.verdict, 0) + 1
+        rows.append({"claim": f'<a href="{chapter.name}.html">{html.escape(claim.label)}</a>', "the paper says": html.escape(claim.text),
+                     "verdict": html.escape(f"not testable offline ({reason})" if reason else overall(comparisons)),
+                     "n": "" if not n else f"{n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""),
+                     "comparisons": html.escape(", ".join(f"{v}: {k}" for v, k in ((k, v) for k, v in counts.items())))})
+    shown = pd.DataFrame(rows)
+    return (shown.style.hide(axis="index").set_table_attributes('class="attx-claims"')
             .set_table_styles([{"selector": "td, th", "props": "text-align: left; vertical-align: top; font-size: 0.9em; padding: 3px 6px"},
                                {"selector": "td:nth-child(2)", "props": "min-width: 16em"},
-                               {"selector": "td:nth-child(3)", "props": "min-width: 12em"}]))
+                               {"selector": "td:nth-child(3)", "props": "min-width: 10em"}]))
 
 
 def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":
     """The landing page's view of a store profile: per chapter (linked to its page) and model, the images
     stored against the target, and what the missing image computations cost on one CPU thread. A profile
     the book computes itself (``quick``) gets one line: its pages reach their targets as they build."""
-    from .compare import OUR_MODEL_NAMES
-    from .compute import store_status
-    from .profiles import PROFILES, settings
-    from .resolve import ANALOGUES
-
-    if not PROFILES[profile].get("book_reads_store"):
+    if not is_store(profile):
         return HTML(f"<p>The <b>{profile}</b> profile computes each chapter as its page builds, to the chapter's target.</p>")
     status = store_status(profile)
 
@@ -163,7 +262,7 @@ def robustness_table(ours: pd.DataFrame) -> "pd.io.formats.style.Styler | None":
     def ci(metric: str) -> pd.Series:
         return ours.apply(lambda r: f"{r[metric]:.3f} [{r[metric + '_lo']:.3f}, {r[metric + '_hi']:.3f}]", axis=1)
 
-    from .claims import TRAINED_NA
+    from ..robust.evaluate import TRAINED_NA
 
     na = ours.NA.map(lambda v: f"{v:.3f}" + (" (did not learn)" if v < TRAINED_NA else ""))
     shown = pd.DataFrame({"dataset": ours.dataset, "objective": ours.objective, "NA": na, "AA": ours.AA.round(3),
@@ -247,3 +346,39 @@ def robustness_scale(profile_name: str) -> HTML:
                 "(<code>run_study(dataset, profile=\"standard\", device=\"cuda\")</code>; the paper's scale: "
                 "<code>attx compute --profile paper --only robustness --device cuda</code>).</p>"
                 f"<details><summary>Cost per net: seconds per training step, hours of training + AA + attack per scale</summary>{table}</details>")
+
+
+def render(profile: str, chapter: str, force: bool = False, **overrides: Any) -> dict[str, pd.DataFrame]:
+    """A chapter's standard page: per section its claim boxes, the paper's table in its own layout with ours beside
+    it (paper | ours | interval | n), where n stands against the target, and a figure; then the settings, deviations,
+    notes and provenance folded away. Returns each section's per-image frame (for a page's own further cells)."""
+    spec = get(chapter)
+    cfg = settings(profile, chapter, **overrides)
+    opts = run_options(profile, force)
+    frames: dict[str, pd.DataFrame] = {}
+    for section in spec.sections:
+        ours = section.run(cfg, dict(opts))
+        frames[section.name] = ours
+        if section.title:
+            display(HTML(f"<h2>{html.escape(section.title)}</h2>"))
+        display(claim_boxes(profile, chapter, section.name))
+        if section.paper_table is None:
+            continue
+        models = [m for m, ran in ours.attrs.get("analogues", {}).items() if ran == m] if _needs_own(chapter) else None
+        cmp = compare(ours[ours.model.isin(models)] if models is not None else ours, section.paper_table,
+                      models=list(ours.attrs.get("models", [])) if models is not None else None)
+        by_setting = any(c.by == "setting" for c in spec.claims if c.section == section.name)
+        display(paper_layout(cmp, row="setting" if by_setting else "paper_label"))
+        if models is None or models:
+            display(status_line(cmp, cfg, chapter))
+            title = section.title or spec.title
+            if section.parameter:
+                plots.ablation_curves(cmp, section.parameter, title=title)
+            else:
+                plots.paper_vs_ours(cmp, x="setting" if by_setting else "paper_label", title=f"{title}: paper (grey) vs ours (blue)")
+    display(settings_dropdown(cfg, next(reversed(frames.values())) if frames else None))
+    return frames
+
+
+def _needs_own(chapter: str) -> bool:
+    return any(c.own_model for c in get(chapter).claims)

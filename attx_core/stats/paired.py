@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from ..metrics import mean_ci
-from .compare import LOWER_IS_BETTER
+from .bootstrap import mean_ci
+
+LOWER_IS_BETTER = frozenset({"deletion", "infd"})  # metrics where a lower value is better
 
 COLUMNS = ["model", "metric", "reference", "rival", "n", "difference", "ci_lo", "ci_hi", "paper_difference", "paper_in_ci", "better", "verdict"]
 

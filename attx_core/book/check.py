@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .book import toc_notebooks
-from .cache import REPO_ROOT
+from .toc import toc_notebooks
+from ..cache import REPO_ROOT
 
 HTML_DIR = REPO_ROOT / "_build" / "html" / "book" / "_executed"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -108,7 +108,7 @@ def explorer_problems(page: Path, chrome: str) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Check every page of ``_toc.yml`` in the built book; print one line per page, exit 1 on a problem."""
+    """Check every page of the book (in registry order) as built; print one line per page, exit 1 on a problem."""
     parser = argparse.ArgumentParser(prog="check-book", description=__doc__.split("\n\n")[0])
     parser.add_argument("--html", default=str(HTML_DIR), help="folder of the built pages")
     args = parser.parse_args(list(argv) if argv is not None else None)

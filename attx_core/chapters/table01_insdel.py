@@ -1,0 +1,23 @@
+"""Table 1: insertion and deletion of eleven attribution methods on three CNNs (AttEXplore, Section 5.2)."""
+from ..experiments.runners import insdel_table
+from .protocol import PAPER_METHODS, PAPER_MODELS, QUICK_METHODS
+from .registry import Chapter, Claim, register_chapter
+from .sections import whole
+
+register_chapter(Chapter(
+    name="table01_insdel",
+    title="Table 1: insertion and deletion scores of eleven attribution methods",
+    part="AttEXplore (ICLR 2024): the paper's tables",
+    order=1,
+    settings={"models": list(PAPER_MODELS), "methods": PAPER_METHODS},
+    profiles={
+        "standard": {"n_images": 400, "n_images_per_model": {"resnet50": 100, "vgg16": 100}},
+        "quick": {"models": ["inception_v3"], "methods": QUICK_METHODS},
+    },
+    sections=(whole(insdel_table, "table01_insdel"),),
+    claims=(Claim(
+        name="table01", label="Table 1",
+        text="AttEXplore has the highest insertion score (and the lowest deletion score) of eleven attribution methods on "
+             "every model (Table 1).",
+        metric="insertion", also=("deletion",), priority=1),),
+))

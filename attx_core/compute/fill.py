@@ -1,0 +1,134 @@
+"""``attx compute``: fill a profile's store cell by cell (resumable, shared by processes), then write its tables."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from typing import Any, Callable, Sequence
+
+from ..cache import CacheEntry, DeadlineReached, NotComputedError, ResultsCache, compute_policy
+from ..chapters import PROFILES
+from .costs import entry_cost
+from .plan import Cell, cells, limits, missing, remaining, stages
+from .tables import write_tables
+
+
+def run(profile: str, only: Sequence[str] | None = None, deadline: float | None = None,
+        on_batch: Callable[[CacheEntry, list[str], float], None] | None = None,
+        on_cell: Callable[[Cell], None] | None = None, log: Callable[[str], None] = print,
+        poll_seconds: float = 5.0) -> list[str]:
+    """Compute every cell of ``profile`` in priority order until done or ``deadline`` (``time.time()``), growing
+    each cell stage by stage; images another process is computing are skipped and revisited until they are
+    stored. Returns the failures (one line per cell whose computation raised); :class:`DeadlineReached` propagates."""
+    todo = cells(profile, only)
+    bounds = stages(profile)
+    step = PROFILES[profile].get("compute_step")
+    failed: dict[Cell, str] = {}
+    while True:
+        with compute_policy(deadline=deadline, wait=False, on_batch=on_batch) as policy:
+            for i, stage in enumerate(bounds):
+                for cell in todo:
+                    for limit in limits(profile, cell, bounds[i - 1] if i else 0, stage, step):
+                        if cell in failed:
+                            break
+                        _run_cell(Cell(cell.chapter, cell.model, limit=limit), failed, cell, on_cell, log, profile)
+            busy = policy.busy
+        if not busy or (deadline is not None and time.time() >= deadline):
+            return list(failed.values())
+        time.sleep(poll_seconds)  # another process holds the last images of some entries: let it store them
+
+
+def _run_cell(cell: Cell, failed: dict[Cell, str], key: Cell, on_cell: Callable[[Cell], None] | None,
+              log: Callable[[str], None], profile: str) -> None:
+    if on_cell is not None:
+        on_cell(cell)
+    try:
+        cell.frames(profile)
+    except NotComputedError:  # EntryBusy out of a runner that does not note it
+        pass
+    except DeadlineReached:
+        raise
+    except Exception as err:  # noqa: BLE001 - one broken method must not stop the fill
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        failed[key] = f"{key}: {type(err).__name__}: {first}"
+        log(f"attx compute: FAILED {failed[key]}")
+
+
+def _per_chapter(profile: str, todo: Sequence[Cell]) -> tuple[dict[str, int], list[tuple[CacheEntry, list[str]]]]:
+    per: dict[str, dict[Any, int]] = {}
+    planned = []
+    for cell in todo:
+        for entry, ids in missing(profile, cell):
+            planned.append((entry, ids))
+            if ids:
+                per.setdefault(cell.chapter, {})[entry.path] = len(ids)
+    return {c: sum(v.values()) for c, v in per.items()}, planned
+
+
+def compute_command(profile: str, hours: float | None = None, threads: int | None = None, device: str | None = None,
+                    only: Sequence[str] | None = None, tables_only: bool = False, grace_seconds: float = 120.0) -> int:
+    """``attx compute``: fill the store of ``profile`` in priority order with a progress bar (stderr), stop
+    cleanly when ``hours`` are up (no new batch after the deadline; a batch still running ``grace_seconds`` later
+    is abandoned) or on SIGTERM, say what remains, then regenerate the tables' CSV files. Arguments are assumed
+    valid (the CLI checks them). Returns the exit code: 0, 1 when a cell failed, 130 when interrupted."""
+    import torch
+    from tqdm import tqdm
+
+    def say(text: str) -> None:
+        print(f"attx compute: {text}", file=sys.stderr, flush=True)
+
+    if threads:
+        torch.set_num_threads(threads)
+    if device:
+        os.environ["ATTX_DEVICE"] = device
+    code = 0
+    if not tables_only:
+        start = time.time()
+        deadline = start + hours * 3600 if hours else None
+        removed = ResultsCache(profile).clean_tmp()
+        if removed:
+            say(f"removed {len(removed)} stale temp file(s) of killed writers")
+        todo = cells(profile, only)
+        n_images, n_entries, cost = remaining(_per_chapter(profile, todo)[1])
+        say(f"profile {profile}: {n_images} images to compute in {n_entries} store entries ({len(todo)} cells, "
+            f"~{cost:,.0f} lite0 passes)" + (f"; stopping after {hours:g} h" if hours else ""))
+        bar = tqdm(total=cost, unit="pass", unit_scale=True, file=sys.stderr, disable=n_images == 0, smoothing=0.05, dynamic_ncols=True)
+
+        def on_batch(entry: CacheEntry, batch: list[str], seconds: float) -> None:
+            bar.update(len(batch) * entry_cost(entry))
+            bar.set_postfix_str(f"{entry.key.get('model', '')} {entry.key.get('method', '')}: {seconds / len(batch):.1f} s/image")
+
+        def stop(signum: int, _frame: Any) -> None:
+            raise DeadlineReached("time is up: the running batch was abandoned" if signum == signal.SIGALRM else "terminated")
+
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGALRM, signal.SIGTERM)}
+        stopped = None
+        try:
+            signal.signal(signal.SIGTERM, stop)
+            if deadline is not None:
+                signal.signal(signal.SIGALRM, stop)
+                signal.setitimer(signal.ITIMER_REAL, max(deadline - time.time(), 0.0) + grace_seconds)
+            failures = run(profile, only, deadline, on_batch=on_batch, on_cell=lambda c: bar.set_description(str(c)), log=bar.write)
+            code = 1 if failures else 0
+        except DeadlineReached as err:
+            stopped = str(err).split(": ", 1)[-1]
+        except KeyboardInterrupt:
+            stopped, code = "interrupted", 130
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            done_cost, elapsed = bar.n, time.time() - start
+            bar.close()
+        per, after = _per_chapter(profile, todo)
+        left, left_entries, left_cost = remaining(after)
+        if left == 0:
+            say(f"done: every cell of profile {profile}{' (' + ','.join(only) + ')' if only else ''} is stored")
+        else:
+            eta = f", ~{left_cost / (done_cost / elapsed) / 3600:.1f} h at this run's rate" if done_cost > 0 else ""
+            say(f"{'stopped (' + stopped + ')' if stopped else 'finished'}; remaining: {left} images in {left_entries} "
+                f"store entries{eta} ({', '.join(f'{c} {n}' for c, n in per.items())}); rerun the same command to resume")
+    written = write_tables(profile)
+    say(f"{len(written)} table(s) written to {ResultsCache(profile).folder / 'tables'}")
+    return code

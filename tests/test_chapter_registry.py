@@ -1,0 +1,75 @@
+"""Chapters are registered data: a new chapter is one module that calls register_chapter (plus its notebook), and
+everything that lists chapters (settings, planning, status, tables, claims, the book's order) sees it."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from attx_core import chapters
+
+MODULE = '''
+from attx_core.chapters import Chapter, Claim, register_chapter
+from attx_core.chapters.protocol import QUICK_METHODS, pick
+from attx_core.chapters.sections import whole
+from attx_core.experiments.runners import insdel_table
+
+register_chapter(Chapter(
+    name="zz_new_chapter", title="A new chapter", part="Beyond the tables", order=99,
+    settings={"models": ["inception_v3"], "methods": pick(QUICK_METHODS, ("saliency", "ig"))},
+    profiles={"quick": {"n_images": 2}},
+    sections=(whole(insdel_table),),
+    claims=(Claim(name="zz_new_claim", label="New", text="Saliency beats IG.", reference="saliency", priority=4),),
+))
+'''
+
+
+@pytest.fixture
+def new_chapter(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTX_RESULTS", str(tmp_path / "results"))
+    path = tmp_path / "zz_new_chapter.py"
+    path.write_text(MODULE)
+    spec = importlib.util.spec_from_file_location("zz_new_chapter", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["zz_new_chapter"] = module
+    spec.loader.exec_module(module)
+    yield chapters.get("zz_new_chapter")
+    chapters.unregister_chapter("zz_new_chapter")
+    sys.modules.pop("zz_new_chapter")
+
+
+def test_a_registered_module_is_a_chapter_everywhere(new_chapter, tmp_path) -> None:
+    from attx_core.book.toc import toc, toc_notebooks
+    from attx_core.chapters.claims import claims_table
+    from attx_core.compute import cells, store_status, write_tables
+
+    cfg = chapters.settings("quick", "zz_new_chapter")
+    assert cfg["n_images"] == 2 and list(cfg["methods"]) == ["saliency", "ig"] and cfg["images"] == "sample"
+    assert "zz_new_chapter" in [c.chapter for c in cells("quick")]
+    status = store_status("quick", ["zz_new_chapter"])
+    assert status.fewest.tolist() == [0] and status.target.tolist() == [2] and status.missing.tolist() == [4]
+    assert (tmp_path / "results" / "quick" / "tables" / "zz_new_chapter.csv") in write_tables("quick")
+    row = claims_table("quick").set_index("claim").loc["zz_new_claim"]
+    assert row.verdict == "not computed yet" and row.chapter == "zz_new_chapter"
+    assert toc_notebooks()[-3] == "zz_new_chapter"  # book order: last of its part, before the reference pages
+    beyond = next(p for p in toc()["parts"] if p["caption"] == "Beyond the tables")
+    assert beyond["chapters"][-1] == {"file": "book/_executed/zz_new_chapter"}
+
+
+def test_registry_refuses_what_cannot_work() -> None:
+    from attx_core.chapters import Chapter, Claim
+
+    with pytest.raises(ValueError, match="registered twice"):
+        chapters.register_chapter(chapters.get("table01_insdel"))
+    with pytest.raises(ValueError, match="names no section"):
+        Chapter(name="x", title="x", part="Beyond the tables", order=1, claims=(Claim(name="c", label="c", text="t", section="nope"),))
+    with pytest.raises(ValueError, match="margin"):
+        Claim(name="c", label="c", text="t", kind="equivalence")
+
+
+def test_the_thirteen_claims_of_the_landing_page_are_registered() -> None:
+    names = set(chapters.CLAIMS)
+    assert {f"table{i:02d}" for i in range(1, 13)} | {"robustness"} <= names
+    assert chapters.CLAIMS["table04"][1].kind == "equivalence" and chapters.CLAIMS["table05"][1].kind == "trend"
+    assert chapters.CLAIMS["attexplorepp"][1].kind == "relative" and chapters.CLAIMS["attexplorepp"][1].effect == pytest.approx(0.0757)
