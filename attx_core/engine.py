@@ -116,17 +116,27 @@ def input_gradients(
     return torch.cat(grads), torch.cat(values)
 
 
+def target_gradients(model: nn.Module, x: Tensor, targets: Tensor, objective: Objective) -> tuple[Tensor, Tensor]:
+    """Gradients (K, N, ...) of ``objective`` w.r.t. each sample of x for each row of ``targets`` (K, N), and every
+    sample's top-1 class, from ONE forward pass per chunk (one backward per row): the K objectives of a point
+    (AGI's adversarial and explained classes) and a path's stop check (MFABA, AGI) share their forward pass."""
+    grads, top1 = [], []
+    step = chunk_size(x.device, x[0].numel())
+    for start in range(0, x.shape[0], step):
+        xc = x[start : start + step].detach().requires_grad_(True)
+        with torch.enable_grad():
+            logits = model(xc)
+            values = [objective(logits, row[start : start + step]).sum() for row in targets]
+            grads.append(torch.stack([torch.autograd.grad(v, xc, retain_graph=k + 1 < len(values))[0] for k, v in enumerate(values)]))
+        top1.append(logits.detach().argmax(dim=1))
+    return torch.cat(grads, dim=1), torch.cat(top1)
+
+
 def gradients_and_top1(model: nn.Module, x: Tensor, target: Tensor, objective: Objective) -> tuple[Tensor, Tensor]:
     """:func:`input_gradients` plus every sample's top-1 class from the same forward pass, so a path's
     stop check (MFABA, AGI) costs no extra pass."""
-    top1: list[Tensor] = []
-
-    def tracked(logits: Tensor, cls: Tensor) -> Tensor:
-        top1.append(logits.detach().argmax(dim=1))
-        return objective(logits, cls)
-
-    grads, _ = input_gradients(model, x, target, tracked)
-    return grads, torch.cat(top1)
+    grads, top1 = target_gradients(model, x, target[None], objective)
+    return grads[0], top1
 
 
 @dataclass

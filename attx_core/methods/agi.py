@@ -5,8 +5,9 @@ For each adversarial class l (a fixed seeded sample, the same for every image) a
 the gradients of two softmax probabilities there, g_adv of class l and g_lab of the explained class
 (the model's prediction on x), step from the ORIGINAL image, ``x_{i+1} = clip(x + step * sign(g_adv))``,
 and accumulate ``-g_lab(x_i) * (x_{i+1} - x)``. The map is the sum over classes. Every (image, class)
-pair is a row of one batch: each iteration is one :func:`~attx_core.engine.input_gradients` call over
-the rows still active, which also yields the predictions the stop rule needs.
+pair is a row of one batch: each iteration is one :func:`~attx_core.engine.target_gradients` call over
+the rows still active: one forward pass gives both gradients (one backward each) and the predictions the
+stop rule needs.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import random
 import torch
 from torch import Tensor, nn
 
-from ..engine import class_score, gradients_and_top1
+from ..engine import class_score, target_gradients
 from ..validate import require
 from .registry import register_method
 
@@ -47,7 +48,7 @@ def adversarial_classes(label: Tensor, count: int, num_classes: int, seed: int =
 @register_method(
     "agi",
     "adversarial gradient integration: sign steps towards fixed random classes, explained-class gradient integrated",
-    passes="2*num_classes*num_steps",
+    passes="num_classes*num_steps",  # forward passes, each with two backward passes
     version=2,
     published=(
         "pd90506/AGI (AGI_main.py, utils.py pgd_step/fgsm_step) and its copy in LMBTough/ATTEXPLORE "
@@ -108,12 +109,10 @@ def agi(
         idx = active.nonzero()[:, 0]
         if idx.numel() == 0:
             break
-        n = idx.numel()
-        here = point[idx]
-        grads, preds = gradients_and_top1(model, torch.cat([here, here]), torch.cat([goal[idx], lab[idx]]), class_score("prob"))
-        go = preds[:n] != goal[idx]  # the published stop: the prediction at x_i reached the class
+        grads, preds = target_gradients(model, point[idx], torch.stack([goal[idx], lab[idx]]), class_score("prob"))
+        go = preds != goal[idx]  # the published stop: the prediction at x_i reached the class
         active[idx[~go]] = False
-        idx, g_adv, g_lab = idx[go], grads[:n][go], grads[n:][go]
+        idx, g_adv, g_lab = idx[go], grads[0][go], grads[1][go]
         origin = rows_x[idx] if path == "published" else point[idx]
         new = (origin + step * g_adv.sign()).clamp(0.0, 1.0)
         attr[idx] = attr[idx] - g_lab * (new - origin)
