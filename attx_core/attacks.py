@@ -9,6 +9,7 @@ at once. Steps are sign (or raw) steps of size alpha inside the Linf epsilon-bal
 from __future__ import annotations
 
 import inspect
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -18,7 +19,7 @@ from torch import Tensor, nn
 from .engine import OBJECTIVES, Objective, Segment, input_gradients, named_objective
 from .transforms import Diversity, IntegratedScales, Neighbours, Scales, Spectrum, smooth
 from .seeding import ImageRandom
-from .validate import check_images, check_target, require
+from .validate import check_images, check_param_types, check_target, hints_from_defaults, require
 
 RULES = ("plain", "mig", "gra", "naa")
 DIRECTIONS = ("ascend", "descend")
@@ -155,6 +156,7 @@ def explorer_for(name: str, params: dict[str, Any]) -> tuple[Explorer, dict[str,
     unknown = sorted(set(params) - set(info.defaults))
     if unknown:
         raise ValueError(f"attack {name!r} does not take parameter(s) {', '.join(unknown)}; it takes: {', '.join(sorted(info.defaults))}")
+    check_param_types(f"attack {name!r}", {**hints_from_defaults(info.defaults), **typing.get_type_hints(info.build)}, params)
     full = {**info.defaults, **params}
     _check_params(full)
     own = inspect.signature(info.build).parameters
@@ -284,6 +286,10 @@ def trajectory(
         _check_params(p)
     else:
         explorer, p = explorer_for(attack, params)
+    side = max(x.shape[-2:])
+    require(explorer.ti_size <= 2 * side + 1, f"ti_size={explorer.ti_size} is wider than twice the images ({side} pixels): "
+            f"the smoothing kernel would cover every image whole and cost ~{3 * explorer.ti_size**2 * 4 / 2**30:.3g} GiB; "
+            f"use at most {2 * side + 1}")
     objective = named_objective(p["objective"])
     eps, steps = float(p["epsilon"]), int(p["num_steps"])
     alpha = eps / steps if p["alpha"] is None else float(p["alpha"])

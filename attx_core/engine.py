@@ -8,13 +8,14 @@ the objective's gradient with the sign of the path's direction; IG-style methods
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .validate import env_int
 
 OUTPUTS = ("prob", "logit")
 Objective = Callable[[Tensor, Tensor], Tensor]  # (logits, target) -> per-sample scalar
@@ -32,9 +33,9 @@ def chunk_size(device: torch.device | str | None = None, sample_numel: int = 3 *
     number of samples of ``sample_numel`` elements that fit 64 ImageNet images on a GPU and 4 on a CPU,
     where small chunks stay in cache (EfficientNet-Lite0 fwd+bwd on 2 cores: 20 ms/image at 4, 26 at
     8, 31 at 16, 92 at 64; forward 16, 12, 11, 29 ms). Small images (MNIST) get larger chunks."""
-    env = os.environ.get("ATTX_CHUNK")
-    if env:
-        return max(1, int(env))
+    env = env_int("ATTX_CHUNK", "samples per forward/backward chunk")
+    if env is not None:
+        return env
     images = 64 if torch.device(device or "cpu").type == "cuda" else 4
     return max(1, images * 3 * 224 * 224 // max(1, sample_numel))
 

@@ -1,7 +1,9 @@
 """Input checks shared by every public entry point: one clear ValueError per problem."""
 from __future__ import annotations
 
+import math
 import numbers
+import os
 import types
 import typing
 from typing import Any
@@ -255,6 +257,70 @@ def check_param_types(owner: str, hints: dict[str, Any], params: dict[str, Any])
         if _type_ok(value, hint) is False:
             shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
             raise ValueError(f"{owner}: parameter {key} must be {_describe(hint)}, got {type(value).__name__} {shown}")
+
+
+SEED_RANGE = (-(2**63), 2**63 - 1)  # a seed is hashed as 8 signed bytes (seeding.image_seed)
+
+
+def check_values(owner: str, params: dict[str, Any]) -> None:
+    """Require finite numbers, also inside lists, dicts and tensors (NaN or inf give NaN or all-zero maps),
+    and seeds that fit 64 bits; the message names the parameter (``attack_params['sigma']``)."""
+
+    def visit(name: str, key: Any, value: Any) -> None:
+        if key == "seed" and _is_int(value) and not SEED_RANGE[0] <= int(value) <= SEED_RANGE[1]:
+            raise ValueError(f"{owner}: parameter {name} must be a 64-bit integer (-2**63 .. 2**63 - 1), got {value}")
+        if isinstance(value, numbers.Real) and not _is_int(value) and not isinstance(value, bool) and not math.isfinite(float(value)):
+            raise ValueError(f"{owner}: parameter {name} must be finite, got {value!r}")
+        if isinstance(value, Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{owner}: parameter {name} contains NaN or inf values")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(f"{name}[{k!r}]", k, v)
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                visit(f"{name}[{i}]", None, v)
+
+    for key, value in params.items():
+        visit(key, key, value)
+
+
+def hints_from_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
+    """Annotations for parameters known only by their defaults: the default's type (None: no check)."""
+    return {k: type(v) for k, v in defaults.items() if v is not None}
+
+
+def env_int(name: str, what: str) -> int | None:
+    """The environment variable ``name`` as a positive integer, None when unset or empty; one error naming it otherwise."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"environment variable {name} must be a positive integer ({what}), got {text!r}")
+    return int(text)
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes free for new tensors on ``device``: the GPU's free memory; on the CPU the system's available
+    memory, or what the process's cgroup limit leaves when that is lower."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"):
+                free = int(line.split()[1]) * 1024
+        limit, used = (open(f"/sys/fs/cgroup/memory.{f}").read().strip() for f in ("max", "current"))
+        if limit.isdigit():
+            free = min(free, int(limit) - int(used))
+    except (OSError, ValueError):
+        pass
+    return max(0, free)
+
+
+def require_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    """Raise ValueError unless ``value`` is one of ``choices`` (a parameter named ``name``)."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
 def require(condition: bool, message: str) -> None:

@@ -76,7 +76,7 @@ API_ATTRIBUTE = [
     ("param-dict-int", dict(target=1, method="attexplore", attack_params=3), r"attack_params must be a dict or None, got int"),
     ("param-list-string", dict(target=1, method="big", epsilons="abc"), r"epsilons must be a list of numbers"),
     ("param-bool-string", dict(target=1, method="saliency", abs="yes"), r"abs must be a bool"),
-    ("param-inner-type", dict(target=1, method="attexplore", attack_params={"epsilon": "big"}), r"attack_params=.*epsilon"),
+    ("param-inner-type", dict(target=1, method="attexplore", attack_params={"epsilon": "big"}), r"attack 'ssa': parameter epsilon must be a number, got str 'big'"),
     ("progress-not-bool", dict(target=1, method="saliency", progress="yes"), r"progress must be True, False or None"),
 ]
 
@@ -454,6 +454,91 @@ def test_nan_weights_are_named():
         attribute(model, torch.rand(1, 3, 32, 32), 1, method="ig", steps=3)
 
 
+# --- kind 3: extreme parameters -------------------------------------------------------------------
+
+NAN = float("nan")
+EXTREME = [
+    # (method, params, regex): refused before any pass, naming the parameter
+    ("smoothgrad", dict(std=float("inf")), r"method 'smoothgrad': parameter std must be finite, got inf"),
+    ("smoothgrad", dict(std=1e30), r"method 'smoothgrad': std must lie in \[0, 1\]"),
+    ("agi", dict(step=float("inf")), r"parameter step must be finite"),
+    ("big", dict(epsilons=[float("inf")]), r"parameter epsilons\[0\] must be finite"),
+    ("ig", dict(baseline=torch.full((1, 3, 32, 32), NAN)), r"parameter baseline contains NaN or inf"),
+    ("attexplore", dict(attack_params={"sigma": NAN}), r"parameter attack_params\['sigma'\] must be finite"),
+    ("attexplore", dict(attack_params={"N": "ten"}), r"attack 'ssa': parameter N must be an integer, got str 'ten'"),
+    ("smoothgrad", dict(seed=2**63), r"parameter seed must be a 64-bit integer \(-2\*\*63 \.\. 2\*\*63 - 1\), got 9223372036854775808"),
+    ("attexplore", dict(seed=2**63), r"parameter seed must be a 64-bit integer"),
+    ("smoothgrad", dict(n_samples=10**12), r"would run 1e\+12 forward\+backward passes per image.*more than the 1e\+08 attx accepts.*lower n_samples"),
+    ("attexplore", dict(num_steps=10**9), r"would run 2e\+10 forward\+backward passes per image.*lower num_steps"),
+    ("ig", dict(output="probs"), r"method 'ig': output must be one of \('prob', 'logit'\), got 'probs'"),
+]
+
+
+@pytest.mark.parametrize("case", EXTREME, ids=[f"{c[0]}-{next(iter(c[1]))}-{i}" for i, c in enumerate(EXTREME)])
+def test_extreme_parameters_are_refused_by_name(case, tiny_model, x2, monkeypatch):
+    method, params, pattern = case
+    monkeypatch.setattr(registry, "_progress", lambda *a: pytest.fail("work started before the parameters were checked"))
+    with pytest.raises(ValueError, match=pattern):
+        attribute(tiny_model, x2, [1, 2], method=method, **params)
+
+
+def test_ti_kernel_wider_than_the_images_is_refused(tiny_model, x2):
+    with pytest.raises(ValueError, match=r"ti_size=1000001 is wider than twice the images \(32 pixels\).*~1\.12e\+04 GiB; use at most 65"):
+        attribute(tiny_model, x2, [1, 2], method="attexplore", ti_size=10**6 + 1)
+
+
+def test_batches_larger_than_memory_run_in_groups(tiny_model, monkeypatch):
+    x = torch.rand(5, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    whole = attribute(tiny_model, x, [1, 2, 3, 4, 5], method="ig", steps=4)
+    per_image = 5 * x[0].numel() * 4 * registry.COPIES  # steps + 1 samples per image
+    monkeypatch.setattr(registry, "available_memory", lambda device: 2 * per_image / registry.MEMORY_SHARE)
+    assert registry.images_per_call("ig", {"steps": 4}, x) == 2
+    torch.testing.assert_close(attribute(tiny_model, x, [1, 2, 3, 4, 5], method="ig", steps=4), whole, rtol=0, atol=0)
+    monkeypatch.setattr(registry, "available_memory", lambda device: per_image)
+    with pytest.raises(ValueError, match=r"method 'ig' would hold ~.* GiB for one \(3, 32, 32\) image \(steps \+ 1 = 5 image-sized samples at once\); .* GiB of memory is free: lower steps"):
+        attribute(tiny_model, x, [1, 2, 3, 4, 5], method="ig", steps=4)
+
+
+def test_long_work_prints_progress_lines_when_stderr_is_not_a_terminal(tiny_model, x2, capsys, monkeypatch):
+    monkeypatch.setattr(registry, "PROGRESS_LOG_SECONDS", 0.0)
+    attribute(tiny_model, x2, [1, 2], method="ig", steps=3)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines and lines[-1].startswith("attx: ig (2 images): 6/6 passes (100.0%),") and "elapsed" in lines[-1]
+
+
+def test_attx_chunk_that_is_not_a_number_is_named(tiny_model, x2, monkeypatch):
+    for text in ("abc", "0", "-3"):
+        monkeypatch.setenv("ATTX_CHUNK", text)
+        with pytest.raises(ValueError, match=rf"environment variable ATTX_CHUNK must be a positive integer \(samples per forward/backward chunk\), got '{text}'"):
+            attribute(tiny_model, x2, [1, 2], method="saliency")
+
+
+CLI_RANGES = [
+    (["--method", "smoothgrad", "--param", "std=-1"], r"method 'smoothgrad': std must lie in \[0, 1\]"),
+    (["--method", "ig", "--param", "steps=0"], r"method 'ig': steps must be an integer >= 1"),
+    (["--method", "agi", "--param", "step=-1"], r"method 'agi': step must be > 0"),
+    (["--method", "mfaba", "--param", "softmaxes=3"], r"method 'mfaba': softmaxes must be 0"),
+    (["--method", "smoothgrad", "--param", "std=NaN"], r"parameter std must be finite, got nan"),
+    (["--method", "attexplore", "--param", 'attack_params={"N": "ten"}'], r"parameter N must be an integer, got str 'ten'"),
+    (["--method", "attexplore", "--param", "num_steps=1000000000"], r"would run 2e\+10 forward\+backward passes per image"),
+    (["--method", "smoothgrad", "--param", "seed=9223372036854775808"], r"parameter seed must be a 64-bit integer"),
+]
+
+
+@pytest.mark.parametrize("case", CLI_RANGES, ids=[c[0][1] + "-" + c[0][3].partition("=")[0] for c in CLI_RANGES])
+def test_explain_range_errors_come_before_the_model_loads(case, photo, capsys, no_model):
+    args, pattern = case
+    _one_line_error(capsys, pattern, ["explain", str(photo), *TINY, *args])
+
+
+def test_explain_save_map_keeps_the_name_given(photo, tmp_path, capsys):
+    saved = tmp_path / "c16.NPY"
+    assert main(["explain", str(photo), *TINY, "--out", str(tmp_path / "h.png"), "--save-map", str(saved)]) == 0
+    assert saved.is_file() and not (tmp_path / "c16.NPY.npy").exists()
+    assert np.load(saved).shape == (3, 32, 32)
+    capsys.readouterr()
+
+
 # --- CLI --------------------------------------------------------------------------------------------
 
 
@@ -587,8 +672,9 @@ def test_progress_bar_off_when_asked_or_not_a_terminal(tiny_model, x2, capsys, m
     monkeypatch.setattr(registry, "PROGRESS_DELAY", 0.0)
     registry._LAST_BAR[:] = []
     attribute(tiny_model, x2, [1, 2], method="ig", steps=3, progress=False)
-    attribute(tiny_model, x2, [1, 2], method="ig", steps=3)  # pytest's stderr is not a terminal
-    assert registry._LAST_BAR == [] and capsys.readouterr().err == ""
+    assert registry._LAST_BAR == []
+    attribute(tiny_model, x2, [1, 2], method="ig", steps=3)  # pytest's stderr is not a terminal: a line a minute
+    assert registry._LAST_BAR == [6, 6] and capsys.readouterr().err == ""
 
 
 def test_progress_bar_on_a_terminal_unless_a_caller_shows_one(tiny_model, x2, capsys, monkeypatch):

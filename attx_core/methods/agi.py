@@ -12,12 +12,13 @@ stop rule needs.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ..engine import class_score, target_gradients
-from ..validate import require
+from ..validate import require, require_choice
 from .registry import register_method
 
 PATHS = ("published", "cumulative")
@@ -45,6 +46,15 @@ def adversarial_classes(label: Tensor, count: int, num_classes: int, seed: int =
     return goals.masked_fill(goals == label[None, :], -1)
 
 
+def _check(p: dict[str, Any]) -> None:
+    require(p["step"] > 0, f"step must be > 0, got {p['step']}")
+    require(p["num_steps"] >= 1, f"num_steps must be an integer >= 1, got {p['num_steps']!r}")
+    require(p["num_classes"] >= 1, f"num_classes must be an integer >= 1, got {p['num_classes']!r}")
+    require_choice("path", p["path"], PATHS)
+    require_choice("explain", p["explain"], EXPLAINS)
+    require_choice("class_choice", p["class_choice"], CLASS_CHOICES)
+
+
 @register_method(
     "agi",
     "adversarial gradient integration: sign steps towards fixed random classes, explained-class gradient integrated",
@@ -67,6 +77,8 @@ def adversarial_classes(label: Tensor, count: int, num_classes: int, seed: int =
         "explained one skipped instead of shifted",
     },
     conformance="tests/test_conformance_agi_big_mfaba.py",
+    check=_check,
+    memory="4 * num_classes",
 )
 def agi(
     model: nn.Module,
@@ -88,12 +100,7 @@ def agi(
     A row (image, class) stops once the model predicts that class; its later iterations cost nothing.
     """
     total = int(getattr(model, "num_classes", 1000))
-    require(step > 0, f"step must be > 0, got {step}")
-    require(isinstance(num_steps, int) and num_steps >= 1, f"num_steps must be an integer >= 1, got {num_steps!r}")
-    require(isinstance(num_classes, int) and 1 <= num_classes < total, f"num_classes must be an integer in 1..{total - 1}, got {num_classes!r}")
-    require(path in PATHS, f"path must be one of {PATHS}, got {path!r}")
-    require(explain in EXPLAINS, f"explain must be one of {EXPLAINS}, got {explain!r}")
-    require(class_choice in CLASS_CHOICES, f"class_choice must be one of {CLASS_CHOICES}, got {class_choice!r}")
+    require(num_classes < total, f"num_classes must be an integer in 1..{total - 1}, got {num_classes!r}")
     if explain == "prediction":
         with torch.no_grad():
             label = model(x).argmax(dim=1)

@@ -10,12 +10,14 @@ attacked at the later ones; an image that no radius flips keeps the first radius
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..engine import OUTPUTS, input_gradients, integrate, straight_line
-from ..validate import require
+from ..validate import require, require_choice
 from .registry import register_method
 
 BIG_L2_EPSILONS = (36 / 255, 64 / 255, 0.3, 0.5, 0.7, 0.9, 1.1)  # zifanw/boundary default.py, L2 radii
@@ -101,6 +103,19 @@ def captum_ig(model: nn.Module, x: Tensor, baseline: Tensor, target: Tensor, out
     return total * (x - baseline)
 
 
+def _check(p: dict[str, Any]) -> None:
+    epsilons = tuple(float(e) for e in p["epsilons"])
+    require(len(epsilons) >= 1 and all(e > 0 for e in epsilons), f"epsilons must be a non-empty list of positive values, got {epsilons}")
+    require(list(epsilons) == sorted(epsilons), f"epsilons must increase, got {epsilons}")
+    require(p["num_steps"] >= 1, f"num_steps must be an integer >= 1, got {p['num_steps']!r}")
+    require_choice("norm", p["norm"], NORMS)
+    require_choice("search_output", p["search_output"], OUTPUTS)
+    require_choice("output", p["output"], OUTPUTS)
+    require_choice("rule", p["rule"], RULES)
+    least = 2 if p["rule"] == "captum" else 1
+    require(p["steps"] >= least, f"steps must be an integer >= {least} for rule={p['rule']!r}, got {p['steps']!r}")
+
+
 @register_method(
     "big",
     "Boundary IG: IG from a boundary point found by a sign-FGSM (or L2 PGD) search to x; the sign search amplifies float noise, so maps differ between CPU thread counts (e.g. correlation 0.48 for 1 vs 2 threads; results record `threads`)",
@@ -121,6 +136,8 @@ def captum_ig(model: nn.Module, x: Tensor, baseline: Tensor, target: Tensor, out
         "rule='trapezoid'": "steps+1 points with weights summing to 1 (attx's straight_line) instead of Captum's",
     },
     conformance="tests/test_conformance_agi_big_mfaba.py",
+    check=_check,
+    memory="steps + 1",
 )
 def big(
     model: nn.Module,
@@ -143,15 +160,6 @@ def big(
     ``passes`` formula is the worst case) plus ``steps`` IG points (``steps + 1`` with ``rule="trapezoid"``).
     """
     epsilons = tuple(float(e) for e in epsilons)
-    require(len(epsilons) >= 1 and all(e > 0 for e in epsilons), f"epsilons must be a non-empty list of positive values, got {epsilons}")
-    require(list(epsilons) == sorted(epsilons), f"epsilons must increase, got {epsilons}")
-    require(isinstance(num_steps, int) and num_steps >= 1, f"num_steps must be an integer >= 1, got {num_steps!r}")
-    require(norm in NORMS, f"norm must be one of {NORMS}, got {norm!r}")
-    require(search_output in OUTPUTS, f"search_output must be one of {OUTPUTS}, got {search_output!r}")
-    require(output in OUTPUTS, f"output must be one of {OUTPUTS}, got {output!r}")
-    require(rule in RULES, f"rule must be one of {RULES}, got {rule!r}")
-    require(isinstance(steps, int) and steps >= (2 if rule == "captum" else 1),
-            f"steps must be an integer >= {2 if rule == 'captum' else 1} for rule={rule!r}, got {steps!r}")
     start = boundary_points(model, x, target, epsilons, num_steps, norm=norm, search_output=search_output, accumulate=accumulate)
     if rule == "captum":
         return captum_ig(model, x, start, target, output, steps)

@@ -27,14 +27,14 @@ a copy with one ReLU module per use (``resnet_modified.py``). What Captum does, 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor, nn
 
-from ..engine import Objective, input_gradients, model_output
-from ..validate import require
-from .ig import resolve_baseline
+from ..engine import OUTPUTS, Objective, input_gradients, model_output
+from ..validate import require, require_choice
+from .ig import check_baseline, resolve_baseline
 from .registry import register_method
 
 NONLINEAR = (
@@ -107,6 +107,12 @@ def _objective(output: str, softmax_rule: str) -> Objective:
     return objective
 
 
+def _check(p: dict[str, Any]) -> None:
+    require_choice("output", p["output"], OUTPUTS)
+    require_choice("softmax_rule", p["softmax_rule"], SOFTMAX_RULES)
+    check_baseline(p["baseline"])
+
+
 @register_method(
     "deeplift",
     "DeepLIFT as Captum runs it (Rescale on nonlinearity modules, softmax rule), zero baseline",
@@ -120,6 +126,7 @@ def _objective(output: str, softmax_rule: str) -> Objective:
         "output='logit'": "explains the target logit (no softmax rule); equals captum DeepLift on the logit model",
     },
     conformance="tests/test_conformance_baselines.py",
+    check=_check,
 )
 def deeplift(
     model: nn.Module,
@@ -136,8 +143,6 @@ def deeplift(
     with every image of a chunk). Costs one forward+backward of a doubled batch. Raises ``ValueError``
     when the model has no hookable nonlinearity module (functional activations only).
     """
-    model_output(x.new_zeros(1, 1), output)  # validates output
-    require(softmax_rule in SOFTMAX_RULES, f"softmax_rule must be one of {SOFTMAX_RULES}, got {softmax_rule!r}")
     ref = resolve_baseline(baseline, x[:1])
     with rescale_hooks(model) as calls:
         mult, _ = input_gradients(_Paired(model, ref), x, target, _objective(output, softmax_rule))

@@ -20,13 +20,14 @@ from it as the paper does.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ..engine import Segment, class_score, input_gradients, integrate
+from ..engine import OUTPUTS, Segment, class_score, input_gradients, integrate
 from ..seeding import ImageRandom
-from ..validate import check_images, require
+from ..validate import check_images, require, require_choice
 from .registry import register_method
 
 BACKGROUNDS = ("sample_images",)
@@ -40,13 +41,12 @@ def _sample_images(size: int) -> Tensor:
 
 
 def resolve_background(background: str | Tensor, x: Tensor) -> Tensor:
-    """The background image set (N, C, H, W) on x's device: a tensor, or the packaged photos at x's size."""
+    """The background image set (N, C, H, W) on x's device: a tensor, or the packaged photos at x's size
+    (``background`` passed the method's check)."""
     if isinstance(background, str):
-        require(background in BACKGROUNDS, f"background must be one of {BACKGROUNDS} or a tensor of images, got {background!r}")
         require(x.shape[2] == x.shape[3], f"background='sample_images' needs square images, got {tuple(x.shape[2:])}; pass background=")
         bg = _sample_images(int(x.shape[2]))
     else:
-        require(isinstance(background, Tensor), f"background must be a tensor of images or 'sample_images', got {type(background).__name__}")
         check_images(background, "background")
         bg = background
     require(bg.shape[1:] == x.shape[1:], f"background images {tuple(bg.shape[1:])} differ from x's {tuple(x.shape[1:])}")
@@ -57,6 +57,13 @@ def eg_draws(x: Tensor, n_background: int, n_samples: int, seed: int) -> tuple[T
     """Per-image draws: reference indices (B, n_samples) in [0, n_background) and alphas (B, n_samples)."""
     rng = ImageRandom(x, seed)
     return rng.randint(0, n_background, n_samples), rng.rand(n_samples)
+
+
+def _check(p: dict[str, Any]) -> None:
+    require(p["n_samples"] >= 1, f"n_samples must be an integer >= 1, got {p['n_samples']!r}")
+    require(isinstance(p["background"], Tensor) or p["background"] in BACKGROUNDS,
+            f"background must be one of {BACKGROUNDS} or a tensor of images, got {p['background']!r}")
+    require_choice("output", p["output"], OUTPUTS)
 
 
 @register_method(
@@ -73,6 +80,8 @@ def eg_draws(x: Tensor, n_background: int, n_samples: int, seed: int) -> tuple[T
         "output='logit'": "differentiates the target logit instead of its softmax probability",
     },
     conformance="tests/test_conformance_baselines.py",
+    check=_check,
+    memory="n_samples",
 )
 def expected_gradients(
     model: nn.Module,
@@ -85,7 +94,6 @@ def expected_gradients(
     output: str = "prob",
 ) -> Tensor:
     """Mean of ``(x - x'_k) * grad(a_k x + (1 - a_k) x'_k)`` over ``n_samples`` per-image draws of (x'_k, a_k)."""
-    require(isinstance(n_samples, int) and n_samples >= 1, f"n_samples must be an integer >= 1, got {n_samples!r}")
     bg = resolve_background(background, x)
     idx, alphas = eg_draws(x, bg.shape[0], n_samples, seed)
     refs = bg[idx.to(bg.device)].transpose(0, 1)  # (n, B, C, H, W)

@@ -10,13 +10,20 @@ on its batch; a positive per-batch scale changes no ranking).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
-from ..engine import class_score, cross_entropy, input_gradients
-from ..validate import require
+from ..engine import OUTPUTS, class_score, cross_entropy, input_gradients
+from ..validate import require_choice
 from .registry import register_method
 
 LOSSES = ("ce", "score")
+
+
+def _check(p: dict[str, Any]) -> None:
+    require_choice("loss", p["loss"], LOSSES)
+    require_choice("output", p["output"], OUTPUTS)
 
 
 @register_method(
@@ -32,12 +39,12 @@ LOSSES = ("ce", "score")
         "output='logit'": "cross-entropy (or score) of the logits: one softmax instead of two",
     },
     conformance="tests/test_conformance_baselines.py",
+    check=_check,
 )
 def fast_ig(
     model: nn.Module, x: Tensor, target: Tensor, *, loss: str = "ce", output: str = "prob", reference_bugs: bool = False
 ) -> Tensor:
     """``x * grad(-CE)`` (``loss="ce"``) or ``x * grad(score)`` (``loss="score"``); ``reference_bugs`` negates."""
-    require(loss in LOSSES, f"loss must be one of {LOSSES}, got {loss!r}")
     if loss == "ce":
         grad, _ = input_gradients(model, x, target, cross_entropy(output))
         grad = -grad

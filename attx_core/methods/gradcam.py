@@ -12,13 +12,14 @@ the published one), and the map broadcast to the input's 3 channels (for the met
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..engine import class_score, input_gradients
-from ..validate import require
+from ..engine import OUTPUTS, class_score, input_gradients
+from ..validate import require, require_choice
 from .registry import register_method
 
 
@@ -66,6 +67,11 @@ def normalize_per_image(cam: Tensor) -> Tensor:
     return torch.where(span > 0, out, torch.zeros_like(out))
 
 
+def _check(p: dict[str, Any]) -> None:
+    require_choice("explain", p["explain"], EXPLAIN)
+    require_choice("output", p["output"], OUTPUTS)
+
+
 @register_method(
     "gradcam",
     "Grad-CAM of the predicted class at the model's last conv block, ReLU, upsample, [0,1] per image, 3 channels",
@@ -80,6 +86,7 @@ def normalize_per_image(cam: Tensor) -> Tensor:
         "output='logit'": "differentiates the logit instead of the softmax probability",
     },
     conformance="tests/test_conformance_baselines.py",
+    check=_check,
 )
 def gradcam(
     model: nn.Module,
@@ -96,8 +103,6 @@ def gradcam(
     ``explain="predicted"`` replaces ``target`` by the model's top-1 class (as the published code);
     ``normalize`` min-max scales each image's map to [0, 1].
     """
-    require(explain in EXPLAIN, f"explain must be one of {EXPLAIN}, got {explain!r}")
-    require(isinstance(normalize, bool), f"normalize must be True or False, got {normalize!r}")
     score = class_score(output)
     objective = (lambda logits, _t: score(logits, logits.argmax(dim=1))) if explain == "predicted" else score
     acts: list[Tensor] = []

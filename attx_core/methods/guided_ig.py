@@ -11,14 +11,14 @@ processed together: one gradient batch per step, the inner moves masked per imag
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor, nn
 
-from ..engine import Objective, Segment, class_score, input_gradients, integrate
-from ..validate import require
-from .ig import resolve_baseline
+from ..engine import OUTPUTS, Objective, Segment, class_score, input_gradients, integrate
+from ..validate import require, require_choice
+from .ig import check_baseline, resolve_baseline
 from .registry import register_method
 
 TOL = 1e-9  # PAIR's EPSILON for "L1 target reached"
@@ -67,6 +67,14 @@ def guided_path(
             active = active & ~done & (gamma > 1) & (l1_s > 0)  # l1_s == 0: nothing left to move
 
 
+def _check(p: dict[str, Any]) -> None:
+    require(p["steps"] >= 1, f"steps must be an integer >= 1, got {p['steps']!r}")
+    require(0.0 < p["fraction"] <= 1.0, f"fraction must lie in (0, 1], got {p['fraction']}")
+    require(0.0 <= p["max_dist"] <= 1.0, f"max_dist must lie in [0, 1], got {p['max_dist']}")
+    require_choice("output", p["output"], OUTPUTS)
+    check_baseline(p["baseline"])
+
+
 @register_method(
     "guided_ig",
     "Guided IG: adaptive path moving low-gradient features first (paper wrapper: 15 steps on logits)",
@@ -79,6 +87,7 @@ def guided_path(
         "output='prob'": "differentiates the softmax probability instead of the logit",
     },
     conformance="tests/test_conformance_baselines.py",
+    check=_check,
 )
 def guided_ig(
     model: nn.Module,
@@ -92,9 +101,6 @@ def guided_ig(
     output: str = "logit",
 ) -> Tensor:
     """Guided IG of the target's score; ``steps`` gradient batches, each over all images."""
-    require(isinstance(steps, int) and steps >= 1, f"steps must be an integer >= 1, got {steps!r}")
-    require(0.0 < fraction <= 1.0, f"fraction must lie in (0, 1], got {fraction}")
-    require(0.0 <= max_dist <= 1.0, f"max_dist must lie in [0, 1], got {max_dist}")
     base = resolve_baseline(baseline, x)
     path = guided_path(model, x, base, target, class_score(output), steps, fraction, max_dist)
     return integrate(path).to(x.dtype)

@@ -10,23 +10,38 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ..engine import RULES, class_score, integrate, straight_line
-from ..validate import require
+from typing import Any
+
+from ..engine import OUTPUTS, RULES, class_score, integrate, straight_line
+from ..validate import require, require_choice
 from .registry import register_method
 
 IG_RULES = ("riemann_trapezoid", *RULES)
 
 
 def resolve_baseline(baseline: str | Tensor, x: Tensor) -> Tensor:
-    """The baseline as a tensor of x's shape: ``"zeros"`` (black image) or a tensor broadcastable to x."""
+    """The baseline (passed by :func:`check_baseline`) as a tensor of x's shape: ``"zeros"`` (black image) or a
+    tensor broadcastable to x."""
     if isinstance(baseline, str):
-        require(baseline == "zeros", f"baseline must be 'zeros' or a tensor, got {baseline!r}")
         return x.new_zeros(x.shape)
-    require(isinstance(baseline, Tensor), f"baseline must be 'zeros' or a tensor, got {type(baseline).__name__}")
     try:
         return baseline.to(device=x.device, dtype=x.dtype).expand_as(x)
     except RuntimeError as err:
         raise ValueError(f"baseline shape {tuple(baseline.shape)} does not broadcast to x's {tuple(x.shape)}") from err
+
+
+def check_baseline(baseline: str | Tensor) -> None:
+    """A baseline is ``"zeros"`` or a tensor (its shape is checked against the images by :func:`resolve_baseline`)."""
+    require(isinstance(baseline, Tensor) or baseline == "zeros", f"baseline must be 'zeros' or a tensor, got {baseline!r}")
+
+
+def _check(p: dict[str, Any]) -> None:
+    require(p["steps"] >= 1, f"steps must be an integer >= 1, got {p['steps']!r}")
+    require_choice("rule", p["rule"], IG_RULES)
+    require(p["rule"] != "riemann_trapezoid" or p["steps"] >= 2,
+            f"rule='riemann_trapezoid' needs steps >= 2 (Captum's n_steps > 1), got {p['steps']}")
+    require_choice("output", p["output"], OUTPUTS)
+    check_baseline(p["baseline"])
 
 
 @register_method(
@@ -43,6 +58,8 @@ def resolve_baseline(baseline: str | Tensor, x: Tensor) -> Tensor:
         "output='logit'": "integrates the gradient of the target logit instead of its softmax probability",
     },
     conformance="tests/test_conformance_baselines.py",
+    check=_check,
+    memory="steps + 1",
 )
 def integrated_gradients(
     model: nn.Module,
@@ -59,13 +76,10 @@ def integrated_gradients(
     ``steps`` is Captum's ``n_steps`` for ``riemann_trapezoid``/``left``/``right`` (gradient points per
     image) and the number of pieces for ``trapezoid`` (steps + 1 points).
     """
-    require(isinstance(steps, int) and steps >= 1, f"steps must be an integer >= 1, got {steps!r}")
-    require(rule in IG_RULES, f"rule must be one of {IG_RULES}, got {rule!r}")
     base = resolve_baseline(baseline, x)
     objective = class_score(output)
     if rule != "riemann_trapezoid":
         return integrate(straight_line(model, x, base, target, objective, steps, rule))
-    require(steps >= 2, f"rule='riemann_trapezoid' needs steps >= 2 (Captum's n_steps > 1), got {steps}")
     # Captum: points linspace(0, 1, steps), weights [1/2, 1, ..., 1, 1/2] / steps = trapezoid over
     # steps - 1 pieces (weights [1/2, 1, ..., 1/2] / (steps - 1)) times (steps - 1) / steps.
     pieces = integrate(straight_line(model, x, base, target, objective, steps - 1, "trapezoid"))

@@ -8,12 +8,21 @@ one-step, non-zero map). Attribution ``-sum_t (x_{t+1} - x_t) * grad S(x_t)``.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
 from ..engine import gradients_and_top1, named_objective
 from ..validate import require
 from .registry import register_method
+
+
+def _check(p: dict[str, Any]) -> None:
+    require(p["epsilon"] > 0, f"epsilon must be > 0, got {p['epsilon']}")
+    require(p["alpha"] > 0, f"alpha must be > 0, got {p['alpha']}")
+    require(p["num_steps"] >= 1, f"num_steps must be an integer >= 1, got {p['num_steps']!r}")
+    require(p["softmaxes"] in (0, 1, 2), f"softmaxes must be 0 (logit), 1 (probability) or 2 (published), got {p['softmaxes']!r}")
 
 
 @register_method(
@@ -35,6 +44,7 @@ from .registry import register_method
         "gradients, as at batch size 1), used for both the step and the integral",
     },
     conformance="tests/test_conformance_agi_big_mfaba.py",
+    check=_check,
 )
 def mfaba(
     model: nn.Module,
@@ -53,10 +63,6 @@ def mfaba(
     Each iteration is one gradient call over the images still running; the stop check for step t
     reuses the forward pass of step t+1, so no pass is spent on a stopped image after its last step.
     """
-    require(epsilon > 0, f"epsilon must be > 0, got {epsilon}")
-    require(alpha > 0, f"alpha must be > 0, got {alpha}")
-    require(isinstance(num_steps, int) and num_steps >= 1, f"num_steps must be an integer >= 1, got {num_steps!r}")
-    require(softmaxes in (0, 1, 2), f"softmaxes must be 0 (logit), 1 (probability) or 2 (published), got {softmaxes!r}")
     objective = named_objective(("logit", "prob", "prob2")[softmaxes])
     point, attr = x.clone(), torch.zeros_like(x)
     idx = torch.arange(x.shape[0], device=x.device)

@@ -6,11 +6,17 @@ The published ``sm`` function (``saliency/core/sm.py``) is the same gradient wit
 """
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
-from ..engine import class_score, input_gradients
-from ..validate import require
+from ..engine import OUTPUTS, class_score, input_gradients
+from ..validate import require_choice
 from .registry import register_method
+
+
+def _check(p: dict[str, Any]) -> None:
+    require_choice("output", p["output"], OUTPUTS)
 
 
 @register_method(
@@ -24,9 +30,9 @@ from .registry import register_method
         "output='logit'": "gradient of the target logit instead of its softmax probability",
     },
     conformance="tests/test_conformance_baselines.py",
+    check=_check,
 )
 def saliency(model: nn.Module, x: Tensor, target: Tensor, *, abs: bool = True, output: str = "prob") -> Tensor:
     """``|grad|`` (or the signed ``grad`` with ``abs=False``) of the target's probability or logit."""
-    require(isinstance(abs, bool), f"abs must be True or False, got {abs!r}")
     grad, _ = input_gradients(model, x, target, class_score(output))
     return grad.abs() if abs else grad

@@ -7,17 +7,25 @@ any batch; Captum draws from the global generator in batch order (same distribut
 """
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
-from ..engine import class_score, input_gradients
+from ..engine import OUTPUTS, class_score, input_gradients
 from ..seeding import ImageRandom
-from ..validate import require
+from ..validate import require, require_choice
 from .registry import register_method
 
 
 def smoothgrad_noise(x: Tensor, n_samples: int, std: float, seed: int) -> Tensor:
     """The noise SmoothGrad adds: (B, n_samples, C, H, W), image i's rows from its own generator."""
     return ImageRandom(x, seed).randn(n_samples, *x.shape[1:]) * std
+
+
+def _check(p: dict[str, Any]) -> None:
+    require(p["n_samples"] >= 1, f"n_samples must be an integer >= 1, got {p['n_samples']!r}")
+    require(0 <= p["std"] <= 1, f"std must lie in [0, 1] (noise in [0, 1] pixel units; published 0.15), got {p['std']}")
+    require_choice("output", p["output"], OUTPUTS)
 
 
 @register_method(
@@ -31,6 +39,8 @@ def smoothgrad_noise(x: Tensor, n_samples: int, std: float, seed: int) -> Tensor
         "output='logit'": "differentiates the target logit instead of its softmax probability",
     },
     conformance="tests/test_conformance_baselines.py",
+    check=_check,
+    memory="n_samples",
 )
 def smoothgrad(
     model: nn.Module,
@@ -46,8 +56,6 @@ def smoothgrad(
 
     The noise is :func:`smoothgrad_noise`: per image, independent of the batch it is computed in.
     """
-    require(isinstance(n_samples, int) and n_samples >= 1, f"n_samples must be an integer >= 1, got {n_samples!r}")
-    require(std >= 0, f"std must be >= 0, got {std}")
     noise = smoothgrad_noise(x, n_samples, std, seed)
     noisy = (x[:, None] + noise).flatten(0, 1)
     grads, _ = input_gradients(model, noisy, target.repeat_interleave(n_samples), class_score(output))
