@@ -171,11 +171,18 @@ def cmd_compute(args: argparse.Namespace) -> int:
     except UsageError as err:
         print(f"attx compute: {err}", file=sys.stderr)
         return 2
-    from .compute import compute_command, store_status
+    from .compute import compute_command
+    from .compute.planner import plan, status
 
     if args.status:
-        status = store_status(profile, list(dict.fromkeys(c.partition(":")[0] for c in only)) or None)
-        print(status.astype(object).where(status.notna(), "").to_string(index=False, float_format=lambda h: f"{h:.1f}"))
+        table = status(profile, list(dict.fromkeys(c.partition(":")[0] for c in only)) or None)
+        print(table.astype(object).where(table.notna(), "").to_string(index=False, float_format=lambda h: f"{h:.1f}"))
+        return 0
+    if args.plan:
+        steps = plan(profile, only or None)
+        print("\n".join(f"{i + 1:3d}. {s}" for i, s in enumerate(steps[:args.plan])) or "nothing to compute: every claim is decided")
+        if len(steps) > args.plan:
+            print(f"... and {len(steps) - args.plan} more steps")
         return 0
     return compute_command(profile, hours=hours, threads=threads, device=device, only=only or None, tables_only=args.tables_only)
 
@@ -215,8 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--device", metavar="D", help="cpu or cuda[:N] (default: cuda when available)")
     cp.add_argument("--only", action="append", metavar="CHAPTER[:MODEL][,...]", help="only these chapters, or one model of a chapter, e.g. table01_insdel:inception_v3 (repeatable)")
     cp.add_argument("--tables-only", action="store_true", help="compute nothing: regenerate data/results/<profile>/tables/*.csv")
-    cp.add_argument("--status", action="store_true", help="compute nothing: print the images stored per chapter and model against the "
-                    "targets, and the CPU-hours the missing computations cost")
+    cp.add_argument("--status", action="store_true", help="compute nothing: print per chapter and model the images stored, the "
+                    "comparisons still open, the images they are projected to need and what that costs in CPU-hours")
+    cp.add_argument("--plan", nargs="?", type=int, const=20, default=None, metavar="K",
+                    help="compute nothing: print the next K planned computations (default 20) and the claims they serve")
     cp.set_defaults(fn=cmd_compute)
     sub.add_parser("bench", help="performance benchmark (see `attx bench -h`)")
     return parser

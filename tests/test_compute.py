@@ -208,7 +208,7 @@ def test_cells_follow_the_claims_priorities(tiny_profile) -> None:
 def test_compute_resumes_stops_at_its_deadline_and_writes_tables(tiny_profile, capsys) -> None:
     assert main(["compute", "--profile", "test", "--hours", "1e-9", "--threads", "1"]) == 0  # time up at once
     err = capsys.readouterr().err
-    assert "remaining: 10 images in 4 store entries" in err and "Traceback" not in err
+    assert "projected to need 10 more image computations" in err and "Traceback" not in err
     assert tiny_profile.calls == []
 
     def stop_after_first(entry, batch, seconds):
@@ -219,7 +219,7 @@ def test_compute_resumes_stops_at_its_deadline_and_writes_tables(tiny_profile, c
     assert tiny_profile.calls == [1]
     assert main(["compute", "--profile", "test"]) == 0  # resumes: the 9 images left
     err = capsys.readouterr().err
-    assert "done: every cell of profile test is stored" in err and len(tiny_profile.calls) == 10
+    assert "done: every claim of profile test is decided" in err and len(tiny_profile.calls) == 10
     table = pd.read_csv(tiny_profile.root / "tables" / "table01_insdel.csv")
     assert list(table.columns) == compute.CSV_COLUMNS
     assert len(table) == 8 and set(table.metric) == {"insertion", "deletion"}
@@ -262,18 +262,35 @@ def test_a_batch_running_at_the_hard_stop_is_abandoned_cleanly(tiny_profile, mon
     assert len(tiny_profile.calls) == 10  # the abandoned image is recomputed, nothing twice
 
 
-def test_stages_give_every_cell_its_first_images_first(tiny_profile, monkeypatch) -> None:
-    """With stages [1], both models' cells get one image (all methods) before either gets a second."""
-    import attx_core.experiments.runners as runners
+def _comparison(claim: str, rival: str, n: int, verdict: str, metric: str = "insertion", reference: str = "attexplore"):
+    from attx_core.chapters.claims import Comparison
 
-    monkeypatch.setitem(TEST_PROFILE, "compute_stages", [1])
-    seen: list[tuple[int, str]] = []
-    real = runners.attribute
-    monkeypatch.setattr(runners, "attribute", lambda m, x, *a, **k: seen.append((id(m), k["method"])) or real(m, x, *a, **k))
-    compute.run("test")
-    first_round = seen[:4]  # 2 models x 2 methods, one image each
-    assert len({m for m, _ in first_round}) == 2 and len({meth for _, meth in first_round}) == 2
-    assert len(seen) == 10
+    return Comparison(claim, claim, "table01_insdel", "inception_v3", metric, metric == "insertion", reference, rival, "difference",
+                      n, 0.1, 0.0, 0.2, 0.05, True, verdict, 200.0 if verdict == "open" else float(n))
+
+
+def test_the_planner_grows_only_what_open_comparisons_need() -> None:
+    """A decided comparison gets nothing more; an open one grows its two arms by one step beyond the fewest open n;
+    a claim with nothing paired starts with every configuration; trends need every setting; priorities order claims."""
+    from attx_core.compute.planner import STEP, claim_steps
+
+    state = {("table01", "inception_v3"): [_comparison("table01", "ig", 140, "reproduced"), _comparison("table01", "agi", 140, "open"),
+                                           _comparison("table01", "big", 148, "open", metric="deletion")],
+             ("table01", "resnet50"): [_comparison("table01", "ig", 40, "reproduced")],
+             ("table01", "vgg16"): [],
+             ("table03", "inception_v3"): [_comparison("table03", "10", 16, "open", reference="60")],
+             ("table09", "inception_v3"): []}
+    steps = claim_steps("standard", state=state)
+    cells = {(s.cell.chapter, s.cell.model, *s.cell.sections): s.cell for s in steps}
+    assert ("table01_insdel", "resnet50", "") not in cells  # every comparison decided
+    lite0 = cells[("table01_insdel", "inception_v3", "")]
+    assert lite0.configs == {"attexplore", "agi", "big"} and lite0.limit == 140 + STEP
+    assert cells[("table01_insdel", "vgg16", "")].configs is None and cells[("table01_insdel", "vgg16", "")].limit == STEP
+    trend = cells[("ablation_n", "inception_v3", "table03_n")]
+    assert trend.configs is None and trend.sections == ("table03_n",) and trend.limit == 16 + STEP
+    order = [(s.cell.chapter, s.cell.model, s.cell.sections) for s in steps]
+    assert order.index(("ablation_n", "inception_v3", ("table09_n_small",))) == len(order) - 1  # priority 3 last
+    assert order[0] == ("table01_insdel", "vgg16", ("",))  # within a priority: the fewest paired images first
 
 
 def test_tables_only_summarises_the_images_stored(tiny_profile) -> None:
@@ -301,14 +318,15 @@ def test_bad_arguments_exit_2_with_one_line(args, message, capsys) -> None:
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_compute_step_grows_a_cell_a_few_images_at_a_time(monkeypatch) -> None:
-    """Within a stage a cell grows by compute_step images (all methods on the same images), up to its target."""
-    cell = compute.Cell("table01_insdel", "inception_v3")
-    target = settings("standard", "table01_insdel")["n_images"]
-    assert limits("standard", cell, 8, 32, 8) == [16, 24, 32]
-    assert limits("standard", cell, 100, None, 150)[-1] == target  # the last stage ends at the target
-    assert limits("standard", compute.Cell("table01_insdel", "resnet50"), 100, None, 8) == []  # its target is 100
-    assert limits("standard", cell, 8, 32, None) == [32]  # no step: the stage itself
+def test_a_chapter_without_claims_grows_a_few_images_at_a_time() -> None:
+    """Within a stage a claim-less chapter grows by compute_step images (all configurations on the same images), up to its
+    image count."""
+    cell = compute.Cell("sanity_check", "inception_v3")
+    assert settings("standard", "sanity_check")["n_images"] == 16
+    assert limits("standard", cell, 0, 8, 4) == [4, 8]
+    assert limits("standard", cell, 8, 32, 4) == [12, 16]  # the stage ends at the count
+    assert limits("standard", cell, 16, None, 4) == []  # at its count
+    assert limits("standard", cell, 0, 8, None) == [8]  # no step: the stage itself
 
 
 def test_a_sanity_entry_costs_every_method_at_every_stage(tmp_path) -> None:
@@ -352,5 +370,5 @@ def test_the_landing_page_shows_the_store_status_of_store_profiles(tiny_profile,
 def test_status_prints_the_store_and_computes_nothing(tiny_profile, capsys) -> None:
     assert main(["compute", "--profile", "test", "--status", "--only", "table01_insdel:resnet50"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["chapter", "model", "fewest", "most", "target", "missing", "cpu_hours"]
-    assert lines[1].split()[:5] == ["table01_insdel", "inception_v3", "0", "0", "3"] and tiny_profile.calls == []
+    assert lines[0].split() == ["chapter", "model", "fewest", "most", "needed", "open", "missing", "cpu_hours"]
+    assert lines[1].split()[:4] == ["table01_insdel", "inception_v3", "0", "0"] and tiny_profile.calls == []

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .toc import toc_notebooks
 from ..cache import REPO_ROOT
+from .toc import toc_notebooks
 
 HTML_DIR = REPO_ROOT / "_build" / "html" / "book" / "_executed"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")

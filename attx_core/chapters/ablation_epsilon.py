@@ -16,13 +16,16 @@ register_chapter(Chapter(
     order=5,
     settings=ablation_settings(PAPER_BASE, SECTIONS, ("inception_v3", "resnet50", "vgg16"), None),
     profiles={
-        "standard": {"models": ["inception_v3"], "n_images": 64},
+        "standard": {"models": ["inception_v3"]},
         "quick": ablation_settings({"epsilon": 16 / 255, "num_steps": 5, "N": 5}, {
             "table05_epsilon": {"parameter": "epsilon", "values": [8, 16, 32, 48]},
             "table12_epsilon_small": {"parameter": "epsilon", "values": [1, 4, 7]},
         }, ("inception_v3",), 2),
     },
-    sections=(ablation_table("table05_epsilon", "epsilon", "Table 5: epsilon = 8 ... 48 (in 1/255)"), ablation_table("table12_epsilon_small", "epsilon", "Table 12: epsilon < 8/255")),
+    sections=(
+        ablation_table("table05_epsilon", "epsilon", "Table 5: epsilon = 8 ... 48 (in 1/255)"),
+        ablation_table("table12_epsilon_small", "epsilon", "Table 12: epsilon < 8/255"),
+    ),
     claims=(
         Claim(name="table05", label="Table 5", section="table05_epsilon", by="setting", kind="trend", direction=1, priority=1,
               text="Insertion grows with the perturbation rate epsilon (Table 5)."),

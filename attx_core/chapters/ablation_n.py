@@ -16,14 +16,18 @@ register_chapter(Chapter(
     order=3,
     settings=ablation_settings(PAPER_BASE, SECTIONS, ("inception_v3", "resnet50", "vgg16"), None),
     profiles={
-        "standard": {"models": ["inception_v3"], "n_images": 64},
+        "standard": {"models": ["inception_v3"]},
         "quick": ablation_settings({"epsilon": 16 / 255, "num_steps": 4, "N": 20}, {
             "table03_n": {"parameter": "N", "values": [10, 20, 40]},
             "table09_n_small": {"parameter": "N", "values": [1, 3, 9]},
             "table10_n_eps48": {"parameter": "N", "values": [1, 10, 20], "base": {"epsilon": 48 / 255}},
         }, ("inception_v3",), 2),
     },
-    sections=(ablation_table("table03_n", "N", "Table 3: N = 10 ... 60 (epsilon 16/255, num_steps 10)"), ablation_table("table09_n_small", "N", "Table 9: N < 10"), ablation_table("table10_n_eps48", "N", "Table 10: N at perturbation rate 48/255")),
+    sections=(
+        ablation_table("table03_n", "N", "Table 3: N = 10 ... 60 (epsilon 16/255, num_steps 10)"),
+        ablation_table("table09_n_small", "N", "Table 9: N < 10"),
+        ablation_table("table10_n_eps48", "N", "Table 10: N at perturbation rate 48/255"),
+    ),
     claims=(
         Claim(name="table03", label="Table 3", section="table03_n", by="setting", kind="trend", direction=1, priority=1,
               text="Insertion grows with the number of spectrum samples N (Table 3)."),

@@ -18,13 +18,16 @@ register_chapter(Chapter(
     order=4,
     settings=ablation_settings(PAPER_BASE, SECTIONS, ("inception_v3", "resnet50", "vgg16"), None),
     profiles={
-        "standard": {"models": ["inception_v3"], "n_images": 64},
+        "standard": {"models": ["inception_v3"]},
         "quick": ablation_settings({"epsilon": 16 / 255, "num_steps": 10, "N": 4}, {
             "table04_num_steps": {"parameter": "num_steps", "values": [5, 10, 20]},
             "table11_num_steps_small": {"parameter": "num_steps", "values": [1, 2, 4]},
         }, ("inception_v3",), 2),
     },
-    sections=(ablation_table("table04_num_steps", "num_steps", "Table 4: num_steps = 5 ... 30"), ablation_table("table11_num_steps_small", "num_steps", "Table 11: num_steps < 5")),
+    sections=(
+        ablation_table("table04_num_steps", "num_steps", "Table 4: num_steps = 5 ... 30"),
+        ablation_table("table11_num_steps_small", "num_steps", "Table 11: num_steps < 5"),
+    ),
     claims=(
         Claim(name="table04", label="Table 4", section="table04_num_steps", by="setting", kind="equivalence", margin=MINOR, priority=1,
               text="num_steps has only a minor influence on insertion (Table 4): from 5 to 30 iterations it moves by less than "

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from ..experiments.compare import paper_table
-from ..stats.paired import LOWER_IS_BETTER
 from ..experiments.resolve import ANALOGUES, resolve_model
 from ..stats.confseq import BURN_IN, asymptotic_cs, min_images, relative_cs
+from ..stats.paired import LOWER_IS_BETTER
 from ..stats.verdicts import TOO_FEW, decide, per_image_trend
 from .profiles import chapters, settings, stored_only
 from .registry import CLAIMS, Chapter, Claim, get

@@ -25,17 +25,17 @@ PROFILES: dict[str, dict[str, Any]] = {
         "insdel": PAPER_INSDEL,
     },
     "standard": {
-        "description": "the paper's protocol on the EfficientNet-Lite0/1/2 stand-ins and the shared val subset, "
-                       "400 images for Table 1 on lite0, 100 or 64 elsewhere (a committed store filled by `attx compute`)",
+        "description": "the paper's protocol on the EfficientNet-Lite0/1/2 stand-ins and the shared val subset (a committed "
+                       "store filled by `attx compute`, which computes only where a claim is still open)",
         "images": "val-subset",
-        "n_images": 100,
+        "n_images": None,  # up to every image of the subset: the planner decides how many each claim needs
         "seed": 3407,
         "batch_size": 2,  # small batches: `attx compute --hours` stops between them
         "insdel": PAPER_INSDEL,
         "stand_ins": True,  # always the EfficientNet-Lite analogues: the store must not depend on a machine's cache
         "store": True,  # `make book` renders what `attx compute` stored; it computes nothing
-        # Chapters without claims fill in stages (all configurations on the first 8 images, then 32, then 100,
-        # then the target), `compute_step` images at a time, so a stopped fill leaves paired data.
+        # Chapters without claims fill to their own image counts in stages (all configurations on the first 8
+        # images, then 32, then 100, then the count), `compute_step` images at a time, so a stopped fill leaves pairs.
         "compute_stages": [8, 32, 100],
         "compute_step": 8,
     },

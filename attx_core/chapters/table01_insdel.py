@@ -11,7 +11,6 @@ register_chapter(Chapter(
     order=1,
     settings={"models": list(PAPER_MODELS), "methods": PAPER_METHODS},
     profiles={
-        "standard": {"n_images": 400, "n_images_per_model": {"resnet50": 100, "vgg16": 100}},
         "quick": {"models": ["inception_v3"], "methods": QUICK_METHODS},
     },
     sections=(whole(insdel_table, "table01_insdel"),),

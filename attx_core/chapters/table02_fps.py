@@ -11,7 +11,6 @@ register_chapter(Chapter(
     order=2,
     settings={"models": ["inception_v3"], "n_images": 100, "methods": pick(PAPER_METHODS, FPS_METHODS)},
     profiles={
-        "standard": {"n_images": 8},
         "quick": {"n_images": 2, "batch_size": 1, "methods": pick(QUICK_METHODS, FPS_METHODS)},
     },
     sections=(whole(fps_table, "table02_fps"),),

@@ -10,7 +10,7 @@ register_chapter(Chapter(
     part="AttEXplore (ICLR 2024): the paper's tables",
     order=7,
     settings={"models": ["vit_b_16"], "methods": PAPER_METHODS},
-    profiles={"standard": {"n_images": 400}, "quick": {"methods": QUICK_METHODS}},  # standard: the lite0 stand-in, Table 1's entries
+    profiles={"quick": {"methods": QUICK_METHODS}},  # standard: the lite0 stand-in, Table 1's entries
     sections=(whole(insdel_table, "table07_vit"),),
     claims=(Claim(name="table07", label="Table 7", text="AttEXplore has the highest insertion score on ViT-B/16 (Table 7).",
                   priority=1, own_model="no ViT-B/16 weights here; a CNN stand-in cannot test a transformer claim"),),

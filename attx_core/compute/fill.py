@@ -8,38 +8,43 @@ import time
 from typing import Any, Callable, Sequence
 
 from ..cache import CacheEntry, DeadlineReached, NotComputedError, ResultsCache, compute_policy
-from ..chapters import PROFILES
-from .costs import entry_cost
-from .plan import Cell, cells, limits, missing, remaining, stages
+from .costs import cpu_hours, entry_cost
+from .plan import Cell
+from .planner import outlook, plan
 from .tables import write_tables
 
 
 def run(profile: str, only: Sequence[str] | None = None, deadline: float | None = None,
         on_batch: Callable[[CacheEntry, list[str], float], None] | None = None,
         on_cell: Callable[[Cell], None] | None = None, log: Callable[[str], None] = print,
-        poll_seconds: float = 5.0) -> list[str]:
-    """Compute every cell of ``profile`` in priority order until done or ``deadline`` (``time.time()``), growing
-    each cell stage by stage; images another process is computing are skipped and revisited until they are
-    stored. Returns the failures (one line per cell whose computation raised); :class:`DeadlineReached` propagates."""
-    todo = cells(profile, only)
-    bounds = stages(profile)
-    step = PROFILES[profile].get("compute_step")
+        poll_seconds: float = 5.0, max_steps: int | None = None) -> list[str]:
+    """Compute what the planner says, step by step, re-planning after each (a step may decide a claim), until every
+    claim is decided and every claim-less chapter is at its count, or ``deadline`` (``time.time()``). A step whose
+    images another process holds is skipped; when every step is held, wait. Returns the failures (one line per cell
+    whose computation raised); :class:`DeadlineReached` propagates."""
     failed: dict[Cell, str] = {}
-    while True:
-        with compute_policy(deadline=deadline, wait=False, on_batch=on_batch) as policy:
-            for i, stage in enumerate(bounds):
-                for cell in todo:
-                    for limit in limits(profile, cell, bounds[i - 1] if i else 0, stage, step):
-                        if cell in failed:
-                            break
-                        _run_cell(Cell(cell.chapter, cell.model, limit=limit), failed, cell, on_cell, log, profile)
-            busy = policy.busy
-        if not busy or (deadline is not None and time.time() >= deadline):
+    done = 0
+    while max_steps is None or done < max_steps:
+        steps = [s for s in plan(profile, only) if s.cell not in failed]
+        if not steps:
             return list(failed.values())
-        time.sleep(poll_seconds)  # another process holds the last images of some entries: let it store them
+        progressed = False
+        with compute_policy(deadline=deadline, wait=False, on_batch=on_batch) as policy:
+            for step in steps:
+                busy = policy.busy
+                _run_cell(step.cell, failed, on_cell, log, profile)
+                if policy.busy == busy:  # computed (or failed): plan again from the new store
+                    progressed = True
+                    break
+        done += 1
+        if not progressed:
+            if deadline is not None and time.time() >= deadline:
+                return list(failed.values())
+            time.sleep(poll_seconds)  # every step is held by another process: let it store its images
+    return list(failed.values())
 
 
-def _run_cell(cell: Cell, failed: dict[Cell, str], key: Cell, on_cell: Callable[[Cell], None] | None,
+def _run_cell(cell: Cell, failed: dict[Cell, str], on_cell: Callable[[Cell], None] | None,
               log: Callable[[str], None], profile: str) -> None:
     if on_cell is not None:
         on_cell(cell)
@@ -51,19 +56,8 @@ def _run_cell(cell: Cell, failed: dict[Cell, str], key: Cell, on_cell: Callable[
         raise
     except Exception as err:  # noqa: BLE001 - one broken method must not stop the fill
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        failed[key] = f"{key}: {type(err).__name__}: {first}"
-        log(f"attx compute: FAILED {failed[key]}")
-
-
-def _per_chapter(profile: str, todo: Sequence[Cell]) -> tuple[dict[str, int], list[tuple[CacheEntry, list[str]]]]:
-    per: dict[str, dict[Any, int]] = {}
-    planned = []
-    for cell in todo:
-        for entry, ids in missing(profile, cell):
-            planned.append((entry, ids))
-            if ids:
-                per.setdefault(cell.chapter, {})[entry.path] = len(ids)
-    return {c: sum(v.values()) for c, v in per.items()}, planned
+        failed[cell] = f"{cell}: {type(err).__name__}: {first}"
+        log(f"attx compute: FAILED {failed[cell]}")
 
 
 def compute_command(profile: str, hours: float | None = None, threads: int | None = None, device: str | None = None,
@@ -89,10 +83,9 @@ def compute_command(profile: str, hours: float | None = None, threads: int | Non
         removed = ResultsCache(profile).clean_tmp()
         if removed:
             say(f"removed {len(removed)} stale temp file(s) of killed writers")
-        todo = cells(profile, only)
-        n_images, n_entries, cost = remaining(_per_chapter(profile, todo)[1])
-        say(f"profile {profile}: {n_images} images to compute in {n_entries} store entries ({len(todo)} cells, "
-            f"~{cost:,.0f} lite0 passes)" + (f"; stopping after {hours:g} h" if hours else ""))
+        n_images, cost, _ = outlook(profile, only)
+        say(f"profile {profile}: the open claims are projected to need {n_images} more image computations (~{cost:,.0f} lite0 "
+            f"passes, ~{cpu_hours(cost):.1f} CPU-hours), planned step by step" + (f"; stopping after {hours:g} h" if hours else ""))
         bar = tqdm(total=cost, unit="pass", unit_scale=True, file=sys.stderr, disable=n_images == 0, smoothing=0.05, dynamic_ncols=True)
 
         def on_batch(entry: CacheEntry, batch: list[str], seconds: float) -> None:
@@ -121,14 +114,14 @@ def compute_command(profile: str, hours: float | None = None, threads: int | Non
                 signal.signal(sig, handler)
             done_cost, elapsed = bar.n, time.time() - start
             bar.close()
-        per, after = _per_chapter(profile, todo)
-        left, left_entries, left_cost = remaining(after)
-        if left == 0:
-            say(f"done: every cell of profile {profile}{' (' + ','.join(only) + ')' if only else ''} is stored")
+        left, left_cost, per = outlook(profile, only)
+        if not plan(profile, only):
+            say(f"done: every claim of profile {profile}{' (' + ','.join(only) + ')' if only else ''} is decided and every "
+                "chapter without claims is at its count")
         else:
             eta = f", ~{left_cost / (done_cost / elapsed) / 3600:.1f} h at this run's rate" if done_cost > 0 else ""
-            say(f"{'stopped (' + stopped + ')' if stopped else 'finished'}; remaining: {left} images in {left_entries} "
-                f"store entries{eta} ({', '.join(f'{c} {n}' for c, n in per.items())}); rerun the same command to resume")
+            say(f"{'stopped (' + stopped + ')' if stopped else 'finished'}; the open claims are projected to need {left} more "
+                f"image computations{eta} ({', '.join(f'{c} {n}' for c, n in per.items())}); rerun the same command to resume")
     written = write_tables(profile)
     say(f"{len(written)} table(s) written to {ResultsCache(profile).folder / 'tables'}")
     return code

@@ -31,7 +31,7 @@ class Cell:
 
     def __str__(self) -> str:
         parts = [self.chapter, *([self.model] if self.model else [])]
-        if self.sections:
+        if self.sections and any(self.sections):
             parts.append(f"[{', '.join(self.sections)}]")
         if self.configs is not None:
             parts.append(f"{{{', '.join(sorted(self.configs))}}}")
