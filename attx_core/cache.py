@@ -9,7 +9,9 @@ under an exclusive ``flock`` of the entry's lock file, so no record is lost; bef
 batch a process claims its images (a non-blocking ``flock`` per image, released by the kernel when
 the process dies), so no image is computed twice while its claimant lives. The coordination files
 live in ``<kind>/.claims/<entry>/`` (not part of the store). Temp files of killed writers are removed
-when their writer's PID is dead or they are older than :data:`TMP_STALE_SECONDS`.
+when their writer's PID is dead or they are older than :data:`TMP_STALE_SECONDS`. A damaged entry file
+(not JSON, truncated, empty, or JSON that is not an entry) is named on stderr, moved into
+``<kind>/.quarantine/`` (never deleted) and read as missing, so its images are recomputed.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import os
 import platform
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ from .execution import forward_backend, policy
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TMP_STALE_SECONDS = 600.0  # a temp file this old is a killed writer's, whatever its PID
 CLAIMS_DIR = ".claims"
+QUARANTINE_DIR = ".quarantine"
 
 
 class NotComputedError(LookupError):
@@ -208,6 +212,32 @@ def _current_umask() -> int:
 _UMASK = _current_umask()  # read once, at import (os.umask can only be read by setting it)
 
 
+def entry_problem(raw: bytes) -> tuple[dict[str, Any], str | None]:
+    """A stored entry file's content and what is wrong with it (None when it is a readable entry)."""
+    if not raw.strip():
+        return {}, "empty file"
+    try:
+        stored = json.loads(raw)
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+        return {}, f"not valid JSON: {err}"
+    if not isinstance(stored, dict) or not isinstance(stored.get("records"), dict):
+        return {}, f"JSON {type(stored).__name__} without a 'records' object"
+    if not all(isinstance(r, dict) for r in stored["records"].values()):
+        return {}, "a record that is not an object"
+    return stored, None
+
+
+def quarantine(path: Path, problem: str) -> Path:
+    """Move a damaged entry file into ``<kind>/.quarantine/`` (never deleted) and say so on stderr."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    dest = path.parent / QUARANTINE_DIR / f"{path.name}.{stamp}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, dest)
+    print(f"attx: damaged store record {path} ({problem}); moved to {dest}; its images will be recomputed",
+          file=sys.stderr, flush=True)
+    return dest
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this PID exists on this machine."""
     try:
@@ -287,11 +317,21 @@ class CacheEntry:
         """Where the entry's lock and claim files live (never part of the store)."""
         return self.path.parent / CLAIMS_DIR / self.path.stem
 
-    def _stored(self) -> dict[str, Any]:
+    def _stored(self, locked: bool = False) -> dict[str, Any]:
+        """The stored file's content ({} when missing); a damaged file is quarantined under the entry's lock
+        (``locked``: the caller holds it) once a re-read there confirms it, and reads as missing."""
         try:
-            return json.loads(self.path.read_text())
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}
+        stored, problem = entry_problem(raw)
+        if problem is None:
+            return stored
+        if not locked:
+            with _locked(self.claims_dir / "entry.lock"):
+                return self._stored(locked=True)
+        quarantine(self.path, problem)
+        return {}
 
     def _merge(self, stored: dict[str, Any]) -> None:
         self.records = {**stored.get("records", {}), **self.records}
@@ -333,7 +373,7 @@ class CacheEntry:
         own full provenance in ``record_provenance`` (records merged from elsewhere); the entry's first
         provenance stays its ``provenance``."""
         with _locked(self.claims_dir / "entry.lock"):
-            stored = {} if self._replace else self._stored()
+            stored = {} if self._replace else self._stored(locked=True)
             self._merge(stored)
             self.records.update(records)
             given = record_provenance or {}

@@ -539,6 +539,56 @@ def test_explain_save_map_keeps_the_name_given(photo, tmp_path, capsys):
     capsys.readouterr()
 
 
+# --- kind 4: a damaged store -----------------------------------------------------------------------
+
+DAMAGE = [
+    ("garbage", b"\x00\xff\x13 not json at all", r"not valid JSON"),
+    ("truncated", None, r"not valid JSON"),
+    ("empty", b"", r"empty file"),
+    ("list", b"[]", r"JSON list without a 'records' object"),
+    ("no-records", b"{}", r"JSON dict without a 'records' object"),
+]
+
+
+@pytest.mark.parametrize("case", DAMAGE, ids=[c[0] for c in DAMAGE])
+def test_damaged_store_record_is_quarantined_and_recomputed(case, tmp_path, capsys):
+    _, damage, pattern = case
+    store = cache.ResultsCache("p", root=tmp_path)
+    entry = store.entry("insdel", {"model": "m", "method": "ig"})
+    entry.put({"a": {"v": 1}, "b": {"v": 2}})
+    neighbour = store.entry("insdel", {"model": "m", "method": "saliency"})
+    neighbour.put({"a": {"v": 3}})
+    good = entry.path.read_bytes()
+    entry.path.write_bytes(good[: len(good) // 2] if damage is None else damage)
+    damaged = entry.path.read_bytes()
+
+    fresh = store.entry("insdel", {"model": "m", "method": "ig"})
+    err = capsys.readouterr().err
+    assert fresh.missing(["a", "b"]) == ["a", "b"]  # treated as missing: recomputed
+    (moved,) = list((entry.path.parent / ".quarantine").iterdir())
+    assert moved.read_bytes() == damaged and moved.name.startswith(entry.path.name)  # never deleted
+    assert __import__("re").search(rf"attx: damaged store record .*{entry.path.name} \({pattern}.*moved to .*\.quarantine.*recomputed", err), err
+    assert fresh.compute(["a", "b"], lambda ids: [{"v": 9} for _ in ids], batch_size=2) == [{"v": 9}, {"v": 9}]
+    assert store.entry("insdel", {"model": "m", "method": "ig"}).records == {"a": {"v": 9}, "b": {"v": 9}}
+    assert store.entry("insdel", {"model": "m", "method": "saliency"}).records == {"a": {"v": 3}}  # the rest keeps working
+    assert "damaged" not in capsys.readouterr().err  # named once
+
+
+def test_damaged_record_found_while_storing_is_quarantined_too(tmp_path, capsys):
+    entry = cache.ResultsCache("p", root=tmp_path).entry("insdel", {"model": "m"})
+    entry.path.parent.mkdir(parents=True)
+    entry.path.write_text("{")
+    entry.put({"a": {"v": 1}})
+    assert cache.ResultsCache("p", root=tmp_path).entry("insdel", {"model": "m"}).records == {"a": {"v": 1}}
+    assert "damaged store record" in capsys.readouterr().err
+    assert [p.read_text() for p in (entry.path.parent / ".quarantine").iterdir()] == ["{"]
+
+
+@pytest.mark.parametrize("only", ["", ",", " , "])
+def test_compute_with_an_empty_only_is_refused(only, capsys):
+    _one_line_error(capsys, r"--only names no chapter", ["compute", "--profile", "quick", "--only", only])
+
+
 # --- CLI --------------------------------------------------------------------------------------------
 
 
