@@ -178,6 +178,18 @@ def cmd_compute(args: argparse.Namespace) -> int:
         table = status(profile, list(dict.fromkeys(c.partition(":")[0] for c in only)) or None)
         print(table.astype(object).where(table.notna(), "").to_string(index=False, float_format=lambda h: f"{h:.1f}"))
         return 0
+    if args.audit:
+        from .compute.audit import audit_command
+
+        return audit_command(profile, n=args.n, only=only or None, seed=args.seed)
+    if args.bundle:
+        from .compute.bundle import bundle_command
+
+        return bundle_command(profile, args.bundle, only=only or None, limit_mib=args.bundle_mib)
+    if args.merge:
+        from .compute.bundle import merge_command
+
+        return merge_command(profile, args.merge)
     if args.plan:
         steps = plan(profile, only or None)
         print("\n".join(f"{i + 1:3d}. {s}" for i, s in enumerate(steps[:args.plan])) or "nothing to compute: every claim is decided")
@@ -226,7 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "comparisons still open, the images they are projected to need and what that costs in CPU-hours")
     cp.add_argument("--plan", nargs="?", type=int, const=20, default=None, metavar="K",
                     help="compute nothing: print the next K planned computations (default 20) and the claims they serve")
+    cp.add_argument("--audit", action="store_true", help="recompute --n stored images per configuration with the current code, on "
+                    "the device, thread count and forward backend their provenance names, and report per method how far they moved")
+    cp.add_argument("--n", type=int, default=8, metavar="K", help="--audit: images per configuration (default 8, drawn with --seed)")
+    cp.add_argument("--seed", type=int, default=0, help="--audit: the seed that draws the images (default 0)")
+    cp.add_argument("--bundle", metavar="FOLDER", help="compute nothing: write into FOLDER what a GPU machine needs to run the next "
+                    "planned computations (weights of the stand-ins they need, their images) within --bundle-mib")
+    cp.add_argument("--bundle-mib", type=float, default=64.0, metavar="MIB", help="--bundle: the size the working tree and the bundle "
+                    "may take together (default 64)")
+    cp.add_argument("--merge", metavar="FOLDER", help="fold the records a GPU run wrote into FOLDER into the store, with their provenance")
     cp.set_defaults(fn=cmd_compute)
+    from .book.run import add_arguments, run_command
+
+    rn = sub.add_parser("run", help="execute one chapter's notebook your way (settings, models, images) into a page of its own")
+    add_arguments(rn)
+    rn.set_defaults(fn=run_command)
     sub.add_parser("bench", help="performance benchmark (see `attx bench -h`)")
     return parser
 
