@@ -19,9 +19,9 @@ import contextlib
 import contextvars
 import datetime as _dt
 import fcntl
+import functools
 import hashlib
 import json
-import functools
 import os
 import platform
 import re

@@ -245,8 +245,9 @@ def synset_indices() -> dict[str, int]:
     """ImageNet-1k synset id -> class index (``n01440764`` -> 0 ... ``n15075141`` -> 999), from the synset
     list timm ships (read as a file: no download, no import)."""
     spec = importlib.util.find_spec("timm")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "_info" / "imagenet_synsets.txt" if spec and spec.submodule_search_locations else None
-    if path is None or not path.is_file():
+    folder = Path(list(spec.submodule_search_locations)[0]) if spec and spec.submodule_search_locations else Path("/nonexistent")
+    path = folder / "data" / "_info" / "imagenet_synsets.txt"
+    if not path.is_file():
         raise ImageDataError("the ImageNet synset list comes from timm (timm/data/_info/imagenet_synsets.txt): `pip install timm`")
     synsets = path.read_text().split()
     if len(synsets) != NUM_CLASSES:

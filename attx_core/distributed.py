@@ -60,7 +60,8 @@ def shard_batches(ids: Sequence[str], batch: int, rank: int, world: int) -> list
     return batches[rank::world]
 
 
-def image_records(model: models.ImageModel, x: torch.Tensor, y: torch.Tensor, method: str, params: dict[str, Any], insdel: dict[str, Any]) -> list[dict[str, Any]]:
+def image_records(model: models.ImageModel, x: torch.Tensor, y: torch.Tensor, method: str, params: dict[str, Any],
+                  insdel: dict[str, Any]) -> list[dict[str, Any]]:
     """Per image: label, scored class, insertion and deletion AUC, and two sums of the map (a fingerprint)."""
     start = time.perf_counter()
     attr = attribute(model, x, y, method=method, **params)
@@ -84,7 +85,8 @@ def _shard_key(key: dict[str, Any], rank: int, world: int) -> dict[str, Any]:
     return {**key, "shard": f"{rank}of{world}"}
 
 
-def merge_shards(cache: ResultsCache, kind: str, key: dict[str, Any], ids: Sequence[str], world: int, prov: dict[str, Any], keep_shards: bool = False) -> dict[str, dict[str, Any]]:
+def merge_shards(cache: ResultsCache, kind: str, key: dict[str, Any], ids: Sequence[str], world: int, prov: dict[str, Any],
+                 keep_shards: bool = False) -> dict[str, dict[str, Any]]:
     """Rank 0's step: gather every shard entry's records into the entry of ``key`` (ids in order)."""
     records: dict[str, dict[str, Any]] = {}
     origins: dict[str, dict[str, Any] | None] = {}

@@ -27,7 +27,6 @@ from torch import Tensor, nn
 from .execution import arrange
 from .validate import check_device, check_logits
 
-
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_MODEL = "efficientnet_lite0"

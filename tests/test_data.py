@@ -15,7 +15,7 @@ def _write(folder, name, mode="RGB", size=(40, 30)):
 
 
 def _labels(folder, rows):
-    (folder / "labels.csv").write_text("file,label\n" + "".join(f"{f},{l}\n" for f, l in rows))
+    (folder / "labels.csv").write_text("file,label\n" + "".join(f"{f},{label}\n" for f, label in rows))
 
 
 def test_sample_images():

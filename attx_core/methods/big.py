@@ -118,7 +118,8 @@ def _check(p: dict[str, Any]) -> None:
 
 @register_method(
     "big",
-    "Boundary IG: IG from a boundary point found by a sign-FGSM (or L2 PGD) search to x; the sign search amplifies float noise, so maps differ between CPU thread counts (e.g. correlation 0.48 for 1 vs 2 threads; results record `threads`)",
+    "Boundary IG: IG from a boundary point found by a sign-FGSM (or L2 PGD) search to x; the sign search amplifies float noise, "
+    "so maps differ between CPU thread counts (e.g. correlation 0.48 for 1 vs 2 threads; results record `threads`)",
     passes="len(epsilons)*num_steps + steps",
     version=2,
     published=(

@@ -22,7 +22,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from ..engine import OUTPUTS, Segment, class_score, input_gradients, integrate

@@ -8,9 +8,9 @@ rule over steps-1 pieces scaled by (steps-1)/steps. That is the default here (``
 """
 from __future__ import annotations
 
-from torch import Tensor, nn
-
 from typing import Any
+
+from torch import Tensor, nn
 
 from ..engine import OUTPUTS, RULES, class_score, integrate, straight_line
 from ..validate import require, require_choice

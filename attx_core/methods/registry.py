@@ -17,8 +17,17 @@ from torch import Tensor, nn
 
 from ..engine import model_device
 from ..models import evaluated
-from ..validate import (available_memory, check_finite_model, check_image_size, check_images, check_logits, check_model,
-                        check_param_types, check_target, check_values)
+from ..validate import (
+    available_memory,
+    check_finite_model,
+    check_image_size,
+    check_images,
+    check_logits,
+    check_model,
+    check_param_types,
+    check_target,
+    check_values,
+)
 
 AttributionFn = Callable[..., Tensor]
 PROGRESS_DELAY = 2.0  # seconds before a progress bar appears: quick calls print nothing
@@ -131,7 +140,8 @@ def check_params(method: str, params: dict[str, Any]) -> None:
     if passes is not None and passes > MAX_PASSES:
         days = passes * 0.03 / 86400
         raise ValueError(f"method {method!r} would run {passes:.3g} forward+backward passes per image "
-                         f"({info.passes if isinstance(info.passes, str) else 'its explorer'} with {_given(params)}): more than the {MAX_PASSES:.0e} attx accepts "
+                         f"({info.passes if isinstance(info.passes, str) else 'its explorer'} with {_given(params)}): "
+                         f"more than the {MAX_PASSES:.0e} attx accepts "
                          f"(EfficientNet-Lite0 on one CPU core: ~{days:.3g} days per image); lower {_names(info.passes, params)}")
 
 
