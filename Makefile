@@ -15,9 +15,16 @@ $(STAMP): requirements-nodeps.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+# torchvision's CUDA wheel on the CPU torch: a .pth hook lets `import torchvision` come before `import attx_core`
+# (installed only where torchvision's C extension does not load; attx_core/_tv_shim.py says why).
+SHIM := $(VENV)/.tv-shim
+$(SHIM): $(STAMP) attx_core/_tv_shim.py
+	$(BIN)/python -c "from attx_core._tv_shim import install; print(install())"
+	touch $(SHIM)
 
-test: $(STAMP)
+setup: $(STAMP) $(SHIM)
+
+test: $(STAMP) $(SHIM)
 	$(BIN)/ruff check .
 	OMP_NUM_THREADS=$(JOBS) $(BIN)/python -m pytest -q tests
 

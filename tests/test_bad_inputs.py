@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,7 +80,8 @@ API_ATTRIBUTE = [
     ("param-dict-int", dict(target=1, method="attexplore", attack_params=3), r"attack_params must be a dict or None, got int"),
     ("param-list-string", dict(target=1, method="big", epsilons="abc"), r"epsilons must be a list of numbers"),
     ("param-bool-string", dict(target=1, method="saliency", abs="yes"), r"abs must be a bool"),
-    ("param-inner-type", dict(target=1, method="attexplore", attack_params={"epsilon": "big"}), r"attack 'ssa': parameter epsilon must be a number, got str 'big'"),
+    ("param-inner-type", dict(target=1, method="attexplore", attack_params={"epsilon": "big"}),
+     r"attack 'ssa': parameter epsilon must be a number, got str 'big'"),
     ("progress-not-bool", dict(target=1, method="saliency", progress="yes"), r"progress must be True, False or None"),
 ]
 
@@ -419,7 +424,8 @@ class _Head(nn.Module):
 USER_MODELS = [
     ("probabilities", lambda z: z.softmax(1), 10, r"returns probabilities \(each row is >= 0 and sums to 1\), not logits: remove its final softmax"),
     ("one-logit", lambda z: z, 1, r"returns one logit per image \(a binary classifier\).*torch\.cat\(\[torch\.zeros_like\(z\), z\], dim=1\)"),
-    ("tuple", lambda z: (z, z.detach()), 10, r"must return a logits tensor \(B, classes\), it returned a tuple of 2 items: return the logits \(e\.g\. out\[0\]\)"),
+    ("tuple", lambda z: (z, z.detach()), 10,
+     r"must return a logits tensor \(B, classes\), it returned a tuple of 2 items: return the logits \(e\.g\. out\[0\]\)"),
     ("dict", lambda z: {"logits": z, "features": z}, 10, r"returned a dict with keys \['logits', 'features'\]: return the logits entry"),
     ("nan-logits", lambda z: z * float("nan"), 10, r"returned NaN or inf logits"),
 ]
@@ -468,7 +474,7 @@ EXTREME = [
     ("attexplore", dict(attack_params={"N": "ten"}), r"attack 'ssa': parameter N must be an integer, got str 'ten'"),
     ("smoothgrad", dict(seed=2**63), r"parameter seed must be a 64-bit integer \(-2\*\*63 \.\. 2\*\*63 - 1\), got 9223372036854775808"),
     ("attexplore", dict(seed=2**63), r"parameter seed must be a 64-bit integer"),
-    ("smoothgrad", dict(n_samples=10**12), r"would run 1e\+12 forward\+backward passes per image.*more than the 1e\+08 attx accepts.*lower n_samples"),
+    ("smoothgrad", dict(n_samples=10**12), r"would run 1e\+12 forward\+backward passes per image.*more than the 1e\+08 .*lower n_samples"),
     ("attexplore", dict(num_steps=10**9), r"would run 2e\+10 forward\+backward passes per image.*lower num_steps"),
     ("ig", dict(output="probs"), r"method 'ig': output must be one of \('prob', 'logit'\), got 'probs'"),
 ]
@@ -495,7 +501,8 @@ def test_batches_larger_than_memory_run_in_groups(tiny_model, monkeypatch):
     assert registry.images_per_call("ig", {"steps": 4}, x) == 2
     torch.testing.assert_close(attribute(tiny_model, x, [1, 2, 3, 4, 5], method="ig", steps=4), whole, rtol=0, atol=0)
     monkeypatch.setattr(registry, "available_memory", lambda device: per_image)
-    with pytest.raises(ValueError, match=r"method 'ig' would hold ~.* GiB for one \(3, 32, 32\) image \(steps \+ 1 = 5 image-sized samples at once\); .* GiB of memory is free: lower steps"):
+    pattern = r"method 'ig' would hold ~.* GiB for one \(3, 32, 32\) image \(steps \+ 1 = 5 image-sized samples at once\); .* free: lower steps"
+    with pytest.raises(ValueError, match=pattern):
         attribute(tiny_model, x, [1, 2, 3, 4, 5], method="ig", steps=4)
 
 
@@ -509,7 +516,7 @@ def test_long_work_prints_progress_lines_when_stderr_is_not_a_terminal(tiny_mode
 def test_attx_chunk_that_is_not_a_number_is_named(tiny_model, x2, monkeypatch):
     for text in ("abc", "0", "-3"):
         monkeypatch.setenv("ATTX_CHUNK", text)
-        with pytest.raises(ValueError, match=rf"environment variable ATTX_CHUNK must be a positive integer \(samples per forward/backward chunk\), got '{text}'"):
+        with pytest.raises(ValueError, match=rf"variable ATTX_CHUNK must be a positive integer \(samples per forward/backward chunk\), got '{text}'"):
             attribute(tiny_model, x2, [1, 2], method="saliency")
 
 
@@ -589,6 +596,42 @@ def test_compute_with_an_empty_only_is_refused(only, capsys):
     _one_line_error(capsys, r"--only names no chapter", ["compute", "--profile", "quick", "--only", only])
 
 
+# --- kind 6: imports in any order -----------------------------------------------------------------
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_torchvision_and_timm_before_attx_core_in_this_environment():
+    from attx_core import _tv_shim
+
+    if _tv_shim.needed():
+        assert (Path(sysconfig.get_paths()["purelib"]) / _tv_shim.PTH_NAME).is_file(), "run `make setup`: it installs the import hook"
+    done = _python("import torchvision, timm, attx_core; print(attx_core.models.load('timm:test_resnet', weights=None).name)")
+    assert done.returncode == 0 and done.stdout.strip() == "timm:test_resnet", done.stderr[-2000:]
+
+
+def test_the_pth_hook_alone_lets_torchvision_come_first():
+    from attx_core import _tv_shim
+
+    line = _tv_shim.pth_line()
+    done = _python(f"exec({line!r}); import torchvision.models as m, attx_core; print(m.resnet18().fc.out_features)")
+    assert done.returncode == 0 and done.stdout.strip() == "1000", done.stderr[-2000:]
+
+
+def test_pth_is_installed_only_where_needed(tmp_path, monkeypatch):
+    from attx_core import _tv_shim
+
+    monkeypatch.setattr(_tv_shim, "needed", lambda: True)
+    assert "installed" in _tv_shim.install(tmp_path)
+    assert (tmp_path / _tv_shim.PTH_NAME).read_text() == _tv_shim.pth_line()
+    monkeypatch.setattr(_tv_shim, "needed", lambda: False)  # a matching CUDA or CPU-index install
+    assert "no shim installed" in _tv_shim.install(tmp_path) and not list(tmp_path.iterdir())
+    assert _tv_shim.ensure_torchvision_ops() is False  # torchvision is imported: never touched again
+
+
 # --- CLI --------------------------------------------------------------------------------------------
 
 
@@ -640,7 +683,8 @@ CLI_ARGUMENTS = [
     ("model-torchvision-unknown", ["--model", "torchvision:resnet5"], r"unknown torchvision classifier 'resnet5'"),
     ("target-negative", ["--target", "-1"], r"--target must be a class index >= 0"),
     ("target-not-int", ["--target", "abc"], r"argument --target: invalid int value: 'abc'"),
-    ("weights-missing", ["!explain", "{tmp}/img.png", "--model", "tiny_cnn", "--weights", "{tmp}/none.pth"], r"--weights '.*none\.pth': no such file"),
+    ("weights-missing", ["!explain", "{tmp}/img.png", "--model", "tiny_cnn", "--weights", "{tmp}/none.pth"],
+     r"--weights '.*none\.pth': no such file"),
     ("weights-and-random", ["--weights", "{tmp}/img.png"], r"--weights and --random-weights exclude each other"),
     ("image-missing", ["!explain", "{tmp}/missing.png"], r"image file not found"),
     ("image-directory", ["!explain", "{tmp}"], r"is a directory; give one image file"),
