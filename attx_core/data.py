@@ -275,14 +275,22 @@ def shared_data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-val-subset"
 
 
-def load_image_set(name: str, size: int = 224, n: int | None = None) -> ImageSet:
-    """Named image sets used by the book and benchmarks: ``sample`` (packaged) or ``val-subset`` (shared)."""
+def image_set_folder(name: str) -> Path | None:
+    """Where the image set ``name`` is read from (None: the packaged photos), checked without reading any
+    image: ``sample`` needs foolbox, ``val-subset`` the shared folder, anything else is a folder with labels.csv."""
     if name == "sample":
-        images = sample_images(size)
-    elif name == "val-subset":
-        images = load_folder(shared_data_dir(), size)
-    else:
-        images = load_folder(name, size) if Path(name).is_dir() else None
-        if images is None:
-            raise ImageDataError(f"unknown image set {name!r}: use 'sample', 'val-subset' or a folder with labels.csv")
+        if importlib.util.find_spec("foolbox") is None:
+            raise ImageDataError("the packaged photos come from foolbox: `pip install --no-deps foolbox==3.3.4`")
+        return None
+    folder = shared_data_dir() if name == "val-subset" else Path(name)
+    if not (folder / "labels.csv").is_file():
+        what = f"the shared val subset ({folder}; set $ATTX_DATA_DIR)" if name == "val-subset" else f"image set {name!r}"
+        raise ImageDataError(f"{what} is not a folder with labels.csv: use 'sample', 'val-subset' or a folder with labels.csv")
+    return folder
+
+
+def load_image_set(name: str, size: int = 224, n: int | None = None) -> ImageSet:
+    """Named image sets used by the book and benchmarks: ``sample`` (packaged), ``val-subset`` (shared) or a folder."""
+    folder = image_set_folder(name)
+    images = sample_images(size) if folder is None else load_folder(folder, size)
     return images.subset(n)

@@ -15,7 +15,10 @@ Backend: NCCL with one GPU per rank when CUDA is available, gloo on CPU.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
+import re
 import sys
 import time
 from typing import Any, Sequence
@@ -24,8 +27,11 @@ import torch
 import torch.distributed as dist
 
 from . import data, models
+from .args import OneLineParser, UsageError, name_values, positive_number
 from .cache import ResultsCache, provenance
+from .data import image_set_folder
 from .methods import METHODS, attribute
+from .methods.registry import check_params
 from .metrics import insertion_deletion
 from .validate import require
 
@@ -166,49 +172,85 @@ def run_sharded(
     return {i: stored[i] for i in ids}
 
 
+PROG = "python -m attx_core.distributed"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Arguments of ``python -m attx_core.distributed``."""
-    p = argparse.ArgumentParser(prog="python -m attx_core.distributed", description=__doc__.split("\n\n")[0])
+    """Arguments of ``python -m attx_core.distributed`` (usage errors on one line, exit status 2)."""
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--method", required=True)
     p.add_argument("--model", default=models.DEFAULT_MODEL)
-    p.add_argument("--n-images", type=int, default=8)
+    p.add_argument("--n-images", default="8")
     p.add_argument("--profile", default="quick")
     p.add_argument("--images", default="sample", help="'sample', 'val-subset' or a folder with labels.csv")
-    p.add_argument("--batch", type=int, default=4, help="images per attribute call (the unit of sharding)")
+    p.add_argument("--batch", default="4", help="images per attribute call (the unit of sharding)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="method parameter (repeatable)")
-    p.add_argument("--insdel-step", type=int, default=None, help="pixels per insertion/deletion step (default: 15 curve points)")
+    p.add_argument("--insdel-step", default=None, help="pixels per insertion/deletion step (default: 15 curve points)")
     p.add_argument("--kind", default="dist_insdel", help="cache kind (folder under the profile)")
     p.add_argument("--root", default=None, help="results root (default $ATTX_RESULTS or data/results)")
     p.add_argument("--random-weights", action="store_true", help="seeded random init (automatic for models without pretrained weights)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads per rank (default: cores / local ranks)")
+    p.add_argument("--threads", default=None, help="torch threads per rank (default: cores / local ranks)")
     p.add_argument("--force", action="store_true", help="recompute instead of reusing cached records")
     p.add_argument("--keep-shards", action="store_true", help="keep the per-rank entries after merging")
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: run this rank's shard, merge on rank 0, print a summary there."""
-    from .args import name_values
+def checked_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Every argument checked before a process group starts or a model loads; raises :class:`UsageError`."""
+    if args.model not in models.MODELS:
+        raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(sorted(models.MODELS))}")
+    params = name_values("--param", args.param)
+    counts = {name: positive_number(f"--{name.replace('_', '-')}", getattr(args, name), integer=True)
+              for name in ("n_images", "batch", "insdel_step", "threads")}
+    try:
+        check_params(args.method, params)
+        image_set_folder(args.images)
+        cache = ResultsCache(args.profile, root=args.root)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.kind):
+        raise UsageError(f"--kind must be a simple folder name, got {args.kind!r}")
+    if cache.root.exists() and not cache.root.is_dir():
+        raise UsageError(f"--root {str(cache.root)!r} is a file, not a folder")
+    return {"params": params, **counts}
 
-    args = build_parser().parse_args(argv)
-    require(args.model in models.MODELS, f"unknown model {args.model!r}; known models: {', '.join(sorted(models.MODELS))}")
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: run this rank's shard, merge on rank 0, print a summary there. Argument errors are one line on
+    rank 0's stderr (exit status 2 on every rank) before any process group starts; later errors one line per rank."""
+    rank_env = int(os.environ.get("RANK", "0") or 0)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()) if rank_env else contextlib.nullcontext():
+            args = build_parser().parse_args(argv)
+        checked = checked_args(args)
+    except UsageError as err:
+        if rank_env == 0:
+            print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # -h, or argparse's one-line usage error (printed by rank 0)
+        return done.code if isinstance(done.code, int) else 2
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // local_world))
+    torch.set_num_threads(checked["threads"] or max(1, (os.cpu_count() or 1) // local_world))
     random = args.random_weights or models.MODELS[args.model].load_pretrained is None
     start = time.perf_counter()
-    records = run_sharded(
-        args.method, args.model, args.n_images, args.profile, params=name_values("--param", args.param), images=args.images,
-        batch=args.batch, insdel={"step": args.insdel_step}, kind=args.kind, root=args.root,
-        weights=None if random else "auto", force=args.force, keep_shards=args.keep_shards,
-    )
-    rank, world = rank_world()
+    try:
+        records = run_sharded(
+            args.method, args.model, checked["n_images"], args.profile, params=checked["params"], images=args.images,
+            batch=checked["batch"], insdel={"step": checked["insdel_step"]}, kind=args.kind, root=args.root,
+            weights=None if random else "auto", force=args.force, keep_shards=args.keep_shards,
+        )
+    except (ValueError, RuntimeError, OSError) as err:
+        print(f"{PROG}: error (rank {rank_world()[0]}): {' '.join(str(err).split()) or type(err).__name__}", file=sys.stderr)
+        return 2
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    rank, world = rank_env, int(os.environ.get("WORLD_SIZE", "1"))
     if rank == 0:
         ins = sum(r["insertion"] for r in records.values()) / len(records)
         dele = sum(r["deletion"] for r in records.values()) / len(records)
         print(f"{args.method} on {args.model}: {len(records)} images over {world} process(es) in "
               f"{time.perf_counter() - start:.1f} s; insertion {ins:.4f}, deletion {dele:.4f}")
-    if dist.is_initialized():
-        dist.destroy_process_group()
     return 0
 
 

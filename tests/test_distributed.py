@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from attx_core import distributed
+from attx_core import distributed, models
 
 ARGS = ["--method", "smoothgrad", "--model", "tiny_cnn", "--n-images", "6", "--batch", "2", "--profile", "test", "--param", "n_samples=3"]
 
@@ -45,3 +45,46 @@ def test_torchrun_two_processes_merge_equals_single_process(tmp_path):
         for k, v in record.items():
             assert two[image][k] == pytest.approx(v, rel=1e-5, abs=1e-9), (image, k)
     assert stored2["provenance"]["world_size"] == 2 and stored2["provenance"]["backend"] == "gloo"
+
+
+ARG_ERRORS = [
+    (["--method", "bogus"], r"unknown method 'bogus'; known methods: agi"),
+    (["--method", "ig", "--n-images", "0"], r"--n-images must be a positive integer, got 0"),
+    (["--method", "ig", "--batch", "0"], r"--batch must be a positive integer, got 0"),
+    (["--method", "ig", "--images", "/nonexistent/folder"], r"image set '/nonexistent/folder' is not a folder with labels\.csv"),
+    (["--method", "ig", "--param", "steps=0"], r"method 'ig': steps must be an integer >= 1"),
+    (["--method", "ig", "--model", "resnet5O"], r"unknown model 'resnet5O'"),
+    (["--method", "ig", "--threads", "two"], r"--threads expects a positive integer, got 'two'"),
+    (["--method", "ig", "--profile", "a/b"], r"profile name must be a simple identifier"),
+    (["--n-images", "3"], r"the following arguments are required: --method"),
+]
+
+
+@pytest.mark.parametrize("case", ARG_ERRORS, ids=[" ".join(c[0][-2:]) for c in ARG_ERRORS])
+def test_argument_errors_are_one_line_before_any_model_or_process_group(case, tmp_path, capsys, monkeypatch):
+    args, pattern = case
+    monkeypatch.setattr(models, "load", lambda *a, **k: pytest.fail("a model was loaded before the arguments were checked"))
+    monkeypatch.setattr(distributed.dist, "init_process_group", lambda *a, **k: pytest.fail("a process group started first"))
+    assert distributed.main(["--model", "tiny_cnn", "--root", str(tmp_path), *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m attx_core.distributed: error: "), lines
+    assert __import__("re").search(pattern, lines[0]), lines[0]
+
+
+def test_other_ranks_stay_quiet_on_argument_errors(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    assert distributed.main(["--model", "tiny_cnn", "--method", "ig", "--batch", "0"]) == 2
+    assert distributed.main(["--model", "tiny_cnn"]) == 2  # argparse's own error too
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_torchrun_argument_error_is_one_line_from_rank_0(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "attx_core.distributed"]
+    done = subprocess.run([*cmd, "--method", "ig", "--n-images", "0", "--model", "tiny_cnn", "--root", str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode != 0
+    ours = [line for line in done.stderr.splitlines() if "attx_core" in line and "FAILED" not in line]
+    assert ours == ["python -m attx_core.distributed: error: --n-images must be a positive integer, got 0"], done.stderr[-3000:]
+    assert "Connection closed" not in done.stderr and not (tmp_path / "test").exists()
