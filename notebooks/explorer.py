@@ -27,8 +27,8 @@ overrides = {}
 # %% tags=["hide-input"]
 from IPython.display import HTML
 
-from attx_core import experiments as ex
 from attx_core import chapters
+from attx_core import experiments as ex
 from attx_core.book import page
 from attx_core.experiments.explorer import grid_explorer, live_explorer, static_explorer
 from attx_core.experiments.runners import SAMPLE_KNOBS
@@ -38,8 +38,7 @@ grid = ex.explorer_grid(**gcfg, **chapters.run_options(profile, force))
 gimgs = ex.image_set(gcfg["images"], gcfg["n_images"])
 if len(grid):
     display(HTML(grid_explorer(grid, gimgs.x.permute(0, 2, 3, 1).numpy(), gimgs.names, SAMPLE_KNOBS)))
-    display(page.status_line(grid.assign(n=grid.groupby(["attack", "epsilon", "samples", "num_steps"], dropna=False).image.transform("nunique")),
-                             gcfg, "explorer"))
+    display(page.status_line(profile, "explorer"))
 else:
     display(HTML(f"<p><b>No grid stored yet</b> for profile {profile}: <code>attx compute --profile {profile} "
                  "--only explorer</code> computes it.</p>"))

@@ -24,8 +24,8 @@ force = False
 overrides = {}
 
 # %% tags=["hide-input"]
-from attx_core import experiments as ex
 from attx_core import chapters
+from attx_core import experiments as ex
 from attx_core.book import page
 
 cfg = chapters.settings(profile, "figure04_heatmaps", **overrides)

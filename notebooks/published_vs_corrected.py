@@ -30,8 +30,8 @@ overrides = {}
 # %% tags=["hide-input"]
 import pandas as pd
 
-from attx_core import experiments as ex
 from attx_core import chapters
+from attx_core import experiments as ex
 from attx_core.book import page
 
 pd.set_option("display.max_colwidth", None)

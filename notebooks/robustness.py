@@ -30,10 +30,9 @@ force = False
 overrides = {}
 
 # %% tags=["hide-input"]
-from IPython.display import HTML
 
-from attx_core import experiments as ex
 from attx_core import chapters
+from attx_core import experiments as ex
 from attx_core.book import page
 
 cfg = chapters.settings(profile, "robustness", **overrides)

@@ -29,8 +29,8 @@ force = False
 overrides = {}
 
 # %% tags=["hide-input"]
-from attx_core import experiments as ex
 from attx_core import chapters
+from attx_core import experiments as ex
 from attx_core.book import page
 
 cfg = chapters.settings(profile, "sanity_check", **overrides)
@@ -38,8 +38,7 @@ cfg = chapters.settings(profile, "sanity_check", **overrides)
 # %% tags=["hide-input"]
 ours = ex.sanity_check(**cfg, **chapters.run_options(profile, force))
 table = ex.sanity_table(ours)
-n_images = ours.groupby("model").image.nunique().rename("n").reset_index() if len(ours) else ours
-display(page.status_line(n_images, cfg, "sanity_check"))
+display(page.status_line(profile, "sanity_check"))
 table.style.format(precision=3, na_rep="constant map").set_caption(
     f"Mean Spearman over {ours.image.nunique() if len(ours) else 0} images; 'constant map': every randomised map constant, "
     "the correlation undefined")

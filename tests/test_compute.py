@@ -362,9 +362,9 @@ def test_the_landing_page_shows_the_store_status_of_store_profiles(tiny_profile,
     assert "computes each chapter as its page builds" in page.store_table("test").data
     monkeypatch.setitem(TEST_PROFILE, "store", True)
     html = page.store_table("test").to_html()
-    assert '<a href="table01_insdel.html">table01_insdel</a>' in html and "EfficientNet-Lite1 (for resnet50)" in html
+    assert '<a href="table01_insdel.html">table01_insdel</a>' in html and "EfficientNet-Lite1 (for ResNet-50)" in html
     rows = html.split("<tr")[2:]
-    assert ">1<" in rows[1] and ">2<" in rows[1] and "font-weight: bold" in html  # resnet50: 1 of 2, short
+    assert ">1<" in rows[1] and "first look" in rows[1]  # resnet50: 1 image stored, nothing paired yet
 
 
 def test_status_prints_the_store_and_computes_nothing(tiny_profile, capsys) -> None:

@@ -11,10 +11,19 @@ from IPython.display import HTML, display
 
 from ..chapters import CLAIMS, chapters, get, is_store, run_options, settings
 from ..chapters.claims import Comparison, evaluate, overall, testable
-from ..compute import chapter_missing, store_status
+from ..compute.planner import status
 from ..data import ImageDataError, ImageSet
 from ..experiments import plots
-from ..experiments.compare import OUR_MODEL_NAMES, compare, notes_text, paper_layout, provenance_line
+from ..experiments.compare import (
+    EXTRA_LABELS,
+    OUR_MODEL_NAMES,
+    PAPER_MODEL_NAMES,
+    compare,
+    labels,
+    notes_text,
+    paper_layout,
+    provenance_line,
+)
 from ..experiments.resolve import ANALOGUES, image_set
 
 VERDICT_COLOURS = {"reproduced": "#1b5e20", "reversed": "#b71c1c", "partly reversed": "#b71c1c", "paper's effect ruled out": "#b71c1c",
@@ -30,8 +39,16 @@ def _model_name(profile: str, chapter: str, model: str) -> str:
     """A model as what ran: "EfficientNet-Lite0 (for Inception-v3)" under a stand-in profile."""
     cfg = settings(profile, chapter)
     if cfg.get("stand_ins") and model in ANALOGUES:
-        return f"{OUR_MODEL_NAMES[ANALOGUES[model]]} (for {model})"
-    return model
+        return f"{OUR_MODEL_NAMES[ANALOGUES[model]]} (for {PAPER_MODEL_NAMES.get(model, model)})"
+    return PAPER_MODEL_NAMES.get(model, model)
+
+
+def _namer(name: str):
+    """The paper's label of a claim's configurations (a method, an attack, a setting), else the configuration itself."""
+    chapter, claim = CLAIMS[name]
+    table = chapter.section(claim.section).paper_table
+    known = {**(EXTRA_LABELS if claim.by == "setting" else {}), **labels(table, claim.by), **labels("table01_insdel")}
+    return lambda label: known.get(label, label)
 
 
 def _number(value: float | None, digits: int = 3, sign: bool = True) -> str:
@@ -55,10 +72,12 @@ def comparisons_table(comparisons: list[Comparison], profile: str) -> pd.DataFra
     before 16 images), the paper's value, whether it lies inside, the verdict and the images it is projected to need."""
     rows = []
     for c in comparisons:
+        name = _namer(c.claim)
         ours, interval, paper = _effect(c)
         needed = "" if c.images_needed != c.images_needed else ("never" if c.images_needed == float("inf") else f"{int(c.images_needed)}")
-        rows.append({"model": _model_name(profile, c.chapter, c.model), "metric": c.metric, "comparison": f"{c.reference} − {c.rival}"
-                     if c.kind != "relative" else f"{c.reference} / {c.rival} − 1", "n": c.n, "ours": ours, "95% CS": interval,
+        arms = f"{name(c.reference)} − {name(c.rival)}" if c.kind != "relative" else f"{name(c.reference)} / {name(c.rival)} − 1"
+        rows.append({"model": _model_name(profile, c.chapter, c.model), "metric": c.metric, "comparison": arms, "n": c.n, "ours": ours,
+                     "95% CS": interval,
                      "paper": paper, "paper inside": {True: "yes", False: "no", None: ""}[c.paper_inside], "verdict": c.verdict,
                      "images needed": needed if c.open else "", "note": c.note})
     return pd.DataFrame(rows)
@@ -79,8 +98,9 @@ def claim_box(profile: str, name: str) -> HTML:
         for c in mine:
             counts.setdefault(c.verdict, []).append(c)
         parts = []
+        name = _namer(claim.name)
         for v, cs in counts.items():
-            detail = "; ".join(f"{c.rival}: {' '.join(_effect(c)[:2])}, paper {_effect(c)[2]}" for c in cs)
+            detail = "; ".join(f"{name(c.rival)}: {' '.join(_effect(c)[:2])}, paper {_effect(c)[2]}" for c in cs)
             parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}): {html.escape(detail)}")
         n = sorted({c.n for c in mine})
         n_text = f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "")
@@ -109,43 +129,52 @@ def sentence(text: str) -> HTML:
     return HTML(f"<p>{html.escape(text)}</p>")
 
 
-def shortfall(cmp: pd.DataFrame, cfg: Mapping[str, Any]) -> str:
-    """One line per model whose n is below the profile's target image count ('' when every cell is at it)."""
-    per_model = dict(cfg.get("n_images_per_model") or {})
-    lines = []
-    for model, part in cmp.groupby("model", sort=False):
-        target = per_model.get(model, cfg.get("n_images"))
-        if target is None:
-            continue
-        low, high = int(part.n.min()), int(part.n.max())
-        if low < target:
-            lines.append(f"{model}: n = {low}{f'-{high}' if high != low else ''} of the target {target} images")
-    return "; ".join(lines)
-
-
 @functools.lru_cache(maxsize=None)
-def _stored_missing(profile: str, chapter: str) -> tuple[int, float]:
-    """:func:`~attx_core.compute.chapter_missing` planned once per page of a store profile: such a page only
-    reads the store, which does not change under it, and may show several sections of one chapter."""
-    return chapter_missing(profile, chapter)
+def _status(profile: str, chapter: str) -> pd.DataFrame:
+    """The planner's status of one chapter (once per page: a store profile's page only reads the store)."""
+    return status(profile, [chapter])
 
 
-def _missing(profile: str, chapter: str) -> tuple[int, float]:
-    return (_stored_missing if is_store(profile) else chapter_missing)(profile, chapter)
+def images_absent(images: str) -> bool:
+    """Whether the image files of a named set are missing on this machine (the store still has every number)."""
+    try:
+        image_set(images, 1)
+    except ImageDataError:
+        return True
+    return False
 
 
-def status_line(cmp: pd.DataFrame, cfg: Mapping[str, Any], chapter: str) -> HTML:
-    """n against the target (or that the target is met) and the CSV these numbers are also in."""
-    short = shortfall(cmp, cfg)
-    profile = cfg.get("profile")
-    missing, hours = _missing(profile, chapter)
-    text = "Every cell is at its target image count."
-    if short or missing:
-        text = (f"<b>Not at full size yet</b> ({html.escape(short or 'some settings not computed')}). The {missing:,} missing image computations cost about "
-                f"{hours:,.1f} hours on one CPU thread (<code>attx compute --profile {profile} --only {chapter}</code>, "
-                "resumable) or a short GPU run (<code>--device cuda</code>); the intervals narrow as n grows.")
+def status_line(profile: str, chapter: str) -> HTML:
+    """Per model: the images stored; for a chapter with claims the comparisons still open and the images they are projected
+    to need, with their cost on one CPU thread (else the chapter's image count); the CSV these numbers are in."""
+    table = _status(profile, chapter) if is_store(profile) else status(profile, [chapter])
+    parts = []
+    for r in table.itertuples():
+        stored = f"{r.fewest}" if r.fewest == r.most else f"{r.fewest}-{r.most}"
+        name = _model_name(profile, chapter, r.model) if isinstance(r.model, str) else "the nets"
+        if str(r.needed) == "not testable offline":
+            text = f"<b>{html.escape(name)}</b>: not testable offline (the claim needs the paper's own model)"
+        elif r.open:
+            first = str(r.needed).endswith("(first look)")
+            text = (f"<b>{html.escape(name)}</b>: {stored} images stored; "
+                    + ("nothing paired yet, the first look needs 16 images" if first else
+                       f"{r.open} comparisons open" + ("" if not r.missing else
+                                                       f", projected to need {str(r.needed).replace(' (projected)', '')} images")))
+            if r.missing:
+                text += f": {r.missing:,} more image computations, about {r.cpu_hours:,.1f} hours on one CPU thread"
+            elif str(r.needed) == "decided":
+                text += ": every comparison decided"
+        else:
+            text = f"<b>{html.escape(name)}</b>: {stored} of {html.escape(str(r.needed).replace(' (count)', ''))} images stored"
+        parts.append(text)
+    cfg = settings(profile, chapter)
+    absent = (" <i>The image files are not on this machine: every number and map below comes from the store; photos are "
+              "not shown.</i>") if "images" in cfg and images_absent(cfg["images"]) else ""
+    fill = (f" More: <code>attx compute --profile {profile} --only {chapter}</code> (resumable; it computes only for open claims) "
+            "or a short GPU run.") if table.missing.sum() else ""
     link = f'<a href="../../tables/{profile}/{chapter}.csv">{chapter}.csv</a>'
-    return HTML(f"<p>{text} The numbers as CSV: {link} (long format, 95% bootstrap intervals).</p>")
+    return HTML(f"<p>{'; '.join(parts)}.{fill}{absent} The numbers as CSV: {link} (long format, bootstrap 95% intervals); every "
+                f'claim\'s comparisons: <a href="../../tables/{profile}/claims.csv">claims.csv</a>.</p>')
 
 
 def photos(images: str, n_images: int | None) -> ImageSet | None:
@@ -225,31 +254,23 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
 
 
 def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":
-    """The landing page's view of a store profile: per chapter (linked to its page) and model, the images
-    stored against the target, and what the missing image computations cost on one CPU thread. A profile
-    the book computes itself (``quick``) gets one line: its pages reach their targets as they build."""
+    """The landing page's view of a store profile: per chapter (linked to its page) and model, the images stored, the
+    comparisons still open and the images they are projected to need (a claim-less chapter: its image count), and what
+    the missing image computations cost on one CPU thread. A profile the book computes itself gets one line."""
     if not is_store(profile):
-        return HTML(f"<p>The <b>{profile}</b> profile computes each chapter as its page builds, to the chapter's target.</p>")
-    status = store_status(profile)
-
-    def model(row: pd.Series) -> str:
-        if row["model"] is None or pd.isna(row["model"]):
-            return "the robustness nets" if row["chapter"] == "robustness" else ""
-        if settings(profile, row["chapter"]).get("stand_ins"):
-            return f"{OUR_MODEL_NAMES[ANALOGUES[row['model']]]} (for {row['model']})"
-        return row["model"]
-
-    first = status.missing.notna()
+        return HTML(f"<p>The <b>{profile}</b> profile computes each chapter as its page builds, to the chapter's image count.</p>")
+    table = status(profile)
+    first = ~table.chapter.duplicated()
     shown = pd.DataFrame({
-        "chapter": [f'<a href="{c}.html">{c}</a>' if f else "" for c, f in zip(status.chapter, first)],
-        "model": status.apply(model, axis=1),
-        "images stored": [f"{a}" if a == b else f"{a}-{b}" for a, b in zip(status.fewest, status.most)],
-        "target": status.target.map(lambda t: "" if pd.isna(t) else f"{int(t)}"),
-        "missing computations": status.missing.map(lambda m: "" if pd.isna(m) else f"{int(m):,}"),
-        "CPU-hours left": status.cpu_hours.map(lambda h: "" if pd.isna(h) else f"{h:,.1f}"),
+        "chapter": [f'<a href="{c}.html">{c}</a>' if f else "" for c, f in zip(table.chapter, first)],
+        "model": [_model_name(profile, c, m) if isinstance(m, str) else "the robustness nets" for c, m in zip(table.chapter, table.model)],
+        "images stored": [f"{a}" if a == b else f"{a}-{b}" for a, b in zip(table.fewest, table.most)],
+        "comparisons open": table.open,
+        "images needed": table.needed,
+        "missing computations": [f"{int(m):,}" if m else "" for m in table.missing],
+        "CPU-hours": [f"{h:,.1f}" if h else "" for h in table.cpu_hours],
     })
     return (shown.style.hide(axis="index")
-            .apply(lambda _: ["font-weight: bold" if f < t else "" for f, t in zip(status.fewest, status.target.fillna(0))], subset=["images stored"])
             .set_table_styles([{"selector": "td, th", "props": "text-align: left; font-size: 0.9em; padding: 2px 8px"}]))
 
 
@@ -370,7 +391,7 @@ def render(profile: str, chapter: str, force: bool = False, **overrides: Any) ->
         by_setting = any(c.by == "setting" for c in spec.claims if c.section == section.name)
         display(paper_layout(cmp, row="setting" if by_setting else "paper_label"))
         if models is None or models:
-            display(status_line(cmp, cfg, chapter))
+            display(status_line(profile, chapter))
             title = section.title or spec.title
             if section.parameter:
                 plots.ablation_curves(cmp, section.parameter, title=title)

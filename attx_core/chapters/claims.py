@@ -267,10 +267,12 @@ def claims_table(profile: str, fresh: bool = False) -> pd.DataFrame:
             continue
         reason = testable(profile, name)
         comparisons = [] if reason else evaluate(profile, name, fresh)
-        if reason or not comparisons:
-            rows.append({**{c: None for c in COLUMNS}, "claim": name, "label": claim.label, "chapter": chapter.name,
-                         "metric": claim.metric, "primary": True, "kind": claim.kind, "n": 0,
-                         "verdict": f"{NOT_TESTABLE}: {reason}" if reason else "not computed yet"})
+        seen = {c.model for c in comparisons}
+        for model in settings(profile, chapter.name).get("models") or ([] if seen else [None]):
+            if model not in seen:
+                rows.append({**{c: None for c in COLUMNS}, "claim": name, "label": claim.label, "chapter": chapter.name, "model": model,
+                             "metric": claim.metric, "primary": True, "kind": claim.kind, "n": 0,
+                             "verdict": f"{NOT_TESTABLE}: {reason}" if reason else "not computed yet"})
         rows += [asdict(c) for c in comparisons]
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -4,7 +4,8 @@ each chapter declares its own per-profile overrides next to its settings (:class
 ``paper`` is the paper's protocol (every image of the shared validation subset, three CNNs, published settings;
 meant for a GPU). ``standard`` is the same protocol on the EfficientNet-Lite0/1/2 stand-ins, in a committed store
 that ``attx compute`` fills in the background and ``make book`` renders. ``quick`` computes a small book from
-scratch (a few packaged photos, one model, coarser curves, fewer samples and steps).
+scratch (a few packaged photos, one model, coarser curves, fewer samples and steps). ``test`` is what the tests run:
+Table 1 with four cheap methods and four-point curves, seconds per image on a tiny model.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import copy
 from typing import Any
 
 from ..validate import require
-from .protocol import PAPER_INSDEL, QUICK_INSDEL
+from .protocol import PAPER_INSDEL, QUICK_INSDEL, TEST_INSDEL
 from .registry import CHAPTERS, Chapter, get
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -46,6 +47,16 @@ PROFILES: dict[str, dict[str, Any]] = {
         "seed": 3407,
         "batch_size": 4,
         "insdel": QUICK_INSDEL,
+    },
+    "test": {
+        "description": "the tests' profile: Table 1 on 2 packaged photos, four cheap methods, four-point curves",
+        "images": "sample",
+        "n_images": 2,
+        "seed": 3407,
+        "batch_size": 4,
+        "insdel": TEST_INSDEL,
+        "chapters": {"table01_insdel": {"models": ["inception_v3"], "methods": {
+            "saliency": {}, "ig": {"steps": 4}, "smoothgrad": {"n_samples": 4}, "attexplore": {"epsilon": 48 / 255, "N": 2, "num_steps": 2}}}},
     },
 }
 # Profile fields that describe how a profile is filled, not how a chapter computes.
@@ -90,7 +101,7 @@ def settings(profile: str, chapter: str, **overrides: Any) -> dict[str, Any]:
     out.update(copy.deepcopy(dict(spec.settings)))
     out.update(copy.deepcopy(dict(spec.profiles.get(profile, {}))))
     out.update(copy.deepcopy(dict((prof.get("chapters") or {}).get(chapter, {}))))
-    unknown = sorted(set(overrides) - set(out) - {"methods", "models", "n_images", "images", "seed", "insdel"})
+    unknown = sorted(set(overrides) - set(out) - {"methods", "models", "n_images", "images", "seed", "insdel", "random_weights"})
     require(not unknown, f"unknown setting(s) {unknown} for chapter {chapter!r}; settings: {', '.join(sorted(out))}")
     out.update(overrides)
     return out

@@ -66,10 +66,10 @@ def _limit(comparisons: list[Comparison], step: int) -> int:
     return min(N_AVAILABLE, base + step)
 
 
-def claim_state(profile: str, fresh: bool = True) -> dict[tuple[str, str], list[Comparison]]:
-    """(claim, model) -> its comparisons on the store, for every testable claim of the profile and every model its
-    chapter runs (an empty list: nothing paired yet)."""
-    names = {c.name for c in chapters(profile)}
+def claim_state(profile: str, fresh: bool = True, only: Sequence[str] | None = None) -> dict[tuple[str, str], list[Comparison]]:
+    """(claim, model) -> its comparisons on the store, for every testable claim of the profile (of the chapters in
+    ``only``) and every model its chapter runs (an empty list: nothing paired yet)."""
+    names = {c.name for c in chapters(profile) if not only or c.name in {o.partition(":")[0] for o in only}}
     out: dict[tuple[str, str], list[Comparison]] = {}
     for name, (chapter, claim) in CLAIMS.items():
         if chapter.name not in names or testable(profile, name):
@@ -88,7 +88,7 @@ def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STE
                 state: dict[tuple[str, str], list[Comparison]] | None = None) -> list[Step]:
     """The next steps of the open claims, most urgent first: per (claim, model) with an open comparison, its needed
     configurations grown to ``step`` images beyond the fewest its open comparisons have."""
-    state = claim_state(profile) if state is None else state
+    state = claim_state(profile, only=only) if state is None else state
     ranked = []
     for (name, model), comparisons in state.items():
         chapter, claim = CLAIMS[name]
@@ -183,7 +183,7 @@ def outlook(profile: str, only: Sequence[str] | None = None) -> tuple[int, float
     """(image computations still needed, their cost in passes, per chapter): the open claims' projections plus what the
     claim-less chapters lack of their counts, each store entry's images counted once; computes nothing."""
     lacking: dict = {}
-    for row, entries in _projected(profile, claim_state(profile), only):
+    for row, entries in _projected(profile, claim_state(profile, only=only), only):
         for path, (entry, ids) in entries.items():
             lacking[path] = (row["chapter"], entry, sorted(set(ids) | set(lacking.get(path, ("", None, []))[2])))
     for step in fill_steps(profile, only):
@@ -204,7 +204,7 @@ def status(profile: str, names: Sequence[str] | None = None) -> pd.DataFrame:
     without claims its image count; the image computations still needed (each counted once) and their CPU-hours
     on one thread."""
     stored = store_status(profile, names)
-    projected = _projected(profile, claim_state(profile, fresh=False), names)
+    projected = _projected(profile, claim_state(profile, fresh=False, only=names), names)
     rows = []
     for r in stored.itertuples():
         mine = [(row, e) for row, e in projected if row["chapter"] == r.chapter and row["model"] in (r.model, None)]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..cache import ResultsCache
 from ..chapters import chapters, get, settings
+from ..chapters.claims import claims_table
 from ..metrics import mean_ci
 
 CSV_COLUMNS = ["chapter", "model", "method", "setting", "metric", "n", "mean", "ci_lo", "ci_hi"]
@@ -84,7 +85,8 @@ def ran_as_itself(chapter: str, frame: pd.DataFrame) -> bool:
 
 def write_tables(profile: str, root: Path | None = None) -> list[Path]:
     """Regenerate every ``<store>/<profile>/tables/<chapter>.csv`` from what is stored (computes nothing;
-    seconds), one per chapter with computations, header only where nothing is stored. Returns the files."""
+    seconds), one per chapter with computations, header only where nothing is stored, and ``claims.csv``. Returns
+    the files."""
     folder = (root or ResultsCache(profile).folder) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -96,4 +98,15 @@ def write_tables(profile: str, root: Path | None = None) -> list[Path]:
         table.to_csv(tmp, index=False, float_format="%.6g")
         tmp.replace(path)
         written.append(path)
+    written.append(write_claims(profile, folder))
     return written
+
+
+def write_claims(profile: str, folder: Path) -> Path:
+    """``claims.csv``: every comparison of every registered claim decided on the store (chapter, model, claim, metric,
+    the two arms, n, mean, the 95% confidence sequence's interval at n, the paper's value, the verdict, images needed)."""
+    path = folder / "claims.csv"
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.csv.tmp")
+    claims_table(profile, fresh=True).to_csv(tmp, index=False, float_format="%.6g")
+    tmp.replace(path)
+    return path

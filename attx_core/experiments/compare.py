@@ -77,6 +77,20 @@ def display_table(cmp: pd.DataFrame, index: Sequence[str] = ("model", "paper_lab
 OUR_MODEL_NAMES = {"efficientnet_lite0": "EfficientNet-Lite0", "efficientnet_lite1": "EfficientNet-Lite1",
                    "efficientnet_lite2": "EfficientNet-Lite2"}
 METRIC_LABELS = {"insertion": "INS ↑", "deletion": "DEL ↓", "infd": "INFD ↓", "fps": "FPS ↑"}
+PAPER_MODEL_NAMES = {"inception_v3": "Inception-v3", "resnet50": "ResNet-50", "vgg16": "VGG-16", "vit_b_16": "ViT-B/16",
+                     "maxvit_t": "MaxViT-T"}
+# Configurations the paper's tables do not name (AttEXplore++'s extra explorers), in the paper's style.
+EXTRA_LABELS = {"fgsm": "AttEXplore-FGSM", "ssa": "AttEXplore", "mig": "AttEXplore-MIG", "gra": "AttEXplore-GRA", "none": "AttEXplore-NoAttack"}
+
+
+@lru_cache(maxsize=None)
+def labels(table: str | None, by: str = "method") -> dict[str, str]:
+    """The paper's label of each configuration a transcribed table names (``by``: method, or setting for the attack
+    explorers), e.g. ``{"agi": "AGI", "saliency": "SaliencyMap"}``; ``{}`` without a table."""
+    if table is None:
+        return {}
+    paper = paper_table(table)
+    return {str(k): str(v) for k, v in zip(paper[by], paper.paper_label)}
 
 
 def model_label(requested: str, ours: str, paper_name: str) -> str:
