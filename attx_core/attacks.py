@@ -206,9 +206,12 @@ def copy_gradients(model: nn.Module, x: Tensor, target: Tensor, objective: Objec
     with torch.enable_grad():
         leaf = z = x.detach().requires_grad_(True)
         for transform in explorer.transforms:
-            z = transform(z, rng)
-            if transform.leaf:
-                leaf = z = z.detach().requires_grad_(True)
+            if transform.leaf:  # differentiated w.r.t. its output: nothing to record
+                with torch.no_grad():
+                    z = transform(z, rng)
+                leaf = z = z.requires_grad_(True)
+            else:
+                z = transform(z, rng)
         fixed = bool(getattr(model, "fixed_size", False))
         groups = explorer.diversity.groups(z, batch, rng, fixed) if explorer.diversity else [(z, None)]
         outs = [out for out, _ in groups]

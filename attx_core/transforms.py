@@ -54,9 +54,9 @@ class Spectrum:
     leaf = True
 
     def __call__(self, x: Tensor, rng: ImageRandom) -> Tensor:
-        noise = rng.randn(self.copies, *x.shape[1:]).transpose(0, 1) * self.sigma
-        mask = 1 - self.rho + 2 * self.rho * rng.rand(self.copies, *x.shape[1:]).transpose(0, 1)
-        return idct2(dct2(x[None] + noise) * mask).flatten(0, 1)
+        noise = rng.randn(self.copies, *x.shape[1:]) * self.sigma  # image-major (B, copies, ...), contiguous
+        mask = 1 - self.rho + 2 * self.rho * rng.rand(self.copies, *x.shape[1:])
+        return idct2(dct2(x[:, None] + noise) * mask).transpose(0, 1).flatten(0, 1)  # copy-major
 
 
 @dataclass(frozen=True)
@@ -116,26 +116,42 @@ class Diversity:
 
     def groups(self, z: Tensor, batch: int, rng: ImageRandom, fixed_size: bool = False) -> list[tuple[Tensor, Tensor]]:
         """Transform each sample of z (K*B, C, H, W; image ``j % batch``'s draws); return (outputs, their
-        sample indices) grouped by spatial size."""
-        h = z.shape[-1]
+        sample indices) grouped by spatial size, samples in order. Batched: one resize per distinct size, taken
+        from z by one gather and a split (per-sample slices would each fill a zero copy of z in the backward)."""
+        n, h = z.shape[0], z.shape[-1]
         lo, hi = (int(h * self.ratio), h) if self.ratio < 1 else (h, int(h * self.ratio))  # the published int() sizes
-        draws = rng.rand(z.shape[0] // batch, 4).tolist()  # [image][copy] -> coin, size, top, left
-        by_size: dict[int, tuple[list[Tensor], list[int]]] = {}
-        for j in range(z.shape[0]):
+        back = (self.resize_back or fixed_size) and hi != h
+        draws = rng.rand(n // batch, 4).tolist()  # [image][copy] -> coin, size, top, left
+        by_resize: dict[int, list[tuple[int, int, int]]] = {}  # resized size (0: untouched) -> (sample, top, left)
+        out_size = []
+        for j in range(n):
             copy, image = divmod(j, batch)
             coin, size, top, left = draws[image][copy]
-            out = z[j : j + 1]
             if coin < self.prob and hi > lo:
                 rnd = lo + min(int(size * (hi - lo)), hi - lo - 1)
-                top, left = int(top * (hi - rnd)), int(left * (hi - rnd))
-                out = F.interpolate(out, size=(rnd, rnd), mode="bilinear", align_corners=False)
-                out = F.pad(out, (left, hi - rnd - left, top, hi - rnd - top))
-                if (self.resize_back or fixed_size) and hi != h:
-                    out = F.interpolate(out, size=(h, h), mode="bilinear", align_corners=False)
-            outs, index = by_size.setdefault(out.shape[-1], ([], []))
-            outs.append(out)
-            index.append(j)
-        return [(torch.cat(outs), torch.tensor(index, device=z.device)) for outs, index in by_size.values()]
+                by_resize.setdefault(rnd, []).append((j, int(top * (hi - rnd)), int(left * (hi - rnd))))
+                out_size.append(h if back else hi)
+            else:
+                by_resize.setdefault(0, []).append((j, 0, 0))
+                out_size.append(h)
+        members_of = list(by_resize.items())
+        order = [j for _, members in members_of for j, _, _ in members]
+        chunks = z.index_select(0, torch.tensor(order, device=z.device)).split([len(m) for _, m in members_of])
+        parts: dict[int, list[tuple[list[int], Tensor]]] = {}  # output size -> (samples, their outputs)
+        for (rnd, members), part in zip(members_of, chunks):
+            if rnd:
+                part = F.interpolate(part, size=(rnd, rnd), mode="bilinear", align_corners=False)
+                part = torch.cat([F.pad(p[None], (left, hi - rnd - left, top, hi - rnd - top)) for p, (_, top, left) in zip(part.unbind(0), members)])
+                if back:
+                    part = F.interpolate(part, size=(h, h), mode="bilinear", align_corners=False)
+            parts.setdefault(part.shape[-1], []).append(([j for j, _, _ in members], part))
+        out = []
+        for size in dict.fromkeys(out_size):  # sizes in order of first appearance, samples in order within each
+            index = [j for members, _ in parts[size] for j in members]
+            joined = torch.cat([part for _, part in parts[size]])
+            rank = sorted(range(len(index)), key=index.__getitem__)
+            out.append((joined.index_select(0, torch.tensor(rank, device=z.device)), torch.tensor(sorted(index), device=z.device)))
+        return out
 
 
 @lru_cache(maxsize=8)

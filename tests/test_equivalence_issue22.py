@@ -1,5 +1,6 @@
-"""The faster AGI (one forward pass for both gradients) computes what the implementation it replaced computed:
-maps within 1e-6 relative difference in float64, on a tiny network and on EfficientNet-Lite0."""
+"""The faster AGI (one forward pass for both gradients) and AttEXplore's batched input transforms compute what the
+implementations they replaced computed: maps within 1e-6 relative difference in float64, on a tiny network and on
+EfficientNet-Lite0."""
 from __future__ import annotations
 
 import copy
@@ -7,7 +8,7 @@ import copy
 import pytest
 import torch
 
-from attx_core import data, models
+from attx_core import attacks, data, models
 from attx_core.methods import METHODS, attribute
 from reference import before_issue22 as before
 
@@ -48,5 +49,37 @@ def test_agi_equals_two_forward_version_lite0(lite64):
     assert _relative(attribute(lite64, x, y, method="agi", **params), before.agi(lite64, x, y, **params)) <= 1e-6
 
 
-def test_agi_keeps_its_version():
-    assert METHODS["agi"].version == 2  # stored AGI maps stay valid: nothing is recomputed
+def test_methods_keep_their_versions():
+    assert METHODS["agi"].version == 2 and METHODS["attexplore"].version == 2  # stored maps stay valid: nothing is recomputed
+
+
+def _before_and_after(model, x, y, monkeypatch, **params):
+    after = attribute(model, x, y, method="attexplore", **params)
+    with monkeypatch.context() as patch:
+        patch.setattr(attacks, "copy_gradients", before.copy_gradients)
+        reference = attribute(model, x, y, method="attexplore", **params)
+    return after, reference
+
+
+EXPLORER_CONFIGS = [
+    {"N": 6, "num_steps": 3},  # AttEXplore: spectrum copies, DI 1.15 padded to the larger size, TI, momentum
+    {"N": 6, "num_steps": 3, "di_prob": 1.0},  # every copy resized: many sizes
+    {"attack": "difgsm", "num_steps": 3},  # DI resized back
+    {"attack": "difgsm", "num_steps": 3, "preset": "table6"},  # DI ratio 0.9: shrunk and padded to the input size
+    {"attack": "tifgsm", "num_steps": 3, "di_prob": 0.7},
+    {"attack": "gra", "num_steps": 2, "attack_params": {"neighbors": 3}},  # another leaf copy transform
+    {"attack": "sinifgsm", "num_steps": 2},  # a transform differentiated through
+]
+
+
+@pytest.mark.parametrize("params", EXPLORER_CONFIGS, ids=[str(c) for c in EXPLORER_CONFIGS])
+def test_attexplore_equals_per_sample_transforms_tiny(tiny64, params, monkeypatch):
+    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    after, reference = _before_and_after(tiny64, x, torch.tensor([1, 2, 3]), monkeypatch, **params)
+    assert _relative(after, reference) <= 1e-6
+
+
+def test_attexplore_equals_per_sample_transforms_lite0(lite64, monkeypatch):
+    x, y = data.sample_images(224).subset(2)
+    after, reference = _before_and_after(lite64, x.double(), y, monkeypatch, N=3, num_steps=2, di_prob=1.0)
+    assert _relative(after, reference) <= 1e-6

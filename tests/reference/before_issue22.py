@@ -1,12 +1,15 @@
 """The implementations that issue 22 replaced, kept verbatim as the reference of the equivalence tests
-(tests/test_equivalence_issue22.py): AGI with its batch duplicated (two forward passes per iteration)."""
+(tests/test_equivalence_issue22.py): AGI with its batch duplicated (two forward passes per iteration), and
+AttEXplore's copy gradients with per-sample DI resizes and the spectrum transform recorded by autograd."""
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attx_core.engine import class_score, input_gradients
 from attx_core.methods.agi import adversarial_classes
+from attx_core.seeding import ImageRandom
 
 
 def gradients_and_top1(model: nn.Module, x: Tensor, target: Tensor, objective) -> tuple[Tensor, Tensor]:
@@ -49,3 +52,43 @@ def agi(model: nn.Module, x: Tensor, target: Tensor, *, step: float = 0.05, num_
         attr[idx] = attr[idx] - g_lab * (new - origin)
         point[idx] = new
     return attr.view(k, *x.shape).sum(0)
+
+
+def diversity_groups(self, z: Tensor, batch: int, rng: ImageRandom, fixed_size: bool = False) -> list[tuple[Tensor, Tensor]]:
+    h = z.shape[-1]
+    lo, hi = (int(h * self.ratio), h) if self.ratio < 1 else (h, int(h * self.ratio))  # the published int() sizes
+    draws = rng.rand(z.shape[0] // batch, 4).tolist()  # [image][copy] -> coin, size, top, left
+    by_size: dict[int, tuple[list[Tensor], list[int]]] = {}
+    for j in range(z.shape[0]):
+        copy, image = divmod(j, batch)
+        coin, size, top, left = draws[image][copy]
+        out = z[j : j + 1]
+        if coin < self.prob and hi > lo:
+            rnd = lo + min(int(size * (hi - lo)), hi - lo - 1)
+            top, left = int(top * (hi - rnd)), int(left * (hi - rnd))
+            out = F.interpolate(out, size=(rnd, rnd), mode="bilinear", align_corners=False)
+            out = F.pad(out, (left, hi - rnd - left, top, hi - rnd - top))
+            if (self.resize_back or fixed_size) and hi != h:
+                out = F.interpolate(out, size=(h, h), mode="bilinear", align_corners=False)
+        outs, index = by_size.setdefault(out.shape[-1], ([], []))
+        outs.append(out)
+        index.append(j)
+    return [(torch.cat(outs), torch.tensor(index, device=z.device)) for outs, index in by_size.values()]
+
+
+def copy_gradients(model: nn.Module, x: Tensor, target: Tensor, objective, explorer, rng: ImageRandom) -> Tensor:
+    batch = x.shape[0]
+    with torch.enable_grad():
+        leaf = z = x.detach().requires_grad_(True)
+        for transform in explorer.transforms:
+            z = transform(z, rng)
+            if transform.leaf:
+                leaf = z = z.detach().requires_grad_(True)
+        fixed = bool(getattr(model, "fixed_size", False))
+        groups = diversity_groups(explorer.diversity, z, batch, rng, fixed) if explorer.diversity else [(z, None)]
+        outs = [out for out, _ in groups]
+        grads = [input_gradients(model, out.detach(), target.repeat(z.shape[0] // batch) if index is None else target[index % batch],
+                                 objective)[0] for out, index in groups]
+        grad = grads[0] if outs[0] is leaf else torch.autograd.grad(outs, leaf, grads)[0]
+    later = z.shape[0] // leaf.shape[0]
+    return grad.view(-1, *x.shape) / later
