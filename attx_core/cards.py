@@ -7,6 +7,7 @@ from typing import Any
 
 from .attacks import ATTACKS
 from .methods import METHODS
+from .methods.attexplore import explorer_settings
 from .methods.registry import method_passes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +19,30 @@ def _text(prose: str) -> str:
 
 
 def _value(v: Any) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else repr(v)
+    """A default as a reader reads it: multiples of 1/255 as k/255, other floats short, strings bare."""
+    if isinstance(v, float):
+        k = v * 255
+        return f"{round(k):g}/255" if 0 < abs(k) <= 255 and abs(k - round(k)) < 1e-6 and abs(v) < 1 else f"{v:.6g}"
+    if isinstance(v, str):
+        return v
+    return repr(v)
+
+
+def _defaults(name: str) -> str:
+    """The method's defaults, one per line; AttEXplore's unset knobs resolved to the published value of its explorer."""
+    info = METHODS[name]
+    resolved: dict[str, Any] = {}
+    if name == "attexplore":
+        _, resolved = explorer_settings(info.defaults.get("attack"), info.defaults.get("preset"))
+    lines = []
+    for key, value in info.defaults.items():
+        if value is None and key in resolved:
+            lines.append(f"  - `{key}`: published value ({_value(resolved[key])})")
+        elif value is None:
+            lines.append(f"  - `{key}`: not set (the published behaviour)")
+        else:
+            lines.append(f"  - `{key}`: {_value(value)}")
+    return "\n".join(lines) or "  - no parameters"
 
 
 def _conformance(path: str) -> str:
@@ -39,8 +63,9 @@ def method_card(name: str) -> str:
         _text(info.description),
         "",
         f"- **Published code**: {_text(info.published) or 'not recorded'}",
-        f"- **Our default**: `{', '.join(f'{k}={_value(v)}' for k, v in info.defaults.items()) or 'no parameters'}`"
-        + (" (None: the chosen explorer's published value, see its card)" if name == "attexplore" else ""),
+        "- **Our defaults** (the published behaviour" + (", with the default explorer's values; other explorers: see their cards)"
+                                                           if name == "attexplore" else ")") + ":",
+        _defaults(name),
         f"- **Passes per image** (forward+backward): `{formula}`" + (f" = {passes:g} at the defaults" if passes is not None else ""),
         f"- **Conformance test**: {_conformance(info.conformance)}",
     ]
@@ -61,7 +86,7 @@ def explorer_card(name: str) -> str:
         _text(info.description),
         "",
         f"- **Published code**: {_text(info.published) or 'not recorded'}",
-        f"- **Our default**: `{', '.join(f'{k}={_value(v)}' for k, v in info.defaults.items())}`",
+        "- **Published defaults**: " + (", ".join(f"`{k}` {_value(v)}" for k, v in info.defaults.items()) or "no parameters"),
         f"- **Passes per image**: `{info.passes}` = {passes:g} at the defaults",
         f"- **Conformance test**: {_conformance(METHODS['attexplore'].conformance)}",
     ])

@@ -32,9 +32,10 @@ cfg = chapters.settings(profile, "figure04_heatmaps", **overrides)
 
 # %% tags=["hide-input"]
 maps = ex.heatmap_grid(**cfg, **chapters.run_options(profile, force))
-imgs = page.photos(cfg["images"], cfg["n_images"])
-if imgs is not None:
-    fig = ex.plots.heatmap_grid(maps, imgs.x.permute(0, 2, 3, 1).numpy(), imgs.names, list(dict.fromkeys(maps.method)))
+imgs = page.photos(cfg["images"], cfg["n_images"])  # None where the image files are not on this machine: maps only
+display(page.status_line(profile, "figure04_heatmaps"))
+fig = ex.plots.heatmap_grid(maps, None if imgs is None else imgs.x.permute(0, 2, 3, 1).numpy(), None if imgs is None else imgs.names,
+                            list(dict.fromkeys(maps.method)), labels=ex.compare_labels("table01_insdel"))
 
 # %% tags=["hide-input"]
 page.sentence(ex.describe_maps(maps))

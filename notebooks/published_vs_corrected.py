@@ -28,27 +28,25 @@ force = False
 overrides = {}
 
 # %% tags=["hide-input"]
-import pandas as pd
-
 from attx_core import chapters
 from attx_core import experiments as ex
 from attx_core.book import page
-
-pd.set_option("display.max_colwidth", None)
 
 cfg = chapters.settings(profile, "published_vs_corrected", **overrides)
 
 # %% tags=["hide-input"]
 ours = ex.published_vs_corrected(**cfg, **chapters.run_options(profile, force))
-display(page.claim_boxes(profile, "published_vs_corrected"))
-table = ex.summary(ours, by=["model", "parameter", "setting", "metric"])
-table
+display(page.status_line(profile, "published_vs_corrected"))
+overview = page.claims_overview(profile, "published_vs_corrected")
+fig = ex.plots.intervals(overview, title="Corrected minus published insertion, paired over the same images")
+overview.drop(columns=["lo", "hi", "mean", "margin"], errors="ignore").style.hide(axis="index") if len(overview) else None
+
+# %% [markdown]
+# Each comparison in full: the claim it tests (does the deviation move insertion by more than the margin?), its verdict
+# and, folded, every comparison with its interval.
 
 # %% tags=["hide-input"]
-fig = ex.plots.variant_bars(table, title="published (grey) vs corrected (blue), 95% CI over images")
-
-# %% tags=["hide-input"]
-page.sentence(ex.variant_sentence(table))
+page.claim_boxes(profile, "published_vs_corrected")
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

@@ -39,15 +39,15 @@ cfg = chapters.settings(profile, "sanity_check", **overrides)
 ours = ex.sanity_check(**cfg, **chapters.run_options(profile, force))
 table = ex.sanity_table(ours)
 display(page.status_line(profile, "sanity_check"))
-table.style.format(precision=3, na_rep="constant map").set_caption(
-    f"Mean Spearman over {ours.image.nunique() if len(ours) else 0} images; 'constant map': every randomised map constant, "
-    "the correlation undefined")
+table.style.set_caption(
+    f"Mean Spearman over {ours.image.nunique() if len(ours) else 0} images with its bootstrap 95% interval; 'constant map': "
+    "every randomised map constant, the correlation undefined")
 
 # %% tags=["hide-input"]
 fig = ex.plots.sanity_curves(ours)
 
 # %% tags=["hide-input"]
-page.sentence(ex.sanity_sentence(table))
+page.sentence(ex.sanity_sentence(ours))
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

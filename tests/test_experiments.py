@@ -65,7 +65,7 @@ def test_compare_reports_paper_ours_delta_ci() -> None:
     assert {"paper", "ours", "delta", "95% CI"} <= set(cmp.columns)
     # cells we did not compute stay in the table, marked; models we did not run are left out
     missing = cmp[(cmp.method == "agi") & (cmp.metric == "insertion")].iloc[0]
-    assert pd.isna(missing.ours) and missing.status == "not available yet"
+    assert pd.isna(missing.ours) and missing.status == "not computed yet"
     assert set(cmp.model) == {"inception_v3"} and len(cmp) == 22
 
 
@@ -229,16 +229,18 @@ def test_sanity_stages_with_constant_maps_are_kept_and_named() -> None:
     deepest stage with defined correlations and names the constant ones, and the CSV counts defined values only."""
     from attx_core import compute
 
-    rows = [dict(model="inception_v3", ours_model="m", image=i, method=meth, stage=s, layer=layer, spearman=rho)
-            for i in range(2) for meth, rhos in (("a", (1.0, 0.2, np.nan)), ("b", (1.0, 0.9, np.nan)))
-            for s, (layer, rho) in enumerate(zip(("original", "fc", "block"), rhos))]
+    rhos = {"a": (1.0, 0.2, np.nan), "b": (1.0, 0.9, np.nan), "c": (1.0, 0.485, np.nan)}
+    rows = [dict(model="inception_v3", ours_model="m", image=i, method=meth, stage=s, layer=layer, spearman=rho + (0.01 * i if rho == rho else 0))
+            for i in range(4) for meth, values in rhos.items() for s, (layer, rho) in enumerate(zip(("original", "fc", "block"), values))]
     df = pd.DataFrame(rows)
     table = ex.sanity_table(df)
-    assert list(table.index) == [(0, "original"), (1, "fc"), (2, "block")] and table.loc[2].isna().all().all()
-    sentence = ex.sanity_sentence(table)
-    assert "down to fc, a decorrelate" in sentence and "b stay similar" in sentence and "From block on (stages 2-2)" in sentence
+    assert list(table.index) == [(0, "original"), (1, "fc"), (2, "block")] and (table.loc[2] == "constant map").all().all()
+    assert table.loc[(1, "fc"), "a"].startswith("0.215 [")  # mean with its interval
+    sentence = ex.sanity_sentence(df)
+    assert "down to fc (4 images): a decorrelate" in sentence and "b stay similar" in sentence and "c are undecided" in sentence
+    assert "From block on (stages 2-2)" in sentence
     csv = compute.table_rows("sanity_check", [("", df)]).set_index(["method", "setting"])
-    assert csv.loc[("a", "stage 1: fc"), "n"] == 2 and csv.loc[("a", "stage 2: block"), "n"] == 0
+    assert csv.loc[("a", "stage 1: fc"), "n"] == 4 and csv.loc[("a", "stage 2: block"), "n"] == 0
 
 
 def test_variant_sentence_names_variants_missing_a_version_instead_of_printing_nan() -> None:

@@ -9,13 +9,14 @@ from typing import Any, Mapping
 import pandas as pd
 from IPython.display import HTML, display
 
-from ..chapters import CLAIMS, chapters, get, is_store, run_options, settings
-from ..chapters.claims import Comparison, evaluate, overall, testable
+from ..chapters import CLAIMS, chapters, get, is_store, run_options, settings, stored_only
+from ..chapters.claims import Comparison, compare_claim, evaluate, overall, paper_contradictions, testable
 from ..compute.planner import status
 from ..data import ImageDataError, ImageSet
 from ..experiments import plots
 from ..experiments.compare import (
     EXTRA_LABELS,
+    KEYS,
     OUR_MODEL_NAMES,
     PAPER_MODEL_NAMES,
     compare,
@@ -25,6 +26,7 @@ from ..experiments.compare import (
     provenance_line,
 )
 from ..experiments.resolve import ANALOGUES, image_set
+from ..metrics import mean_ci
 
 VERDICT_COLOURS = {"reproduced": "#1b5e20", "reversed": "#b71c1c", "partly reversed": "#b71c1c", "paper's effect ruled out": "#b71c1c",
                    "partly reproduced": "#e65100", "not separable": "#6d4c41", "open": "#455a64", "too few": "#455a64",
@@ -83,12 +85,13 @@ def comparisons_table(comparisons: list[Comparison], profile: str) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def claim_box(profile: str, name: str) -> HTML:
-    """A registered claim decided on the store: the verdict, the claim, per model the primary comparisons in one line
-    each (n, ours with its 95% confidence sequence, the paper's value, the verdict), and every comparison folded away."""
+def claim_box(profile: str, name: str, decided: list[Comparison] | None = None) -> HTML:
+    """A registered claim decided on the store (or by ``decided``, a page's own comparisons): the verdict, the claim, per
+    model the primary comparisons in one line each (n, ours with its 95% confidence sequence, the paper's value, the
+    verdict; a model the paper does not have: how many rivals the reference is ahead of), every comparison folded away."""
     chapter, claim = CLAIMS[name]
-    reason = testable(profile, name)
-    comparisons = [] if reason else evaluate(profile, name)
+    reason = testable(profile, name) if decided is None else ""
+    comparisons = decided if decided is not None else [] if reason else evaluate(profile, name)
     verdict = f"not testable offline ({reason})" if reason else overall(comparisons)
     colour = _colour(verdict)
     lines = []
@@ -104,8 +107,18 @@ def claim_box(profile: str, name: str) -> HTML:
             parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}): {html.escape(detail)}")
         n = sorted({c.n for c in mine})
         n_text = f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "")
+        if mine and all(c.paper != c.paper for c in mine):
+            ahead, behind = (sum(c.verdict.startswith(v) for c in mine) for v in ("reproduced", "reversed"))
+            parts.insert(0, f"on this model (not in the paper): {html.escape(name(claim.reference))} ahead of {ahead} of {len(mine)} "
+                            f"rivals, behind {behind}, {len(mine) - ahead - behind} undecided")
         lines.append(f"<div><b>{html.escape(_model_name(profile, chapter.name, model))}</b>, {claim.metric}, {n_text}: "
                      + "; ".join(parts) + "</div>")
+    against = paper_contradictions(claim.name)
+    if against:
+        name_of = _namer(claim.name)
+        listed = "; ".join(f"{PAPER_MODEL_NAMES.get(m, m)} {metric}: {name_of(r)} {v:.4g} vs {name_of(claim.reference)} {ref:.4g}"
+                           for m, metric, r, ref, v in against)
+        lines.append(f"<div><b>The paper's own table disagrees with this claim</b> ({len(against)} cell(s)): {html.escape(listed)}.</div>")
     folded = ""
     if comparisons:
         table = comparisons_table(comparisons, profile).to_html(index=False, border=0, classes="attx-cs")
@@ -118,10 +131,86 @@ def claim_box(profile: str, name: str) -> HTML:
                 f"<div><b>Claim:</b> {html.escape(claim.text)}</div>{''.join(lines)}{folded}</div>")
 
 
-def claim_boxes(profile: str, chapter: str, section: str | None = None) -> HTML:
-    """The claim boxes of a chapter (or of one section of it), in registry order."""
+def claims_overview(profile: str, chapter: str) -> pd.DataFrame:
+    """One row per primary comparison of a chapter's claims (variants, explorers): what is compared (the claim's ``where``
+    names the variant), n, ours with its 95% confidence sequence, the paper's value where it has one, the verdict."""
+    rows = []
+    for claim in get(chapter).claims:
+        for c in evaluate(profile, claim.name) if not testable(profile, claim.name) else []:
+            if not c.primary:
+                continue
+            name = _namer(claim.name)
+            ours, interval, paper = _effect(c)
+            rows.append({"compared": next(iter(claim.where.values()), claim.label), "model": _model_name(profile, chapter, c.model),
+                         "arms": f"{name(c.reference)} − {name(c.rival)}" if c.kind != "relative" else f"{name(c.reference)} / {name(c.rival)} − 1",
+                         "n": c.n, "ours": ours, "95% CS": interval, "paper": paper, "verdict": c.verdict,
+                         "lo": c.lo, "hi": c.hi, "mean": c.mean, "margin": claim.margin})
+    return pd.DataFrame(rows)
+
+
+def claim_boxes(profile: str, chapter: str, section: str | None = None, frame: pd.DataFrame | None = None, **overrides: Any) -> HTML:
+    """The claim boxes of a chapter (or of one section of it), in registry order: decided on the store, or on ``frame``
+    (the section's per-image frame) for a page run with its own settings (``overrides``; random weights: no verdict)."""
     names = [c.name for c in get(chapter).claims if section is None or c.section == section]
-    return HTML("".join(claim_box(profile, n).data for n in names))
+    if frame is not None and frame.attrs.get("random_weights"):
+        return HTML("".join(f'<div class="attx-no-verdict" style="border-left: 6px solid #9e9e9e; padding: 0.4em 0.8em; margin: 0.5em 0">'
+                            f"<b>{html.escape(CLAIMS[n][1].label)}: no verdict</b> (random weights). <b>Claim:</b> "
+                            f"{html.escape(CLAIMS[n][1].text)}</div>" for n in names))
+    return HTML("".join(claim_box(profile, n, None if frame is None else page_comparisons(profile, n, frame, **overrides)).data
+                        for n in names))
+
+
+def page_comparisons(profile: str, name: str, frame: pd.DataFrame, **overrides: Any) -> list[Comparison]:
+    """Claim ``name`` decided on ``frame``, the per-image frame a page run with its own settings computed for the claim's
+    section (``attx run``), not on the profile's store; a ``rivals_from`` claim reads its rivals from that chapter's
+    store on the same models and images."""
+    chapter, claim = CLAIMS[name]
+    section = chapter.section(claim.section)
+    if claim.own_model and any(k != v for k, v in frame.attrs.get("analogues", {}).items()):
+        return []
+    rivals = None
+    if claim.rivals_from:
+        source = get(claim.rivals_from).sections[0]
+        same = {k: v for k, v in overrides.items() if k in ("models", "images", "n_images", "seed", "random_weights")}
+        found = source.run(settings(profile, claim.rivals_from, **same), stored_only(profile))
+        rivals = source.long(found) if source.long is not None else found
+    return compare_claim(claim, section.long(frame) if section.long is not None else frame, rivals)
+
+
+def decisions(profile: str, name: str, frames: Mapping[str, pd.DataFrame], **overrides: Any) -> "pd.io.formats.style.Styler | HTML":
+    """Every comparison of claim ``name`` as a table: decided on the store, or on the page's own ``frames`` (section ->
+    per-image frame) for a page run with its own settings; one line where random weights ran (no verdict)."""
+    frame = frames[CLAIMS[name][1].section]
+    if frame.attrs.get("random_weights"):
+        return HTML("<p><b>No verdict</b>: this page ran on random weights.</p>")
+    decided = page_comparisons(profile, name, frame, **overrides) if overrides else evaluate(profile, name)
+    return comparisons_table(decided, profile).style.hide(axis="index")
+
+
+def random_banner(cfg: Mapping[str, Any]) -> HTML:
+    """The banner of a page computed on random weights (``attx run --random-weights``): its numbers decide nothing."""
+    return HTML('<div class="attx-random-weights" style="border: 2px solid #b71c1c; background: #ffebee; padding: 0.6em 0.9em; '
+                f'margin: 0.5em 0"><b>Random weights.</b> This page ran {html.escape(", ".join(map(str, cfg.get("models") or [])))} '
+                "with randomly initialised weights (asked for with <code>--random-weights</code>): its numbers exercise the "
+                "methods and the protocol on an untrained network and say nothing about the paper's claims, so no claim is "
+                "decided here.</div>")
+
+
+def _ours_alone(cmp: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
+    """``cmp`` with rows for the models the paper's table does not have: our mean and 95% interval alone (paper empty)."""
+    alone = ours[~ours.model.isin(set(cmp.model))]
+    if alone.empty:
+        return cmp
+    names = labels(cmp.attrs.get("paper_table"))
+    rows = []
+    for key, part in alone.groupby(KEYS, sort=False):
+        mean, lo, hi = mean_ci(part.value.to_numpy(dtype=float))
+        rows.append({**dict(zip(KEYS, key)), "paper_label": names.get(key[1], key[1]), "paper": float("nan"), "ours": mean,
+                     "delta": float("nan"), "ci_lo": lo, "ci_hi": hi, "n": len(part), "status": "not in the paper",
+                     "95% CI": f"[{lo:.4g}, {hi:.4g}]"})
+    out = pd.concat([cmp, pd.DataFrame(rows)], ignore_index=True)
+    out.attrs.update(cmp.attrs)
+    return out
 
 
 def sentence(text: str) -> HTML:
@@ -182,9 +271,9 @@ def photos(images: str, n_images: int | None) -> ImageSet | None:
     this machine (the numbers come from the store; the photos do not)."""
     try:
         return image_set(images, n_images)
-    except ImageDataError as err:
-        display(HTML(f"<p><b>Photos not shown:</b> {html.escape(str(err))} (set <code>ATTX_DATA_DIR</code> to the folder "
-                     "of the shared ImageNet validation subset).</p>"))
+    except ImageDataError:
+        display(HTML("<p><i>The photos are not on this machine: the maps below are the stored 56x56 maps, without their photos "
+                     "(set <code>ATTX_DATA_DIR</code> to the folder of the shared ImageNet validation subset to see them).</i></p>"))
         return None
 
 
@@ -199,8 +288,9 @@ def _differences(ours: Any, paper: Any, prefix: str = "") -> list[str]:
 
 
 def settings_text(cfg: Mapping[str, Any]) -> str:
-    """The settings a chapter runs with, one per line, then every difference from the paper profile."""
-    skip = ("force", "cached_only", "profile", "chapter")
+    """The settings a chapter runs with, one per line, then every difference from the paper profile (leaving out the
+    profile-wide settings the chapter does not use, e.g. the ImageNet image set for the robustness study)."""
+    skip = ("force", "cached_only", "profile", "chapter", *(get(cfg["chapter"]).ignores if cfg.get("chapter") else ()))
     lines = [f"profile: {cfg.get('profile')}"]
     for k, v in cfg.items():
         if k in skip:
@@ -228,24 +318,38 @@ def settings_dropdown(cfg: Mapping[str, Any], ours: pd.DataFrame | None = None) 
                 f'<pre style="white-space: pre-wrap; font-size: 0.8em">{body}</pre></details>')
 
 
+GROUPED = 4  # a chapter with at least this many claims (one per variant) is one row of the landing table
+
+
 def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
-    """The landing page's reproduction status: per registered claim (linked to its page) the verdict, n, and its
-    primary comparisons' verdicts counted, from the store."""
+    """The landing page's reproduction status, in book order: per registered claim (linked to its page) what the paper
+    says, the verdict, n and its primary comparisons' verdicts counted; a chapter of many small claims (the published
+    code's deviations) is one row counting its claims' verdicts."""
     rows = []
-    for name, (chapter, claim) in CLAIMS.items():
-        if chapter.name not in [c.name for c in chapters(profile)]:
+    for chapter in chapters(profile):
+        found = []
+        for claim in chapter.claims:
+            reason = testable(profile, claim.name)
+            comparisons = [] if reason else evaluate(profile, claim.name)
+            found.append((claim, reason, comparisons, f"not testable offline ({reason})" if reason else overall(comparisons)))
+        link = f'<a href="{chapter.name}.html">{{}}</a>'
+        if len(found) >= GROUPED:
+            verdicts = [v for *_, v in found]
+            n = sorted({c.n for _, _, cs, _ in found for c in cs if c.primary})
+            rows.append({"claim": link.format(html.escape(chapter.title.split(":")[0])),
+                         "the paper says": html.escape(f"{len(found)} separate claims, e.g. {found[0][0].text}"),
+                         "verdict": html.escape(", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))),
+                         "n": "" if not n else f"{n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""), "comparisons": ""})
             continue
-        reason = testable(profile, name)
-        comparisons = [] if reason else evaluate(profile, name)
-        primary = [c for c in comparisons if c.primary]
-        n = sorted({c.n for c in primary})
-        counts = {}
-        for c in primary:
-            counts[c.verdict] = counts.get(c.verdict, 0) + 1
-        rows.append({"claim": f'<a href="{chapter.name}.html">{html.escape(claim.label)}</a>', "the paper says": html.escape(claim.text),
-                     "verdict": html.escape(f"not testable offline ({reason})" if reason else overall(comparisons)),
-                     "n": "" if not n else f"{n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""),
-                     "comparisons": html.escape(", ".join(f"{v}: {k}" for v, k in ((k, v) for k, v in counts.items())))})
+        for claim, reason, comparisons, verdict in found:
+            primary = [c for c in comparisons if c.primary]
+            n = sorted({c.n for c in primary})
+            counts: dict[str, int] = {}
+            for c in primary:
+                counts[c.verdict] = counts.get(c.verdict, 0) + 1
+            rows.append({"claim": link.format(html.escape(claim.label)), "the paper says": html.escape(claim.text),
+                         "verdict": html.escape(verdict), "n": "" if not n else f"{n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""),
+                         "comparisons": html.escape(", ".join(f"{count} {v}" for v, count in counts.items()))})
     shown = pd.DataFrame(rows)
     return (shown.style.hide(axis="index").set_table_attributes('class="attx-claims"')
             .set_table_styles([{"selector": "td, th", "props": "text-align: left; vertical-align: top; font-size: 0.9em; padding: 3px 6px"},
@@ -300,7 +404,8 @@ def robustness_paired(ours: pd.DataFrame) -> "pd.io.formats.style.Styler | str":
 
     paired = paired_robustness(ours)
     if paired.empty:
-        return "No per-image values stored for these nets (records from before the paired statistics): rerun `attx compute --only robustness` (the robustness VERSION bump gives them a new store entry)."
+        return ("No per-image values stored for these nets (records from before the paired statistics): rerun "
+                "`attx compute --only robustness` (the robustness VERSION bump gives them a new store entry).")
     paired = paired.assign(cell=paired.apply(lambda r: f"{r.difference:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}]", axis=1),
                            n=paired.n.astype(str))
     wide = paired.pivot_table(index=["dataset", "objective"], columns=["reference", "metric"], values="cell", aggfunc="first")
@@ -377,21 +482,25 @@ def render(profile: str, chapter: str, force: bool = False, **overrides: Any) ->
     cfg = settings(profile, chapter, **overrides)
     opts = run_options(profile, force)
     frames: dict[str, pd.DataFrame] = {}
+    if cfg.get("random_weights"):
+        display(random_banner(cfg))
     for section in spec.sections:
         ours = section.run(cfg, dict(opts))
         frames[section.name] = ours
         if section.title:
             display(HTML(f"<h2>{html.escape(section.title)}</h2>"))
-        display(claim_boxes(profile, chapter, section.name))
+        display(claim_boxes(profile, chapter, section.name, ours if overrides else None, **overrides))
         if section.paper_table is None:
             continue
         models = [m for m, ran in ours.attrs.get("analogues", {}).items() if ran == m] if _needs_own(chapter) else None
         cmp = compare(ours[ours.model.isin(models)] if models is not None else ours, section.paper_table,
                       models=list(ours.attrs.get("models", [])) if models is not None else None)
+        cmp = _ours_alone(cmp, ours[ours.model.isin(models)] if models is not None else ours)
         by_setting = any(c.by == "setting" for c in spec.claims if c.section == section.name)
         display(paper_layout(cmp, row="setting" if by_setting else "paper_label"))
         if models is None or models:
-            display(status_line(profile, chapter))
+            if not overrides:  # a page run with its own settings (attx run): the store's status is another run's
+                display(status_line(profile, chapter))
             title = section.title or spec.title
             if section.parameter:
                 plots.ablation_curves(cmp, section.parameter, title=title)

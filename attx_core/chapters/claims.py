@@ -193,6 +193,23 @@ def compare_claim(claim: Claim, long: pd.DataFrame, rivals: pd.DataFrame | None 
     return out
 
 
+def paper_contradictions(name: str) -> list[tuple[str, str, str, float, float]]:
+    """Where the paper's own table disagrees with its claim: (model, metric, rival, the reference's value, the rival's)
+    for every rival the table puts ahead of the reference (best-method claims only)."""
+    chapter, claim = CLAIMS[name]
+    if claim.kind in ("trend", "equivalence") or claim.pools:
+        return []
+    paper = _paper(claim, chapter)
+    out = []
+    for (model, label, metric), value in paper.items():
+        ref = paper.get((model, claim.reference, metric))
+        if metric not in claim.metrics or label == claim.reference or ref is None or (claim.rivals and label not in claim.rivals):
+            continue
+        if (ref - value) * _direction(claim, metric) < 0:
+            out.append((model, metric, label, ref, value))
+    return out
+
+
 def _section_long(chapter: Chapter, section: str, cfg: dict[str, Any], opts: dict[str, Any]) -> pd.DataFrame:
     spec = chapter.section(section)
     frame = spec.run(cfg, dict(opts))
@@ -277,4 +294,5 @@ def claims_table(profile: str, fresh: bool = False) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-__all__ = ["BURN_IN", "COLUMNS", "Comparison", "N_AVAILABLE", "claims_table", "compare_claim", "evaluate", "overall", "testable"]
+__all__ = ["BURN_IN", "COLUMNS", "Comparison", "N_AVAILABLE", "claims_table", "compare_claim", "evaluate", "overall",
+           "paper_contradictions", "testable"]

@@ -114,6 +114,7 @@ class Chapter:
     sections: tuple[Section, ...] = ()
     claims: tuple[Claim, ...] = ()
     priority: int = 9  # fill order of a chapter without claims (figures, costs), after the claims' priorities
+    ignores: tuple[str, ...] = ()  # profile-wide settings its computations do not use (not shown as its settings)
 
     def __post_init__(self) -> None:
         require(self.part in PARTS, f"chapter {self.name!r}: part must be one of {PARTS}")

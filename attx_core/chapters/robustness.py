@@ -17,6 +17,7 @@ register_chapter(Chapter(
     profiles={"standard": {"datasets": ["mnist", "fmnist"], "robust_profile": "cpu"},
               "quick": {"datasets": ["mnist", "fmnist"], "robust_profile": "quick"}},
     sections=(whole(robustness_study, axis=(), long=per_image_frame),),
+    ignores=("images", "n_images", "batch_size", "insdel", "stand_ins"),  # MNIST/FMNIST nets trained here, not the ImageNet protocol
     claims=(Claim(name="robustness", label="Robustness", by="method", reference="adv_ar", rivals=PRIOR_OBJECTIVES, metric="topk",
                   priority=2, text="Sarkar et al.'s regularized training (adv_ar) keeps IG maps more robust to the top-k attack than "
                                    "natural, PGD and RAR training: 3-9% (the abstract; the paper's tables are in no stored copy)."),),

@@ -5,8 +5,8 @@ Data flow: chapter settings -> model (or its stand-in) + images -> attribution -
 image -> long DataFrame -> :func:`compare` with the transcribed paper table. Which chapters exist and what
 they claim is the chapter registry's business (:mod:`attx_core.chapters`), one layer up.
 """
-from . import plots
 from .compare import captions, compare, display_table, model_label, notes_text, paper_layout, paper_table, provenance_line
+from .compare import labels as compare_labels
 from .resolve import ANALOGUES, NotComputedError, ResolvedModel, image_ids, image_set, resolve_model
 from .runners import (
     ablation,
@@ -32,6 +32,7 @@ from .summaries import (
     robustness_sentence,
     sanity_sentence,
     sanity_table,
+    sanity_verdicts,
     seed_sentence,
     summary,
     text_claims,
@@ -40,9 +41,19 @@ from .summaries import (
 
 __all__ = [
     "ANALOGUES", "NotComputedError", "ResolvedModel", "ablation", "ablation_section", "attack_explorers", "captions", "compare",
+    "compare_labels",
     "describe_maps", "display_table", "explorer_grid", "fps_at_paper_settings", "fps_table", "heatmap_grid", "image_ids", "image_set",
     "infd_table", "insdel_table", "method_params", "model_label", "notes_text", "paper_layout", "paper_table", "passes_per_image",
     "plots", "plusplus_sentence", "provenance_line", "published_vs_corrected", "relative_to", "resolve_model", "robustness_sentence",
-    "robustness_study", "sanity_check", "sanity_sentence", "sanity_table", "seed_sentence", "seed_stability", "summary",
+    "robustness_study", "sanity_check", "sanity_sentence", "sanity_table", "sanity_verdicts", "seed_sentence", "seed_stability", "summary",
     "text_claims", "variant_sentence",
 ]
+
+
+def __getattr__(name: str):
+    """``plots`` (matplotlib, seaborn) imports on first use: computing the store needs no plotting library."""
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.plots")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

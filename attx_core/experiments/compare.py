@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..cache import REPO_ROOT
 from ..metrics import mean_ci
+from ..stats.confseq import BURN_IN as FIRST_LOOK  # no interval, no bold best and no verdict before it
 from ..stats.paired import LOWER_IS_BETTER
 from ..validate import require
 
@@ -53,15 +54,14 @@ def compare(ours: pd.DataFrame, paper: str | pd.DataFrame, models: Sequence[str]
         row["paper_label"] = cell.get("paper_label", "")
         if values is None or len(values) == 0:
             row.update(paper=cell["value"], ours=float("nan"), delta=float("nan"), ci_lo=float("nan"), ci_hi=float("nan"), n=0,
-                       status="not available yet")
+                       status="not computed yet")
         else:
             mean, lo, hi = mean_ci(values.astype(float), alpha=alpha)
             row.update(paper=cell["value"], ours=mean, delta=mean - cell["value"], ci_lo=lo, ci_hi=hi, n=len(values),
                        status="paper value inside CI" if lo <= cell["value"] <= hi else "differs")
         rows.append(row)
-    out = pd.DataFrame(rows)
-    if len(out):
-        out["95% CI"] = [f"[{lo:.4g}, {hi:.4g}]" if n else "" for lo, hi, n in zip(out.ci_lo, out.ci_hi, out.n)]
+    out = pd.DataFrame(rows, columns=[*KEYS, "paper_label", "paper", "ours", "delta", "ci_lo", "ci_hi", "n", "status"])
+    out["95% CI"] = [f"[{lo:.4g}, {hi:.4g}]" if n else "" for lo, hi, n in zip(out.ci_lo, out.ci_hi, out.n)]
     out.attrs.update(ours.attrs)
     if isinstance(paper, str):
         out.attrs["paper_table"] = paper
@@ -101,27 +101,31 @@ def model_label(requested: str, ours: str, paper_name: str) -> str:
 
 
 def paper_layout(cmp: pd.DataFrame, row: str = "paper_label") -> "pd.io.formats.style.Styler":
-    """The comparison in the paper's own layout: one row per ``row`` value (methods), per model and metric
-    the paper's value and ours with its 95% CI, then n per model; the best value of each column in bold
-    (paper and ours separately; higher is better except deletion and INFD). Models are labelled as what ran."""
+    """The comparison in the paper's own layout: one row per configuration (labelled as the paper labels it), per
+    model and metric the paper's value and ours with its 95% CI, then n per model; the best value of each column in
+    bold (paper and ours separately; higher is better except deletion and INFD). Below :data:`FIRST_LOOK` images ours
+    shows neither an interval nor a bold best. Models are labelled as what ran (the paper's name where none did)."""
     paper = paper_table(cmp.attrs["paper_table"]) if "paper_table" in cmp.attrs else None
     names = dict(zip(paper.model, paper.paper_model)) if paper is not None and "paper_model" in paper else {}
     analogues = cmp.attrs.get("analogues", {})
+    if row == "setting" and "paper_label" in cmp and cmp.paper_label.astype(str).ne("").all() and cmp.paper_label.nunique() == cmp.setting.nunique():
+        row = "paper_label"  # the explorers' rows: the paper's names (AttEXplore-NoAttack ...), not our codes
     order = list(dict.fromkeys(cmp[row]))
     table: dict[tuple[str, str, str], list[Any]] = {}
     best: dict[tuple[str, str, str], Any] = {}
     for model in dict.fromkeys(cmp.model):
-        label = model_label(model, analogues.get(model, model), names.get(model, model))
         part = cmp[cmp.model == model]
+        ran = part.n.gt(0).any()
+        label = model_label(model, analogues.get(model, model), names.get(model, model)) if ran else names.get(model, model)
         for metric in dict.fromkeys(part.metric):
             cells = part[part.metric == metric].set_index(row).reindex(order)
             head = METRIC_LABELS.get(metric, metric)
             pick = min if metric in LOWER_IS_BETTER else max
             table[(label, head, "paper")] = [f"{v:.4f}" if v == v else "" for v in cells.paper]
             table[(label, head, "ours (95% CI)")] = [
-                f'{m:.3f}<br><span class="attx-ci">[{lo:.3f}, {hi:.3f}]</span>' if n else "–"
+                (f'{m:.3f}<br><span class="attx-ci">[{lo:.3f}, {hi:.3f}]</span>' if n >= FIRST_LOOK else f"{m:.3f}") if n else "–"
                 for m, lo, hi, n in zip(cells.ours, cells.ci_lo, cells.ci_hi, cells.n)]
-            for source, values in (("paper", cells.paper), ("ours (95% CI)", cells.ours)):
+            for source, values in (("paper", cells.paper), ("ours (95% CI)", cells.ours.where(cells.n >= FIRST_LOOK))):
                 present = values.dropna()
                 best[(label, head, source)] = pick(present.index, key=lambda k: present[k]) if len(present) else None
         counts = part.groupby(row, sort=False).n.max().reindex(order)

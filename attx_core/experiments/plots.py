@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .compare import model_label
+from .compare import FIRST_LOOK, model_label
 
 
 def paper_vs_ours(cmp: pd.DataFrame, x: str = "paper_label", title: str = "") -> plt.Figure | None:
@@ -25,13 +25,21 @@ def paper_vs_ours(cmp: pd.DataFrame, x: str = "paper_label", title: str = "") ->
         ax.set_visible(False)
     for ax, (model, metric) in zip(axes.flat, panels):
         part = data[(data.model == model) & (data.metric == metric)]
-        long = pd.concat([part.assign(source="paper", score=part.paper), part.assign(source="ours", score=part.ours)])
+        long = pd.concat([part.assign(source="paper", score=part.paper), part.assign(source="ours", score=part.ours)], ignore_index=True)
         sns.barplot(data=long, x=x, y="score", hue="source", ax=ax, palette=["#9e9e9e", "#1f77b4"])
         centers = [p.get_x() + p.get_width() / 2 for p in ax.patches[len(part): 2 * len(part)]]
-        if len(centers) == len(part):
-            ax.errorbar(centers, part.ours, yerr=[part.ours - part.ci_lo, part.ci_hi - part.ours], fmt="none", ecolor="k", capsize=2)
+        shown = (part.n >= FIRST_LOOK).to_numpy()  # no interval before the first look
+        if len(centers) == len(part) and shown.any():
+            ok = part[shown]
+            ax.errorbar([c for c, s in zip(centers, shown) if s], ok.ours, yerr=[ok.ours - ok.ci_lo, ok.ci_hi - ok.ours], fmt="none",
+                        ecolor="k", capsize=2)
+        if not shown.all():
+            ax.text(0.01, 0.97, f"n < {FIRST_LOOK}: no interval", transform=ax.transAxes, fontsize=7, va="top")
         analogue = cmp.attrs.get("analogues", {}).get(model, model)
         ax.set_title(f"{model_label(model, analogue, model)}: {metric}", fontsize=9)
+        if metric == "fps":  # the paper's GPU and our CPU differ by orders of magnitude: a log axis shows both
+            ax.set_yscale("log")
+            ax.set_ylabel("images per second (log; paper: GPU, ours: CPU)")
         ax.legend(fontsize=7)
         ax.set_xlabel("")
         ax.tick_params(axis="x", rotation=60, labelsize=8)
@@ -63,24 +71,37 @@ def ablation_curves(cmp: pd.DataFrame, parameter: str, title: str = "") -> plt.F
     return fig
 
 
-def heatmap_grid(maps: pd.DataFrame, images: np.ndarray, names: Sequence[str], methods: Sequence[str]) -> plt.Figure | None:
-    """Rows = images (the photo first), columns = methods; each cell the method's heatmap over the photo;
-    None when no map is stored yet."""
+def heatmap_grid(maps: pd.DataFrame, images: np.ndarray | None, names: Sequence[str] | None, methods: Sequence[str],
+                 labels: dict[str, str] | None = None) -> plt.Figure | None:
+    """Rows = images, columns = methods: each cell the method's stored 56x56 map (channel-summed |A|, scaled to [0, 1]),
+    over the photo where ``images`` are given (the photo then leads the row), with one colour scale; None when no map
+    is stored yet."""
     if not len(maps):
         return None
-    fig, axes = plt.subplots(len(names), len(methods) + 1, figsize=(1.6 * (len(methods) + 1), 1.7 * len(names)), squeeze=False)
-    for r, (name, img) in enumerate(zip(names, images)):
-        axes[r, 0].imshow(img)
-        for c, method in enumerate(methods, start=1):
+    names = list(names) if names is not None else list(dict.fromkeys(maps.image))
+    photos = images is not None
+    cols = len(methods) + photos
+    fig, axes = plt.subplots(len(names), cols, figsize=(1.6 * cols + 0.8, 1.7 * len(names)), squeeze=False)
+    shown = None
+    for r, name in enumerate(names):
+        if photos:
+            axes[r, 0].imshow(images[r])
+        for c, method in enumerate(methods, start=int(photos)):
             cell = maps[(maps.image == name) & (maps.method == method)]
-            axes[r, c].imshow(img.mean(axis=2), cmap="gray", alpha=0.35, extent=(0, 1, 1, 0))
+            if photos:
+                axes[r, c].imshow(images[r].mean(axis=2), cmap="gray", alpha=0.35, extent=(0, 1, 1, 0))
             if len(cell):
-                axes[r, c].imshow(np.asarray(cell.iloc[0]["map"]), cmap="inferno", alpha=0.75, extent=(0, 1, 1, 0), vmin=0, vmax=1)
+                shown = axes[r, c].imshow(np.asarray(cell.iloc[0]["map"]), cmap="inferno", alpha=0.75 if photos else 1.0,
+                                          extent=(0, 1, 1, 0), vmin=0, vmax=1)
             if r == 0:
-                axes[r, c].set_title(method, fontsize=7)
+                axes[r, c].set_title((labels or {}).get(method, method), fontsize=7)
+        axes[r, 0].text(-0.05, 0.5, name, transform=axes[r, 0].transAxes, rotation=90, va="center", ha="right", fontsize=6)
     for ax in axes.flat:
         ax.axis("off")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.94, 1))
+    if shown is not None:
+        bar = fig.colorbar(shown, ax=axes, fraction=0.02, pad=0.01)
+        bar.set_label("|attribution|, scaled to the map's 99th percentile", fontsize=7)
     return fig
 
 
@@ -140,5 +161,32 @@ def robustness_bars(df: pd.DataFrame) -> plt.Figure | None:
         sns.barplot(data=df, x="objective", y=metric, hue="dataset", ax=ax)
         ax.tick_params(axis="x", rotation=60, labelsize=7)
         ax.set_title(metric, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def intervals(table: pd.DataFrame, label: str = "compared", title: str = "") -> plt.Figure | None:
+    """Each row's mean with its 95% interval as a horizontal bar (``lo``/``hi`` columns), 0 marked, and the equivalence
+    margin shaded where the rows declare one; rows without an interval (too few images) as hollow dots; None without data."""
+    if table is None or not len(table):
+        return None
+    data = table.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 0.35 * len(data) + 1.2))
+    margin = data["margin"].dropna().max() if "margin" in data else None
+    if margin == margin and margin:
+        ax.axvspan(-margin, margin, color="#c8e6c9", alpha=0.6, label=f"equivalence margin ±{margin:g}")
+    ax.axvline(0, color="k", lw=0.8)
+    for i, r in data.iterrows():
+        if r.lo == r.lo:
+            ax.errorbar(r["mean"], i, xerr=[[r["mean"] - r.lo], [r.hi - r["mean"]]], fmt="o", color="#1f77b4", capsize=3)
+        elif r["mean"] == r["mean"]:
+            ax.plot(r["mean"], i, "o", mfc="none", color="#1f77b4")
+    ax.set_yticks(range(len(data)))
+    ax.set_yticklabels([str(v)[:70] for v in data[label]], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("difference of the means (95% confidence sequence; hollow: fewer than 16 images, no interval)")
+    if margin == margin and margin:
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -40,7 +40,7 @@ def plusplus_sentence(gain: pd.DataFrame) -> str:
     """How the explorers compare with AttEXplore on insertion, against the paper's +7.57% claim."""
     ins = gain[(gain.metric == "insertion") & (gain.setting != "ssa")].dropna(subset=["relative_pct"]) if len(gain) else gain
     if ins.empty:
-        return "No AttEXplore++ explorer could be run (not available yet)."
+        return "No AttEXplore++ explorer is computed yet (the planner computes them for the AttEXplore++ claims)."
     best = ins.loc[ins.relative_pct.idxmax()]
     return (f"Over {ins.setting.nunique()} explorers, insertion changes by {ins.relative_pct.mean():+.2f}% on average relative to "
             f"AttEXplore (best: {best.setting}, {best.relative_pct:+.2f}%); the AttEXplore++ paper claims +7.57% on average "
@@ -51,7 +51,7 @@ def plusplus_sentence(gain: pd.DataFrame) -> str:
 def seed_sentence(seeds: pd.DataFrame) -> str:
     """Spread of the mean insertion across seeds, set against the CI over images."""
     if seeds.empty:
-        return "The seed study could not be run (not available yet)."
+        return "The seed study is not computed yet."
     table = summary(seeds[seeds.metric == "insertion"], ["model", "setting"])
     spread = table.groupby("model")["mean"].agg(lambda v: v.max() - v.min()).max()
     width = (table.ci_hi - table.ci_lo).mean()
@@ -63,7 +63,7 @@ def seed_sentence(seeds: pd.DataFrame) -> str:
 def variant_sentence(table: pd.DataFrame) -> str:
     """For every published-code behaviour: insertion of the corrected version minus the published one."""
     if table.empty:
-        return "No variant could be run (not available yet)."
+        return "No variant is computed yet."
     ins = table[table.metric == "insertion"].pivot_table(index="parameter", columns="setting", values="mean")
     ins = ins.reindex(columns=["published", "corrected"])
     both = ins.dropna()
@@ -76,33 +76,57 @@ def variant_sentence(table: pd.DataFrame) -> str:
 
 
 def sanity_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean Spearman (over images) of each method's map with its original map at every randomisation stage;
-    NaN where every image's randomised map was constant (Spearman undefined), the stage kept."""
+    """Mean Spearman (over images) of each method's map with its original map at every randomisation stage, as
+    'mean [lo, hi]' with a bootstrap 95% interval; 'constant map' where every image's randomised map was constant
+    (Spearman undefined), the stage kept."""
     if df.empty:
         return df
-    return df.groupby(["stage", "layer", "method"]).spearman.mean().unstack("method").round(3)
+    cells = {}
+    for (stage, layer, method), g in df.groupby(["stage", "layer", "method"], sort=True):
+        values = g.spearman.dropna().to_numpy(dtype=float)
+        cells[(stage, layer, method)] = "constant map" if not len(values) else "{:.3f} [{:.3f}, {:.3f}]".format(*mean_ci(values))
+    table = pd.Series(cells).unstack(level=2)
+    table.index.names = ["stage", "layer"]
+    return table
 
 
-def sanity_sentence(table: pd.DataFrame) -> str:
-    """Which methods pass (their maps decorrelate once the top layers are randomised), judged at the deepest
-    stage with defined correlations; stages where every map is constant are named as such."""
-    if table.empty:
-        return "The sanity check could not be run (not available yet)."
-    defined = table[table.notna().any(axis=1)]
-    constant = table[table.isna().all(axis=1)]
+def sanity_verdicts(df: pd.DataFrame, threshold: float = 0.5) -> dict[str, str]:
+    """Per method at the deepest stage with defined correlations: 'pass' when the 95% interval of the mean |Spearman|
+    lies below ``threshold`` (the map decorrelates from the original), 'fail' when above, else 'undecided'."""
+    defined = df.dropna(subset=["spearman"])
+    if defined.empty or defined.stage.max() == 0:
+        return {}
+    deepest = defined[defined.stage == defined.stage.max()]
+    out = {}
+    for method, g in deepest.groupby("method"):
+        _, lo, hi = mean_ci(g.spearman.abs().to_numpy(dtype=float))
+        out[method] = "pass" if hi < threshold else "fail" if lo > threshold else "undecided"
+    return out
+
+
+def sanity_sentence(df: pd.DataFrame, threshold: float = 0.5) -> str:
+    """Which methods pass (their maps decorrelate once the top layers are randomised), judged on the interval of the mean
+    |Spearman| at the deepest stage with defined correlations; stages where every map is constant are named as such."""
+    if df.empty:
+        return "The sanity check is not computed yet."
+    by_stage = df.groupby(["stage", "layer"]).spearman.apply(lambda v: v.notna().any())
+    constant = [k for k, ok in by_stage.items() if not ok]
     tail = ""
-    if len(constant):
-        tail = (f" From {constant.index[0][1]} on (stages {constant.index[0][0]}-{constant.index[-1][0]}), every method's "
-                "randomised map is constant (as when the randomised layers leave the output independent of the input), "
-                "so the rank correlation is undefined ('constant map') and those stages test nothing.")
-    if len(defined) < 2:
+    if constant:
+        tail = (f" From {constant[0][1]} on (stages {constant[0][0]}-{constant[-1][0]}), every method's randomised map is constant "
+                "(as when the randomised layers leave the output independent of the input), so the rank correlation is "
+                "undefined ('constant map') and those stages test nothing.")
+    verdicts = sanity_verdicts(df, threshold)
+    if not verdicts:
         return "No stage with defined correlations follows the original model." + tail
-    last = defined.iloc[-1]
-    passed = [m for m, v in last.items() if abs(v) < 0.5]
-    failed = [m for m, v in last.items() if abs(v) >= 0.5]
-    return (f"After randomising {len(defined) - 1} stages down to {defined.index[-1][1]}, "
-            f"{', '.join(passed) or 'no method'} decorrelate (|rho| < 0.5, pass)"
-            + (f" while {', '.join(failed)} stay similar to their original maps (fail)." if failed else ".") + tail)
+    deepest = df.dropna(subset=["spearman"]).stage.max()
+    layer = df[df.stage == deepest].layer.iloc[0]
+    n = df[df.stage == deepest].image.nunique()
+    groups = {v: [m for m, x in verdicts.items() if x == v] for v in ("pass", "fail", "undecided")}
+    parts = [f"{', '.join(groups['pass'])} decorrelate (the interval of the mean |rho| lies below {threshold}: pass)" if groups["pass"] else "",
+             f"{', '.join(groups['fail'])} stay similar to their original maps (above {threshold}: fail)" if groups["fail"] else "",
+             f"{', '.join(groups['undecided'])} are undecided (the interval contains {threshold})" if groups["undecided"] else ""]
+    return (f"After randomising {deepest} stages down to {layer} ({n} images): " + "; ".join(p for p in parts if p) + "." + tail)
 
 
 def robustness_sentence(df: pd.DataFrame) -> str:
@@ -127,20 +151,27 @@ def robustness_sentence(df: pd.DataFrame) -> str:
     )
 
 
-def describe_maps(maps: pd.DataFrame) -> str:
-    """How concentrated each method's maps are: share of the total heat in the top 10% of cells (mean)."""
+def describe_maps(maps: pd.DataFrame, first_look: int = 16) -> str:
+    """How concentrated each method's maps are: the mean share of a map's heat in its top 10% of cells, with a bootstrap
+    95% interval over images; methods are ranked only from ``first_look`` images on."""
     if maps.empty:
-        return "No maps (methods not available yet)."
+        return "No maps stored yet."
 
     def top_share(m) -> float:
         a = np.sort(np.asarray(m, dtype=float).ravel())[::-1]
         return float(a[: max(1, len(a) // 10)].sum() / max(a.sum(), 1e-12))
 
-    share = maps.assign(share=maps["map"].map(top_share)).groupby("method")["share"].mean().sort_values(ascending=False)
-    ranked = ", ".join(f"{m} {v:.2f}" for m, v in share.items())
-    return (f"Share of each map's heat in its top 10% of cells (higher = more concentrated): {ranked}. "
-            f"The paper calls AttEXplore's maps denser and clearer; here it ranks {list(share.index).index('attexplore') + 1 if 'attexplore' in share else '-'} "
-            f"of {len(share)}.")
+    shares = maps.assign(share=maps["map"].map(top_share))
+    n = shares.image.nunique()
+    table = {m: mean_ci(g.share.to_numpy()) for m, g in shares.groupby("method")}
+    listed = ", ".join(f"{m} {v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]" for m, v in sorted(table.items(), key=lambda kv: -kv[1][0]))
+    text = f"Share of each map's heat in its top 10% of cells (higher = more concentrated; mean over {n} images, 95% interval): {listed}."
+    if n < first_look:
+        return text + (f" With {n} images the methods are not ranked (no ranking before {first_look} images); the paper calls "
+                       "AttEXplore's maps denser and clearer, a claim about how maps look, not a number it reports.")
+    order = sorted(table, key=lambda m: -table[m][0])
+    rank = order.index("attexplore") + 1 if "attexplore" in table else None
+    return text + (f" The paper calls AttEXplore's maps denser and clearer; by this measure it ranks {rank} of {len(order)}." if rank else "")
 
 
 def text_claims(cmp: pd.DataFrame) -> pd.DataFrame:
