@@ -353,3 +353,16 @@ def test_confidence_sequences_and_verdicts_import_only_numpy_scipy_and_stdlib():
             else:
                 continue
             assert roots <= {"__future__", "math", "dataclasses", "numpy", "scipy", ".", "ast"}, (path.name, roots)
+
+
+def test_resampled_coverage_counts_false_verdicts_on_centred_data():
+    """Resampled from columns of real-looking differences and centred at 0, the fixed-n interval declares a difference
+    at some look far more often than the confidence sequence does."""
+    from attx_core.stats import resampled_coverage
+
+    rng = np.random.default_rng(1)
+    columns = [rng.normal(0.1, 0.15, 140), rng.beta(0.5, 6, 140) - 0.2, rng.normal(-0.05, 0.08, 140)]
+    false = resampled_coverage(columns, n_sequences=400, seed=3)
+    assert false["fixed_n_normal"] > 0.2 and false["asymptotic"] < 0.1
+    with pytest.raises(ValueError, match="at least one column"):
+        resampled_coverage([np.array([1.0])])

@@ -9,7 +9,7 @@ same comparison, and the verdict of :func:`attx_core.stats.verdicts.verdict`.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Iterator
 
@@ -53,6 +53,8 @@ class Comparison:
     verdict: str
     images_needed: float
     note: str = ""
+    values: tuple[float, ...] = field(default=(), repr=False)  # the per-image paired differences, in image order
+
 
     @property
     def open(self) -> bool:
@@ -148,7 +150,7 @@ def _comparison(claim: Claim, chapter: Chapter, model: str, metric: str, referen
                       min_n=min_images(values) if len(values) else BURN_IN)
     return Comparison(claim.name, claim.label, chapter.name, model, metric, metric == claim.metric, reference, rival, kind,
                       len(values), mean, decision.lo, decision.hi, paper, decision.paper_inside, decision.verdict,
-                      decision.images_needed, note)
+                      decision.images_needed, note, tuple(values - rival_values if kind == "relative" else values))
 
 
 def _trend_values(full: pd.DataFrame) -> np.ndarray:
@@ -290,7 +292,7 @@ def claims_table(profile: str, fresh: bool = False) -> pd.DataFrame:
                 rows.append({**{c: None for c in COLUMNS}, "claim": name, "label": claim.label, "chapter": chapter.name, "model": model,
                              "metric": claim.metric, "primary": True, "kind": claim.kind, "n": 0,
                              "verdict": f"{NOT_TESTABLE}: {reason}" if reason else "not computed yet"})
-        rows += [asdict(c) for c in comparisons]
+        rows += [{k: v for k, v in asdict(c).items() if k != "values"} for c in comparisons]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -12,6 +12,7 @@ robust, experiments, the planner, the book) may use it.
 * :mod:`.coverage`: the simulation that measures how often each interval holds the true
   mean at every look.
 """
+from .bootstrap import mean_ci
 from .confseq import (
     ALPHA,
     BURN_IN,
@@ -28,8 +29,7 @@ from .confseq import (
     normal_mixture_boundary,
     relative_cs,
 )
-from .bootstrap import mean_ci
-from .coverage import simulate_coverage
+from .coverage import resampled_coverage, simulate_coverage
 from .paired import LOWER_IS_BETTER, paired_differences, rank_agreement
 from .verdicts import DECIDED, KINDS, SUBSET_SIZE, VERDICTS, Verdict, decide, per_image_trend
 
@@ -59,5 +59,6 @@ __all__ = [
     "normal_mixture_boundary",
     "per_image_trend",
     "relative_cs",
+    "resampled_coverage",
     "simulate_coverage",
 ]
