@@ -30,7 +30,6 @@ force = False
 overrides = {}
 
 # %% tags=["hide-input"]
-
 from attx_core import chapters
 from attx_core import experiments as ex
 from attx_core.book import page
@@ -41,6 +40,7 @@ cfg = chapters.settings(profile, "robustness", **overrides)
 ours = ex.robustness_study(**cfg, **chapters.run_options(profile, force))
 display(page.claim_boxes(profile, "robustness"))
 display(page.sentence(ex.robustness_sentence(ours)))
+display(page.status_line(profile, "robustness"))
 display(page.robustness_scale(cfg["robust_profile"]))
 page.robustness_table(ours)
 
