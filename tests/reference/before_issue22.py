@@ -1,6 +1,7 @@
 """The implementations that issue 22 replaced, kept verbatim as the reference of the equivalence tests
 (tests/test_equivalence_issue22.py): AGI with its batch duplicated (two forward passes per iteration), and
-AttEXplore's copy gradients with per-sample DI resizes and the spectrum transform recorded by autograd."""
+AttEXplore's copy gradients with per-sample DI resizes, its spectrum copies drawn copy-major and recorded by
+autograd."""
 from __future__ import annotations
 
 import torch
@@ -10,6 +11,7 @@ from torch import Tensor, nn
 from attx_core.engine import class_score, input_gradients
 from attx_core.methods.agi import adversarial_classes
 from attx_core.seeding import ImageRandom
+from attx_core.transforms import dct2, idct2
 
 
 def gradients_and_top1(model: nn.Module, x: Tensor, target: Tensor, objective) -> tuple[Tensor, Tensor]:
@@ -52,6 +54,12 @@ def agi(model: nn.Module, x: Tensor, target: Tensor, *, step: float = 0.05, num_
         attr[idx] = attr[idx] - g_lab * (new - origin)
         point[idx] = new
     return attr.view(k, *x.shape).sum(0)
+
+
+def spectrum(self, x: Tensor, rng: ImageRandom) -> Tensor:
+    noise = rng.randn(self.copies, *x.shape[1:]).transpose(0, 1) * self.sigma
+    mask = 1 - self.rho + 2 * self.rho * rng.rand(self.copies, *x.shape[1:]).transpose(0, 1)
+    return idct2(dct2(x[None] + noise) * mask).flatten(0, 1)
 
 
 def diversity_groups(self, z: Tensor, batch: int, rng: ImageRandom, fixed_size: bool = False) -> list[tuple[Tensor, Tensor]]:
