@@ -13,19 +13,21 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import yaml
 
-from ..cache import REPO_ROOT
-from ..chapters import PROFILES
+from ..cache import REPO_ROOT, results_root
+from ..chapters import CHAPTERS, PROFILES, is_store, run_options
 from .toc import toc_notebooks, write_toc
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 EXECUTED = REPO_ROOT / "book" / "_executed"
 KERNEL = "python3"
 TIMINGS = EXECUTED / "timings.json"
+EXECUTIONS = EXECUTED / "executions.json"  # per chapter: seconds, when, and whether it computed or only read the store
 WIDGET_ASSETS = REPO_ROOT / "book" / "_static" / "widgets"  # gitignored; filled from npm when reachable
 WIDGET_PACKAGES = {"requirejs@2.3.6": ("package/require.js", "require.js"),
                    "@jupyter-widgets/html-manager@1.0.6": ("package/dist/embed-amd.js", "embed-amd.js")}
@@ -139,17 +141,42 @@ def _placeholder(name: str) -> None:
     nbformat.write(nb, EXECUTED / f"{name}.ipynb")
 
 
-def _write_timings(profile: str, timings: dict[str, float]) -> None:
-    """Merge this build's chapter wall times into ``timings.json`` (read by the landing page)."""
+def _written_since(profile: str, start: float) -> bool:
+    """Whether any record file of the profile's store was written at or after ``start`` (epoch seconds)."""
+    folder = results_root() / profile
+    return folder.is_dir() and any(p.stat().st_mtime >= start for p in folder.rglob("*.json"))
+
+
+def execution_record(profile: str, name: str, force: bool, seconds: float, start: float, failed: bool = False) -> dict[str, Any]:
+    """How one chapter's notebook ran: seconds, the UTC date it finished, the run options, and whether it computed
+    (a store profile's page only reads the store; another profile's page computed if its store was written meanwhile)."""
+    options = run_options(profile, force)
+    computes = name in CHAPTERS and CHAPTERS[name].computes
+    computed = computes and not options["partial"] and _written_since(profile, start)
+    return {"seconds": round(seconds, 1), "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "store": is_store(profile),
+            "run_options": options, "computes": computes, "computed": computed, "failed": failed}
+
+
+def _write_timings(profile: str, timings: dict[str, float], executions: dict[str, dict[str, Any]]) -> None:
+    """Merge this build's chapter wall times into ``timings.json`` (read by the landing page) and each chapter's
+    :func:`execution_record` into ``executions.json`` (the execution statistics page)."""
     stored = read_timings()
     stored.setdefault(profile, {}).update({k: round(v, 1) for k, v in timings.items()})
     TIMINGS.parent.mkdir(parents=True, exist_ok=True)
     TIMINGS.write_text(json.dumps(stored, indent=1))
+    runs = read_executions()
+    runs.setdefault(profile, {}).update(executions)
+    EXECUTIONS.write_text(json.dumps(runs, indent=1))
 
 
 def read_timings() -> dict[str, dict[str, float]]:
     """Wall seconds of the last execution of every chapter, per profile ({} before the first build)."""
     return json.loads(TIMINGS.read_text()) if TIMINGS.is_file() else {}
+
+
+def read_executions() -> dict[str, dict[str, dict[str, Any]]]:
+    """The last :func:`execution_record` of every chapter, per profile ({} before the first build)."""
+    return json.loads(EXECUTIONS.read_text()) if EXECUTIONS.is_file() else {}
 
 
 def publish_tables(profile: str) -> Path:
@@ -179,15 +206,18 @@ def build_book(profile: str = "standard", force: bool = False, notebooks: Sequen
     timings = {}
     failed = []
     for name in [*selected, root]:  # the landing page summarises the chapters: last
-        if name == root:
-            _write_timings(profile, timings)
         print(f"[book] executing {name} (profile {profile}) ...", flush=True)
+        start = time.time()
         try:
             timings[name] = execute_notebook(name, {"profile": profile, "force": force})
             print(f"[book] {name}: {timings[name]:.1f} s", flush=True)
         except Exception as err:  # papermill raises PapermillExecutionError with the cell's traceback
             failed.append(name)
             print(f"[book] {name} FAILED: {str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__}", flush=True)
+        seconds = timings.get(name, time.time() - start)
+        # written after every chapter: the pages that report executions see this build's earlier chapters
+        record = execution_record(profile, name, force, seconds, start, name in failed)
+        _write_timings(profile, {} if name in failed else {name: seconds}, {name: record})
     for name in names:
         if not (EXECUTED / f"{name}.ipynb").is_file():
             _placeholder(name)
