@@ -109,16 +109,17 @@ def _given(params: dict[str, Any]) -> str:
     return ", ".join(shown) or "the defaults"
 
 
-def _names(formula: str | Callable[..., Any], params: dict[str, Any]) -> str:
-    """The parameters a formula reads (all given ones for a function): what to lower."""
+def _names(formula: str | Callable[..., Any], method: str, params: dict[str, Any]) -> str:
+    """The method's parameters a formula reads (the given ones for a function): what to lower."""
     used = compile(formula, "<formula>", "eval").co_names if isinstance(formula, str) else tuple(params)
-    return ", ".join(n for n in dict.fromkeys(used) if n in params) or "the parameters"
+    return ", ".join(n for n in dict.fromkeys(used) if n in METHODS[method].defaults) or "the parameters"
 
 
 def check_params(method: str, params: dict[str, Any]) -> None:
-    """Raise ``ValueError`` naming the problem for an unknown method, an unknown parameter, or a value of the
+    """Raise ``ValueError`` naming the problem for an unknown method, an unknown parameter, a value of the
     wrong type (by the method's annotations: an integer parameter rejects floats and bools, a number rejects
-    strings, ...). Needs no model: the CLI calls it before loading one."""
+    strings, ...), a NaN or inf value, a seed beyond 64 bits, a value out of the method's range (its ``check``)
+    or more than :data:`MAX_PASSES` passes per image. Needs no model: the CLI calls it before loading one."""
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known methods: {', '.join(sorted(METHODS))}")
     info = METHODS[method]
@@ -142,7 +143,7 @@ def check_params(method: str, params: dict[str, Any]) -> None:
         raise ValueError(f"method {method!r} would run {passes:.3g} forward+backward passes per image "
                          f"({info.passes if isinstance(info.passes, str) else 'its explorer'} with {_given(params)}): "
                          f"more than the {MAX_PASSES:.0e} attx accepts "
-                         f"(EfficientNet-Lite0 on one CPU core: ~{days:.3g} days per image); lower {_names(info.passes, params)}")
+                         f"(EfficientNet-Lite0 on one CPU core: ~{days:.3g} days per image); lower {_names(info.passes, method, params)}")
 
 
 def images_per_call(method: str, params: dict[str, Any], x: Tensor) -> int:
@@ -157,7 +158,7 @@ def images_per_call(method: str, params: dict[str, Any], x: Tensor) -> int:
     if per_image > budget:
         raise ValueError(f"method {method!r} would hold ~{per_image / 2**30:.3g} GiB for one {tuple(x.shape[1:])} image "
                          f"({info.memory} = {held:.3g} image-sized samples at once); {free / 2**30:.3g} GiB of memory is free: "
-                         f"lower {_names(info.memory, params)}")
+                         f"lower {_names(info.memory, method, params)} or the image size")
     return max(1, int(budget // per_image)) if per_image > 0 else x.shape[0]
 
 
