@@ -13,7 +13,7 @@ import copy
 from typing import Any
 
 from ..validate import require
-from .protocol import PAPER_INSDEL, QUICK_INSDEL, TEST_INSDEL
+from .protocol import PAPER_INSDEL, QUICK_INSDEL
 from .registry import CHAPTERS, Chapter, get
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -54,7 +54,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "n_images": 2,
         "seed": 3407,
         "batch_size": 4,
-        "insdel": TEST_INSDEL,
+        "insdel": {**QUICK_INSDEL, "step": 224 * 56},  # four points per curve
         "chapters": {"table01_insdel": {"models": ["inception_v3"], "methods": {
             "saliency": {}, "ig": {"steps": 4}, "smoothgrad": {"n_samples": 4}, "attexplore": {"epsilon": 48 / 255, "N": 2, "num_steps": 2}}}},
     },

@@ -12,7 +12,6 @@ PAPER_MODELS = ("inception_v3", "resnet50", "vgg16")
 # Insertion/deletion: the reference's 224 pixels per step, zero substrate, channel-union order.
 PAPER_INSDEL = {"step": 224, "substrate": "zeros", "order": "reference"}
 QUICK_INSDEL = {"step": 224 * 16, "substrate": "zeros", "order": "reference"}
-TEST_INSDEL = {"step": 224 * 56, "substrate": "zeros", "order": "reference"}  # four points per curve
 
 # The methods of Table 1 with the paper's settings; {} = the method's (published) defaults.
 PAPER_METHODS: dict[str, dict[str, Any]] = {

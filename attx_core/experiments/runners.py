@@ -8,9 +8,11 @@ returns a long DataFrame with the paper CSVs' keys (model, method, parameter, se
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import time
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import pandas as pd
 import torch
@@ -21,7 +23,7 @@ from ..methods import METHODS, attribute
 from ..methods.big import BIG_L2_EPSILONS
 from ..methods.registry import method_passes
 from ..validate import require
-from .resolve import IMAGE_SIZE, ResolvedModel, image_ids, image_set, resolve_model
+from .resolve import IMAGE_SIZE, ResolvedModel, image_ids, image_set, keyed_by_digest, model_labels, resolve_model, weights_digest
 
 MAP_SIZE = 56  # stored heatmaps are channel-summed |A|, average-pooled to 56x56, scaled to [0,1]
 def device() -> torch.device:
@@ -66,22 +68,24 @@ class Run:
     ``n_images_per_model``: a model's own image count (else ``n_images``); ``stand_ins``: always the
     EfficientNet-Lite analogue of a paper model; ``cached_only``: compute nothing, a configuration with
     missing images is a note; ``partial``: compute nothing, use whatever images are stored (notes say n);
-    ``plan``: compute nothing, use what is stored, and append every store entry read with the target ids it lacks.
+    ``plan``: compute nothing, use what is stored, and append every store entry read with the target ids it lacks;
+    ``random_weights``: models randomly initialised (asked for explicitly; their pages decide no claim).
     The target images are the first n ids of the image set, read from its manifest where the files are absent.
     """
 
     def __init__(self, profile: str, images: str, n_images: int | None, seed: int, batch_size: int = 4,
                  force: bool = False, cached_only: bool = False, partial: bool = False,
                  n_images_per_model: Mapping[str, int] | None = None, stand_ins: bool = False,
-                 plan: list[tuple[CacheEntry, list[str]]] | None = None, **_: Any) -> None:
+                 plan: list[tuple[CacheEntry, list[str]]] | None = None, random_weights: bool = False, **_: Any) -> None:
         self.profile, self.images, self.n_images, self.seed = profile, images, n_images, seed
         self.batch_size, self.cached_only, self.plan = batch_size, cached_only, plan
         self.partial = partial or plan is not None
-        self.n_images_per_model, self.stand_ins = dict(n_images_per_model or {}), stand_ins
+        self.n_images_per_model, self.stand_ins, self.random_weights = dict(n_images_per_model or {}), stand_ins, random_weights
         self.cache = ResultsCache(profile, force=force)
         self.notes: list[str] = []
         self.provenance: dict[str, Any] = {}
         self.models: dict[str, ResolvedModel] = {}
+        self.digests: dict[str, dict[str, str]] = {}  # requested -> the key fields of a user model's weights
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -89,9 +93,11 @@ class Run:
 
     def model(self, requested: str) -> ResolvedModel:
         if requested not in self.models:
-            resolved = resolve_model(requested, stand_in=True) if self.stand_ins else resolve_model(requested)
+            flags = {**({"stand_in": True} if self.stand_ins else {}), **({"random_weights": True} if self.random_weights else {})}
+            resolved = resolve_model(requested, **flags)
             resolved.model.to(device())
             self.models[requested] = resolved
+            self.digests[requested] = {"weights_sha": weights_digest(resolved.model)} if keyed_by_digest(resolved.model) else {}
             self.note(resolved.note)
         return self.models[requested]
 
@@ -134,7 +140,7 @@ class Run:
         for text in dropped:
             self.note(text)
         resolved = self.model(requested)
-        key = {"model": resolved.name, "weights": resolved.weights, "method": method, "version": METHODS[method].version,
+        key = {"model": resolved.name, "weights": resolved.weights, **self.digests[requested], "method": method, "version": METHODS[method].version,
                "params": _key_params(full),
                "images": self.images, "size": IMAGE_SIZE, "seed": seed, **extra}
         entry = self.cache.entry(kind, key)
@@ -167,7 +173,7 @@ class Run:
     def attrs(self, requested_models: Sequence[str]) -> dict[str, Any]:
         """What a result frame carries besides its rows: notes, provenance, models and their analogues."""
         return dict(notes=list(self.notes), provenance=dict(self.provenance), models=list(requested_models),
-                    analogues={k: v.name for k, v in self.models.items()}, profile=self.profile)
+                    analogues={k: v.name for k, v in self.models.items()}, profile=self.profile, random_weights=self.random_weights)
 
     def frame(self, rows: list[dict[str, Any]], requested_models: Sequence[str]) -> pd.DataFrame:
         df = pd.DataFrame(rows, columns=["model", "ours_model", "method", "parameter", "setting", "metric", "image", "value"])
@@ -237,6 +243,24 @@ def _insdel_rows(run: Run, models: Iterable[str], configs, insdel: Mapping[str, 
     return _each_config(run, models, configs, one, metrics)
 
 
+Runner = TypeVar("Runner", bound=Callable[..., pd.DataFrame])
+
+
+def any_model(runner: Runner) -> Runner:
+    """Let a runner take wrapped models (:func:`attx_core.models.wrap`) beside model names in ``models``: each runs,
+    is keyed and is shown under its label ``<name>@<digest>`` (:func:`~.resolve.model_label`)."""
+    signature = inspect.signature(runner)
+
+    @functools.wraps(runner)
+    def call(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        bound = signature.bind(*args, **kwargs)
+        bound.arguments["models"] = model_labels(bound.arguments["models"])
+        return runner(*bound.args, **bound.kwargs)
+
+    return call  # type: ignore[return-value]
+
+
+@any_model
 def insdel_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str,
                  n_images: int | None, seed: int, insdel: Mapping[str, Any], coarser: bool = False, **run_opts: Any) -> pd.DataFrame:
     """Insertion/deletion AUC per (model, method, image) (Tables 1 and 7): attribution of the label,
@@ -247,6 +271,7 @@ def insdel_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapp
     return run.frame(_insdel_rows(run, models, configs, insdel, coarser), models)
 
 
+@any_model
 def ablation(profile: str, models: Sequence[str], method: str, base: Mapping[str, Any], parameter: str, values: Sequence[Any],
              images: str, n_images: int | None, seed: int, insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
     """Insertion/deletion of ``method`` over a grid of one paper parameter (Tables 3-5, 9-12);
@@ -256,6 +281,7 @@ def ablation(profile: str, models: Sequence[str], method: str, base: Mapping[str
     return run.frame(_insdel_rows(run, models, configs, insdel), models)
 
 
+@any_model
 def attack_explorers(profile: str, models: Sequence[str], base: Mapping[str, Any], attacks: Sequence[str], images: str,
                      n_images: int | None, seed: int, insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
     """AttEXplore's integrator over paths explored by different attacks (Table 6, AttEXplore++):
@@ -265,6 +291,7 @@ def attack_explorers(profile: str, models: Sequence[str], base: Mapping[str, Any
     return run.frame(_insdel_rows(run, models, configs, insdel), models)
 
 
+@any_model
 def seed_stability(profile: str, models: Sequence[str], method: str, params: Mapping[str, Any], seeds: Sequence[int], images: str,
                    n_images: int | None, seed: int, insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
     """Insertion/deletion of a randomised method under several seeds (AttEXplore++ randomness study)."""
@@ -280,6 +307,7 @@ def seed_stability(profile: str, models: Sequence[str], method: str, params: Map
     return run.frame(rows, models)
 
 
+@any_model
 def fps_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str, n_images: int | None,
               seed: int, **run_opts: Any) -> pd.DataFrame:
     """Images attributed per second (Table 2), attribution only, after a warm-up pass; one value
@@ -300,6 +328,7 @@ def fps_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping
     return df
 
 
+@any_model
 def infd_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str, n_images: int | None,
                seed: int, n_perturbations: int = 100, **run_opts: Any) -> pd.DataFrame:
     """INFD per (model, method, image) (Table 8): attribution of the label, infidelity of its logit."""
@@ -326,6 +355,7 @@ def _small_map(attr: torch.Tensor) -> list[list[float]]:
     return [[round(v, 3) for v in row] for row in a.tolist()]
 
 
+@any_model
 def heatmap_grid(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str, n_images: int | None,
                  seed: int, **run_opts: Any) -> pd.DataFrame:
     """Heatmaps (channel-summed |A|, 56x56, [0,1]) per (model, method, image) for Figure 4 and the explorer;
@@ -367,6 +397,7 @@ def grid_configs(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return configs
 
 
+@any_model
 def explorer_grid(profile: str, models: Sequence[str], images: str, n_images: int | None, seed: int,
                   grid: Mapping[str, Sequence[Any]], insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
     """AttEXplore over the explorer grid (:func:`grid_configs`) for the static explorer: per configuration and
@@ -404,6 +435,7 @@ def explorer_grid(profile: str, models: Sequence[str], images: str, n_images: in
     return df
 
 
+@any_model
 def sanity_check(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], stages: int, images: str,
                  n_images: int | None, seed: int, **run_opts: Any) -> pd.DataFrame:
     """Cascading model-parameter randomisation (Adebayo et al. 2018): Spearman of each method's map with
@@ -482,6 +514,7 @@ PUBLISHED_VARIANTS = (
 )
 
 
+@any_model
 def published_vs_corrected(profile: str, models: Sequence[str], images: str, n_images: int | None, seed: int,
                            insdel: Mapping[str, Any], base: Mapping[str, Any] | None = None, **run_opts: Any) -> pd.DataFrame:
     """Insertion/deletion of each published-code behaviour against its corrected version, plus the
