@@ -70,15 +70,18 @@ class Run:
     missing images is a note; ``partial``: compute nothing, use whatever images are stored (notes say n);
     ``plan``: compute nothing, use what is stored, and append every store entry read with the target ids it lacks;
     ``random_weights``: models randomly initialised (asked for explicitly; their pages decide no claim).
+    ``recompute``: entry file name -> batches of its image ids: compute exactly these, each batch as one, and nothing
+    of any other entry (the audit recomputes stored records this way, into a temporary store).
     The target images are the first n ids of the image set, read from its manifest where the files are absent.
     """
 
     def __init__(self, profile: str, images: str, n_images: int | None, seed: int, batch_size: int = 4,
                  force: bool = False, cached_only: bool = False, partial: bool = False,
                  n_images_per_model: Mapping[str, int] | None = None, stand_ins: bool = False,
-                 plan: list[tuple[CacheEntry, list[str]]] | None = None, random_weights: bool = False, **_: Any) -> None:
+                 plan: list[tuple[CacheEntry, list[str]]] | None = None, random_weights: bool = False,
+                 recompute: Mapping[str, Sequence[Sequence[str]]] | None = None, **_: Any) -> None:
         self.profile, self.images, self.n_images, self.seed = profile, images, n_images, seed
-        self.batch_size, self.cached_only, self.plan = batch_size, cached_only, plan
+        self.batch_size, self.cached_only, self.plan, self.recompute = batch_size, cached_only, plan, recompute
         self.partial = partial or plan is not None
         self.n_images_per_model, self.stand_ins, self.random_weights = dict(n_images_per_model or {}), stand_ins, random_weights
         self.cache = ResultsCache(profile, force=force)
@@ -165,6 +168,11 @@ class Run:
         prov = provenance(device(), profile=self.profile, model=resolved.name, requested_model=requested, weights=resolved.weights,
                           images=self.images, n_images=len(ids), seed=seed, method=method,
                           method_version=METHODS[method].version, batch_size=self.batch_size)
+        if self.recompute is not None:
+            batches = [list(b) for b in self.recompute.get(entry.path.name, [])]
+            for batch in batches:
+                entry.compute(batch, batch_fn, len(batch), provenance=prov)
+            return [(i, int(imgs.labels[index[i]]), entry.records[i]) for batch in batches for i in batch]
         out = entry.compute(ids, batch_fn, self.batch_size, provenance=prov, desc=f"{kind} {resolved.name} {method}")
         if not self.provenance:
             self.provenance = dict(entry.provenance)
