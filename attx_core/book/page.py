@@ -208,7 +208,7 @@ def _ours_alone(cmp: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
         rows.append({**dict(zip(KEYS, key)), "paper_label": names.get(key[1], key[1]), "paper": float("nan"), "ours": mean,
                      "delta": float("nan"), "ci_lo": lo, "ci_hi": hi, "n": len(part), "status": "not in the paper",
                      "95% CI": f"[{lo:.4g}, {hi:.4g}]"})
-    out = pd.concat([cmp, pd.DataFrame(rows)], ignore_index=True)
+    out = pd.concat([cmp, pd.DataFrame(rows)], ignore_index=True).infer_objects()  # cmp may be empty (object columns)
     out.attrs.update(cmp.attrs)
     return out
 
