@@ -4,9 +4,9 @@ from ._tv_shim import ensure_torchvision_ops
 ensure_torchvision_ops()  # before anything imports torchvision/timm (CPU torch wheel)
 
 from . import cache, data, models  # noqa: E402
+from ._version import __version__  # noqa: E402
 from .methods import METHODS, attribute  # noqa: E402
 from . import metrics  # noqa: E402
 from .attacks import ATTACKS, attack  # noqa: E402
 
 __all__ = ["ATTACKS", "METHODS", "attack", "attribute", "data", "models"]
-__version__ = "0.1.0"

@@ -200,10 +200,10 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from importlib.metadata import version
+    from ._version import __version__
 
     parser = OneLineParser(prog="attx", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"attx {version('attx_core')}")
+    parser.add_argument("--version", action="version", version=f"attx {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("models", help="list registered models").set_defaults(fn=cmd_models)
     methods = sub.add_parser("methods", help="list attribution methods with defaults; --card NAME prints one method's card")

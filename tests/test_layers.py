@@ -10,7 +10,7 @@ import attx_core
 ROOT = Path(attx_core.__file__).parent
 # Lowest first. A module may import its own layer or any lower one; the package itself (attx_core/__init__.py) is the top.
 LAYERS = [
-    ["attx_core._tv_shim", "attx_core.validate", "attx_core.seeding", "attx_core.stats", "attx_core.args"],
+    ["attx_core._version", "attx_core._tv_shim", "attx_core.validate", "attx_core.seeding", "attx_core.stats", "attx_core.args"],
     ["attx_core.execution"],
     ["attx_core.cache"],
     ["attx_core.data", "attx_core.models", "attx_core.transforms", "attx_core.engine", "attx_core.attacks", "attx_core.methods",

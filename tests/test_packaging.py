@@ -32,3 +32,11 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make book" in readme
     assert "make test" in ci
+
+
+def test_the_version_has_one_home():
+    import attx_core
+    from attx_core._version import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert attx_core.__version__ == __version__ == project["version"]
