@@ -60,3 +60,30 @@ def test_standard_profile_page_renders_the_store_without_computing(tmp_path, mon
     html = "".join(o["data"]["text/html"] for c in nb.cells if c.cell_type == "code" for o in c.outputs if "text/html" in o.get("data", {}))
     assert "of the target 400 images" in html and "table01_insdel.csv" in html and "attx-verdict" in html
     assert sorted((p.name, p.stat().st_mtime) for p in (store / "standard").rglob("*.json")) == before
+
+
+def test_a_failed_execution_keeps_the_last_complete_page_and_a_cut_one_is_not_published(tmp_path, monkeypatch) -> None:
+    """Kind 5 of the bad-inputs issue: a chapter whose execution did not finish is never published."""
+    import jupytext
+
+    from attx_core.book import build
+
+    sources = tmp_path / "notebooks"
+    sources.mkdir()
+    header = (build.NOTEBOOKS / "table01_insdel.py").read_text().split("# %%")[0]  # the jupytext header with its kernelspec
+    (sources / "zz.py").write_text(header + '# %% tags=["parameters"]\nprofile = "quick"\nforce = False\n\n# %%\nraise RuntimeError("cut")\n')
+    monkeypatch.setattr(build, "NOTEBOOKS", sources)
+    out = tmp_path / "executed"
+    out.mkdir()
+    done = jupytext.reads("# %%\n1 + 1\n", fmt="py:percent")
+    done.cells[0]["execution_count"] = 1
+    nbformat.write(done, out / "zz.ipynb")
+    before = (out / "zz.ipynb").read_text()
+    ensure_kernel()
+    with pytest.raises(Exception, match="cut"):
+        build.execute_notebook("zz", {"profile": "quick", "force": False}, out_dir=out)
+    assert (out / "zz.ipynb").read_text() == before and sorted(p.name for p in out.iterdir()) == ["zz.ipynb"]
+    cut = jupytext.reads("# %%\n1 + 1\n\n# %%\n2 + 2\n", fmt="py:percent")
+    cut.cells[0]["execution_count"] = 1  # the second cell never ran
+    nbformat.write(cut, out / "cut.ipynb")
+    assert build.incomplete(out / "cut.ipynb") and not build.incomplete(out / "zz.ipynb")

@@ -58,7 +58,9 @@ def ensure_kernel() -> None:
 
 
 def execute_notebook(name: str, parameters: dict, out_dir: Path = EXECUTED) -> float:
-    """Execute ``notebooks/<name>.py`` with papermill into ``<out_dir>/<name>.ipynb``; returns seconds."""
+    """Execute ``notebooks/<name>.py`` with papermill into ``<out_dir>/<name>.ipynb``; returns seconds. The page is
+    written beside it and moved into place only once every cell ran: an interrupted or failed execution leaves the
+    last complete page as it was."""
     import jupytext
     import papermill
 
@@ -67,16 +69,27 @@ def execute_notebook(name: str, parameters: dict, out_dir: Path = EXECUTED) -> f
         raise FileNotFoundError(f"notebook source {source} not found (a registered chapter needs notebooks/{name}.py)")
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    running = out_dir / f"{name}.running.ipynb"
     old_env = dict(os.environ)
     os.environ.update(_kernel_env())  # the kernel inherits this process's environment
     try:
-        papermill.execute_notebook(jupytext.read(source), str(out_dir / f"{name}.ipynb"), parameters=parameters,
+        papermill.execute_notebook(jupytext.read(source), str(running), parameters=parameters,
                                    kernel_name=KERNEL, cwd=str(REPO_ROOT), progress_bar=False)
+        _hide_default_parameters(running)
+        running.replace(out_dir / f"{name}.ipynb")
     finally:
+        running.unlink(missing_ok=True)
         os.environ.clear()
         os.environ.update(old_env)
-    _hide_default_parameters(out_dir / f"{name}.ipynb")
     return time.perf_counter() - start
+
+
+def incomplete(path: Path) -> bool:
+    """Whether an executed notebook has a code cell that never ran (an execution cut short before pages were atomic)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return any(c.cell_type == "code" and c.source.strip() and c.get("execution_count") is None for c in nb.cells)
 
 
 def _hide_default_parameters(path: Path) -> None:
@@ -219,8 +232,15 @@ def build_book(profile: str = "standard", force: bool = False, notebooks: Sequen
         record = execution_record(profile, name, force, seconds, start, name in failed)
         _write_timings(profile, {} if name in failed else {name: seconds}, {name: record})
     for name in names:
-        if not (EXECUTED / f"{name}.ipynb").is_file():
+        page = EXECUTED / f"{name}.ipynb"
+        if page.is_file() and incomplete(page):
+            print(f"[book] {name}: its executed page has cells that never ran (an interrupted build); not published", flush=True)
+            failed.append(name)
+            page.unlink()
+        if not page.is_file():
             _placeholder(name)
+        elif name in failed:
+            print(f"[book] {name}: the page keeps its last complete execution", flush=True)
     if html:
         start = time.perf_counter()
         cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT), "--config", str(_build_config()),
