@@ -62,14 +62,15 @@ def classes(profile: str) -> dict[str, str]:
 
 
 def sensitivity_table(measurement: dict[str, Any]) -> pd.DataFrame:
-    """The measurement as a table: per method its class and, per condition and score, the median and largest per-image
-    |difference| from the reference run."""
+    """The measurement as a table: per method (least moved first) its class and, per condition and score, the median and
+    largest per-image |difference| from the reference run."""
     rows = pd.DataFrame(measurement["table"])
-    labels = measurement["conditions"]
-    rows["condition"] = rows.condition.map(labels)
-    wide = rows.pivot_table(index="method", columns=["condition", "metric"], values=["median_abs_diff", "max_abs_diff"], sort=False)
+    rows["condition"] = rows.condition.map(measurement["conditions"])
+    wide = rows.pivot_table(index="method", columns=["condition", "metric"], values=["median_abs_diff", "max_abs_diff"])
     wide.columns = wide.columns.reorder_levels([1, 2, 0])
-    wide = wide.rename(columns={"median_abs_diff": "median", "max_abs_diff": "largest"}).sort_index(axis=1, level=[0, 1], sort_remaining=False)
+    wide = wide.rename(columns={"median_abs_diff": "median", "max_abs_diff": "largest"})
+    wide = wide.sort_index(axis=1, level=[0, 1, 2], ascending=[True, False, False])
+    wide = wide.loc[rows.groupby("method").max_abs_diff.max().sort_values().index]
     wide.insert(0, ("", "", "class"), wide.index.map(measurement["classes"]))
     return wide
 
@@ -255,9 +256,7 @@ def verdicts(records: pd.DataFrame, method_class: dict[str, str]) -> pd.DataFram
 def audit(profile: str, n: int = 8, only: Sequence[str] | None = None, seed: int = 0) -> dict[str, Any]:
     """Recompute ``n`` drawn stored images of every audited entry the chosen chapters read; the result as a JSON-ready dict."""
     require(isinstance(n, int) and n >= 1, f"--n must be a positive integer, got {n!r}")
-    method_class = classes(profile)
-    notes = [] if method_class else [f"no float-sensitivity measurement in {ResultsCache(profile).folder / 'audit'}: every method is "
-                                     "audited as float-sensitive"]
+    notes: list[str] = []
     entries: dict[str, CacheEntry] = {}
     plan: list[tuple[Cell, list[Unit]]] = []
     for cell in cells(profile, only):
@@ -284,6 +283,9 @@ def audit(profile: str, n: int = 8, only: Sequence[str] | None = None, seed: int
             notes += skipped
             records.append(compare(entries, units, fresh))
     frame = pd.concat(records, ignore_index=True) if records else compare({}, [], {})
+    method_class = classes(profile)  # read when judging: a measurement stored while the recomputation ran counts
+    if not method_class:
+        notes.insert(0, f"no float-sensitivity measurement in {ResultsCache(profile).folder / 'audit'}: every method is audited as float-sensitive")
     table = verdicts(frame, method_class) if len(frame) else pd.DataFrame()
     return {
         "profile": profile, "n": n, "seed": seed, "only": list(only or []),
