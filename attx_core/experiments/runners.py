@@ -403,7 +403,8 @@ def heatmap_grid(profile: str, models: Sequence[str], methods: Mapping[str, Mapp
     return df
 
 
-# The explorer grid's "samples" axis is each explorer's own sample-count knob; explorers without one ignore it.
+# The explorer grid's "samples" axis is each explorer's own sample-count knob (SSA's N, MIG's scales, GRA's neighbours);
+# explorers without one have no samples axis.
 SAMPLE_KNOBS = {"ssa": "N", "mig": "scales", "gra": "neighbors"}
 
 
@@ -425,6 +426,7 @@ def explorer_grid(profile: str, models: Sequence[str], images: str, n_images: in
                   grid: Mapping[str, Sequence[Any]], insdel: Mapping[str, Any], **run_opts: Any) -> pd.DataFrame:
     """AttEXplore over the explorer grid (:func:`grid_configs`) for the static explorer: per configuration and
     image the 56x56 display map and the insertion/deletion curves (``insdel`` step) with their AUCs."""
+    from ..attacks import ATTACKS
     from ..metrics import insertion_deletion
 
     run = Run(profile, images, n_images, seed, **run_opts)
@@ -433,8 +435,11 @@ def explorer_grid(profile: str, models: Sequence[str], images: str, n_images: in
         for cfg in grid_configs(grid):
             params = {"attack": None if cfg["attack"] == "none" else cfg["attack"], "epsilon": cfg["epsilon"] / 255,
                       "num_steps": cfg["num_steps"]}
-            if cfg["samples"] is not None:
-                params[SAMPLE_KNOBS[cfg["attack"]]] = cfg["samples"]
+            knob = SAMPLE_KNOBS.get(cfg["attack"])
+            if knob in METHODS["attexplore"].defaults:
+                params[knob] = cfg["samples"]
+            elif knob and cfg["samples"] != ATTACKS[cfg["attack"]].defaults[knob]:  # at its default: the entry keyed without it
+                params["attack_params"] = {knob: cfg["samples"]}
 
             def compute(resolved, x, y, p):
                 attr, _ = _timed_attribution(resolved.model, x, y, "attexplore", p)
