@@ -324,8 +324,8 @@ so compare directions, not levels.</div>
       for (const [c, color] of [[cell.ins, "#1f77b4"], [cell.del, "#d62728"]])
         s += `<polyline points="${path(c)}" fill="none" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`;
     }
-    s += text(l + 6, t + 14, "insertion", 'fill="#1f77b4"') + text(l + 6, t + 28, "deletion", 'fill="#d62728"') +
-      text(l + 6, t + 42, "A solid, B dashed");
+    const lx = w - r - 104, ly = h - bo - 48;  // lower right: between the deletion curve's floor and insertion's plateau
+    s += text(lx, ly, "insertion", 'fill="#1f77b4"') + text(lx, ly + 14, "deletion", 'fill="#d62728"') + text(lx, ly + 28, "A solid, B dashed");
     svg.innerHTML = s;
   }
   function panel(ox, w, h, title, xs, lines) {
