@@ -40,6 +40,13 @@ the run of the same key and keeps the others)::
           "peak_mem_mb", "step", "insertion", "deletion" (mean AUCs),
           "published": {"seconds", "speedup", "max_abs_auc_diff"}},
       "variants": {VARIANT: {"method", "seconds", "speedup", "spearman_min"} | {"status": "skipped: ..."}},
+      "policy": {"chunk", "backends": {POLICY: forward_backend}, "forward_s_per_sample": {POLICY: s} (eager, channels_last,
+          compiled, openvino; interleaved), "fwd_bwd_s_per_sample", "insertion_deletion": {"step", "seconds", "speedup",
+          "max_abs_auc_diff"} (per backend vs eager), "attexplore": {...}},
+      "machine": {"sgemm_gflops", "model_gflop_per_sample", "forward_gflops", "fraction_of_sgemm"},
+      "store_insdel": {"n_images", "step", "forwards", "backend", "warm_up_s", "seconds", "speedup_vs_plain_eager",
+          "max_abs_auc_diff_vs_plain_eager"}  (bench/insdel_loop.py is the denominator),
+      "table1": {"n_images", "threads", "baseline", "today"|"new": {"methods", "seconds_per_image"}, "speedup"},
       "paper_table2": {METHOD: {"paper_fps", "passes_per_image", "implied_passes_per_s"}}}
 
 Peak memory: CUDA ``max_memory_allocated``; on CPU the peak resident-set growth over the run,
@@ -48,8 +55,8 @@ sampled every few milliseconds (allocator caching makes it approximate).
 from __future__ import annotations
 
 import argparse
-import json
 import contextlib
+import json
 import math
 import os
 import re
@@ -62,12 +69,11 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data, execution, models
-from .cache import REPO_ROOT, atomic_write_json, provenance
 from .attacks import ATTACKS
+from .cache import REPO_ROOT, atomic_write_json, provenance
 from .engine import chunk_size, model_device, named_objective
 from .methods import METHODS, attribute
 from .methods.registry import method_passes
@@ -441,7 +447,8 @@ def _efficiency(timer: PassTimer, t: Timed) -> tuple[float, float]:
     return ideal, ideal / t.seconds if t.seconds > 0 else float("nan")
 
 
-def bench_method(model: nn.Module, x: Tensor, y: Tensor, method: str, params: dict[str, Any], batch: int, timer: PassTimer) -> tuple[dict[str, Any], Tensor | None]:
+def bench_method(model: nn.Module, x: Tensor, y: Tensor, method: str, params: dict[str, Any], batch: int,
+                 timer: PassTimer) -> tuple[dict[str, Any], Tensor | None]:
     """Time one method on all images (``batch`` per attribute call) and compare with its passes."""
     if method not in METHODS:
         return {"status": f"skipped: method {method!r} is not registered"}, None
@@ -469,7 +476,8 @@ def bench_method(model: nn.Module, x: Tensor, y: Tensor, method: str, params: di
     return row, t.value
 
 
-def bench_published(model: nn.Module, x: Tensor, y: Tensor, params: dict[str, Any], ours: dict[str, Any], our_maps: Tensor | None, timer: PassTimer) -> dict[str, Any]:
+def bench_published(model: nn.Module, x: Tensor, y: Tensor, params: dict[str, Any], ours: dict[str, Any], our_maps: Tensor | None,
+                    timer: PassTimer) -> dict[str, Any]:
     """Time the published-structure AttEXplore loop on the same images and settings as ours."""
     from .metrics import spearman
 
@@ -521,7 +529,8 @@ def bench_insdel(model: nn.Module, x: Tensor, maps: Tensor, step: int, timer: Pa
     return row
 
 
-def bench_variant(model: nn.Module, x: Tensor, y: Tensor, name: str, method: str, params: dict[str, Any], batch: int, base_seconds: float) -> dict[str, Any]:
+def bench_variant(model: nn.Module, x: Tensor, y: Tensor, name: str, method: str, params: dict[str, Any], batch: int,
+                  base_seconds: float) -> dict[str, Any]:
     """Time ``method`` under a variant and check its maps against fp32 (Spearman)."""
     try:
         rho = check_equivalence(model, x, y, method, name, **params)
@@ -564,42 +573,62 @@ def _corr_min(a: Tensor, b: Tensor) -> float:
     return float(((a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-300)).min())
 
 
+def interleaved(fns: dict[str, Callable[[], Any]], reps: int, device: torch.device | None = None) -> dict[str, float]:
+    """Minimum seconds of each function over ``reps`` rounds, the functions interleaved within each round (so that
+    a change of the machine's load hits them alike)."""
+    best = {name: math.inf for name in fns}
+    for _ in range(max(1, reps)):
+        for name, fn in fns.items():
+            if device is not None:
+                _sync(device)
+            start = time.perf_counter()
+            fn()
+            if device is not None:
+                _sync(device)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+FORWARD_POLICIES = ("eager", "channels_last", "compiled", "openvino")
+
+
 def bench_policy(model: nn.Module, x: Tensor, y: Tensor, maps: Tensor, step: int, params: dict[str, Any], batch: int, reps: int) -> dict[str, Any]:
-    """The execution policy against plain eager NCHW in one run: pass times, insertion/deletion (AUCs must
-    agree within 1e-4) and AttEXplore (maps must correlate >= 0.9999); compilation is warmed up untimed."""
+    """The execution policy against plain eager NCHW in one run: forward pass times per backend (interleaved),
+    insertion/deletion per backend (AUCs must agree within 1e-4) and AttEXplore (maps must correlate >= 0.9999);
+    compilation and conversion are warmed up untimed."""
     from .metrics import insertion_deletion
 
     device, shape, chunk = model_device(model), tuple(x.shape[1:]), chunk_size(model_device(model), x[0].numel())
     probe = torch.rand((chunk, *shape), generator=torch.Generator().manual_seed(1)).to(device)
-    with execution.policy_scope("compiled"):
-        execution.predict(model, probe, chunk)  # compile once, untimed
-    out: dict[str, Any] = {"chunk": chunk}
-
-    def per_sample(policy: str, backward: bool) -> float:
+    forwards, out = {}, {"chunk": chunk, "backends": {}}
+    for policy in FORWARD_POLICIES:
         with execution.policy_scope(policy):
-            if backward or policy != "compiled":
-                return pass_seconds(model, shape, chunk, backward, reps)
-            forward = execution.forward_only(model, chunk, chunk)
-            best = math.inf
-            for _ in range(max(1, reps)):
-                _sync(device)
-                start = time.perf_counter()
-                forward(probe)
-                _sync(device)
-                best = min(best, time.perf_counter() - start)
-            return best / chunk
+            forwards[policy] = execution.forward_only(model, chunk, chunk)
+            forwards[policy](probe)  # compile or convert once, untimed
+            out["backends"][policy] = execution.forward_backend(device)
 
-    out["forward_s_per_sample"] = {p: per_sample(p, False) for p in ("eager", "channels_last", "compiled")}
-    out["fwd_bwd_s_per_sample"] = {p: per_sample(p, True) for p in ("eager", "channels_last")}
+    def in_scope(policy: str) -> Callable[[], Tensor]:
+        def call() -> Tensor:
+            with execution.policy_scope(policy):  # channels_last decides the layout at call time
+                return forwards[policy](probe)
+        return call
+
+    seconds = interleaved({p: in_scope(p) for p in FORWARD_POLICIES}, reps, device)
+    out["forward_s_per_sample"] = {p: t / chunk for p, t in seconds.items()}
+    out["fwd_bwd_s_per_sample"] = {}
+    for policy in ("eager", "channels_last"):
+        with execution.policy_scope(policy):
+            out["fwd_bwd_s_per_sample"][policy] = pass_seconds(model, shape, chunk, True, reps)
     results = {}
-    for policy in ("eager", "compiled"):
+    for policy in ("eager", "compiled", "openvino"):
         with execution.policy_scope(policy):
             results[policy] = timed(model, lambda: insertion_deletion(model, x, maps, step=step))
-    e, c = results["eager"].value, results["compiled"].value
+    e = results["eager"].value
     out["insertion_deletion"] = {
-        "step": step, "eager_s": results["eager"].seconds, "policy_s": results["compiled"].seconds,
-        "speedup": results["eager"].seconds / results["compiled"].seconds,
-        "max_abs_auc_diff": float(max((e.insertion - c.insertion).abs().max(), (e.deletion - c.deletion).abs().max())),
+        "step": step, "seconds": {p: r.seconds for p, r in results.items()},
+        "speedup": {p: results["eager"].seconds / r.seconds for p, r in results.items() if p != "eager"},
+        "max_abs_auc_diff": {p: float(max((e.insertion - r.value.insertion).abs().max(), (e.deletion - r.value.deletion).abs().max()))
+                             for p, r in results.items() if p != "eager"},
     }
     maps_by = {}
     for policy in ("eager", "auto"):
@@ -612,6 +641,89 @@ def bench_policy(model: nn.Module, x: Tensor, y: Tensor, maps: Tensor, step: int
         "map_correlation_min": _corr_min(maps_by["eager"].value, maps_by["auto"].value),
     }
     return out
+
+
+def _bench_module(name: str) -> Any | None:
+    """``bench/<name>.py`` of the repository (the benchmark's fixed baselines), None outside a checkout."""
+    import importlib.util
+
+    path = REPO_ROOT / "bench" / f"{name}.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"attx_bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@contextlib.contextmanager
+def _openvino_precision(name: str) -> Iterator[None]:
+    """``$ATTX_OPENVINO_PRECISION`` set to ``name`` inside the block."""
+    saved = os.environ.get("ATTX_OPENVINO_PRECISION")
+    os.environ["ATTX_OPENVINO_PRECISION"] = name
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["ATTX_OPENVINO_PRECISION"]
+        else:
+            os.environ["ATTX_OPENVINO_PRECISION"] = saved
+
+
+def bench_store_insdel(model: nn.Module, x: Tensor, maps: Tensor, reps: int, step: int = 224) -> dict[str, Any]:
+    """Insertion/deletion on a store-sized call (these images, ``step`` px per step) against the plain eager batched
+    loop of ``bench/insdel_loop.py`` (the fixed denominator), interleaved: today's policy (compiled), the default
+    (OpenVINO where it imports), the default with OpenVINO in bf16 (the option), and the plain loop with OpenVINO's
+    forward swapped in. Conversion and compilation are warmed up untimed (a worker pays them once per model);
+    their seconds are reported."""
+    from .metrics import insertion_deletion
+
+    loop = _bench_module("insdel_loop")
+    if loop is None:
+        return {"status": "skipped: bench/insdel_loop.py not found (not a checkout)"}
+    device, chunk = model_device(model), chunk_size(model_device(model), x[0].numel())
+    warm = {}
+    for policy, size in (("compiled", chunk), ("openvino", chunk), ("openvino", loop.CHUNK)):
+        with execution.policy_scope(policy):
+            start = time.perf_counter()
+            execution.predict(model, x[:1], size)
+            warm[f"{policy}@{size}"] = time.perf_counter() - start
+    with execution.policy_scope("openvino"):
+        ov_forward = execution.forward_only(model, 10**9, loop.CHUNK)
+        backend = execution.forward_backend(device)
+    values: dict[str, Any] = {}
+
+    def run(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
+        return lambda: values.__setitem__(name, fn())
+
+    def ours(policy: str, precision: str = "f32") -> Callable[[], tuple[Tensor, Tensor]]:
+        def call() -> tuple[Tensor, Tensor]:
+            with _openvino_precision(precision), execution.policy_scope(policy):
+                res = insertion_deletion(model, x, maps, step=step)
+            return res.insertion, res.deletion
+        return call
+
+    if execution.openvino() is not None and device.type == "cpu":
+        with _openvino_precision("bf16"), execution.policy_scope("openvino"):
+            start = time.perf_counter()
+            execution.predict(model, x[:1], chunk)  # its own conversion, untimed
+            warm["openvino_bf16"] = time.perf_counter() - start
+
+    seconds = interleaved({
+        "plain_eager": run("plain_eager", lambda: loop.plain_insertion_deletion(model, x, maps, step)),
+        "today_compiled": run("today_compiled", ours("compiled")),
+        "default": run("default", ours("auto")),
+        **({"default_bf16": run("default_bf16", ours("auto", "bf16"))} if "openvino_bf16" in warm else {}),
+        "plain_openvino": run("plain_openvino", lambda: loop.plain_insertion_deletion(model, x, maps, step, forward=ov_forward)),
+    }, reps, device)
+    ins, dele = values["plain_eager"]
+    return {
+        "n_images": int(x.shape[0]), "step": step, "forwards": int(2 * x.shape[0] * (math.ceil(x[0, 0].numel() / step) + 1)),
+        "backend": backend, "warm_up_s": warm, "seconds": seconds,
+        "speedup_vs_plain_eager": {k: seconds["plain_eager"] / v for k, v in seconds.items() if k != "plain_eager"},
+        "max_abs_auc_diff_vs_plain_eager": {k: float(max((v[0].cpu() - ins.cpu()).abs().max(), (v[1].cpu() - dele.cpu()).abs().max()))
+                                            for k, v in values.items() if k != "plain_eager"},
+    }
 
 
 def bench_captum_infidelity(model: nn.Module, x: Tensor, y: Tensor, maps: Tensor, n_perturbations: int = 20) -> dict[str, Any]:
@@ -642,22 +754,40 @@ def bench_machine(model: nn.Module, shape: tuple[int, ...], forward_s: dict[str,
 
 
 def bench_table1(model: nn.Module, x: Tensor, batch: int) -> dict[str, Any]:
-    """Seconds per image of the whole Table 1 protocol on these images: the 11 methods at the paper's
-    settings (the standard profile's), each followed by insertion/deletion at 224 pixels per step."""
+    """Seconds per image of the whole Table 1 protocol on these images: the 11 methods at the paper's settings
+    (the standard profile's), each followed by insertion/deletion at 224 pixels per step, under today's policy
+    (``bench/today.py``: compiled forward, the code before issue 22) and under the new one (the default),
+    interleaved method by method; compilation and conversion warmed up untimed."""
     from .chapters.protocol import PAPER_INSDEL, PAPER_METHODS
     from .metrics import insertion_deletion
 
-    n, rows = x.shape[0], {}
+    today = _bench_module("today")
+    policies = {"new": contextlib.nullcontext}
+    if today is not None:
+        policies = {"today": today.todays_policy, **policies}
+    n, chunk = x.shape[0], chunk_size(model_device(model), x[0].numel())
+    for scope in policies.values():
+        with scope():
+            execution.forward_only(model, execution.COMPILE_MIN_SAMPLES, chunk)(x[:1])  # compile / convert, untimed
     with torch.no_grad():
-        label = execution.predict(model, x, chunk_size(model_device(model), x[0].numel())).argmax(dim=1)
+        label = execution.predict(model, x, chunk).argmax(dim=1)
+    rows: dict[str, dict[str, Any]] = {name: {} for name in policies}
     for method, params in PAPER_METHODS.items():
         params = {k: (x if v == "evaluation_set" else v) for k, v in params.items()}
-        a = timed(model, lambda: _batched(lambda xb, yb: attribute(model, xb, yb, method=method, **params), x, label, batch))
-        m = timed(model, lambda: insertion_deletion(model, x, a.value, **PAPER_INSDEL))
-        rows[method] = {"attribution_s_per_image": a.seconds / n, "insdel_s_per_image": m.seconds / n,
-                        "passes_counted_per_image": a.log.samples(True) / n, "forwards_counted_per_image": (a.log.samples(False) + m.log.samples(False)) / n}
-    total = sum(r["attribution_s_per_image"] + r["insdel_s_per_image"] for r in rows.values())
-    return {"n_images": n, "methods": rows, "seconds_per_image": total}
+        for name, scope in policies.items():
+            with scope():
+                a = timed(model, lambda: _batched(lambda xb, yb: attribute(model, xb, yb, method=method, **params), x, label, batch))
+                m = timed(model, lambda: insertion_deletion(model, x, a.value, **PAPER_INSDEL))
+            rows[name][method] = {"attribution_s_per_image": a.seconds / n, "insdel_s_per_image": m.seconds / n,
+                                  "passes_counted_per_image": a.log.samples(True) / n,
+                                  "forwards_counted_per_image": (a.log.samples(False) + m.log.samples(False)) / n}
+    out: dict[str, Any] = {"n_images": n, "threads": torch.get_num_threads(),
+                           "baseline": "bench/today.py" if today is not None else "skipped: bench/today.py not found (not a checkout)"}
+    for name, methods in rows.items():
+        out[name] = {"methods": methods, "seconds_per_image": sum(r["attribution_s_per_image"] + r["insdel_s_per_image"] for r in methods.values())}
+    if today is not None:
+        out["speedup"] = out["today"]["seconds_per_image"] / out["new"]["seconds_per_image"]
+    return out
 
 
 def _overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -699,6 +829,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--robustness", action="store_true",
                    help="instead: seconds per training step of each robustness objective and per attacked image "
                         "(MNIST, FMNIST, the authors' settings) -> data/bench/robust-<device>.json")
+    p.add_argument("--robust-profile", default="paper", metavar="SCALE",
+                   help="with --robustness: the robustness scale to measure (attx_core.robust.PROFILES; default: the authors' settings)")
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed call of each method on one image")
     p.add_argument("--reps", type=int, default=2, help="repetitions of each pass-time measurement (min taken)")
     p.add_argument("--out", default=None, help="JSON path (default data/bench/<device-slug>.json)")
@@ -746,11 +878,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if variants:
         vm = "attexplore" if "attexplore" in maps else next(iter(maps), None)
         result["variants"] = {
-            v: bench_variant(model, x, y, v, vm, method_params(vm, args.settings, overrides), args.batch, rows[vm]["seconds"]) if vm else {"status": "skipped: no method ran"}
+            v: bench_variant(model, x, y, v, vm, method_params(vm, args.settings, overrides), args.batch, rows[vm]["seconds"])
+            if vm else {"status": "skipped: no method ran"}
             for v in variants
         }
     if not args.no_policy and insdel_maps is not None:
         result["policy"] = bench_policy(model, x, y, insdel_maps, step, method_params("attexplore", args.settings, overrides), args.batch, args.reps)
+        result["store_insdel"] = bench_store_insdel(model, x, insdel_maps, args.reps)
         result["machine"] = bench_machine(model, tuple(x.shape[1:]), result["policy"]["forward_s_per_sample"])
         result["captum_infidelity"] = bench_captum_infidelity(model, x, y, insdel_maps)
     if args.table1:
@@ -773,13 +907,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_robustness(args: argparse.Namespace) -> dict[str, Any]:
-    """The robustness study's measured costs at the authors' settings (:func:`attx_core.robust.costs.measure`)."""
+    """The robustness study's measured costs at a robustness scale, by default the authors' settings
+    (:func:`attx_core.robust.costs.measure`), with the projected hours of each net at that scale."""
+    from .robust import PROFILES as ROBUST
+    from .robust.costs import measure, projected_hours
     from .robust.training import BASE_OBJECTIVES
-    from .robust.costs import measure
 
     device = torch.device(args.device)
-    result = measure(["mnist", "fmnist"], list(BASE_OBJECTIVES), "paper", device)
-    result["provenance"] = provenance(device, profile="bench-robustness", model="robust SmallCNN (width 1.0)", weights="random init",
+    result = measure(["mnist", "fmnist"], list(BASE_OBJECTIVES), args.robust_profile, device)
+    result["hours"] = {d: {o: projected_hours(result, d, o, args.robust_profile) for o in BASE_OBJECTIVES} for d in result["step_seconds"]}
+    width = ROBUST[args.robust_profile].width
+    result["provenance"] = provenance(device, profile="bench-robustness", model=f"robust SmallCNN (width {width})", weights="random init",
                                       images="random inputs of the datasets' shape", n_images=None, seed=0, threads=torch.get_num_threads())
     return result
 
@@ -830,7 +968,8 @@ def format_table(result: dict[str, Any]) -> str:
                f"max |AUC diff| {ind['published']['max_abs_auc_diff']:.2e}" if "published" in ind else "")
         )
     for v, r in result.get("variants", {}).items():
-        lines.append(f"variant {v}: " + (f"{r['seconds']:.2f} s, speed-up {r['speedup']:.2f}x, Spearman {r['spearman_min']:.4f}" if r.get("status") == "ok" else r["status"]))
+        text = f"{r['seconds']:.2f} s, speed-up {r['speedup']:.2f}x, Spearman {r['spearman_min']:.4f}" if r.get("status") == "ok" else r["status"]
+        lines.append(f"variant {v}: {text}")
     rates = {m: r["implied_passes_per_s"] for m, r in result.get("paper_table2", {}).items() if r["implied_passes_per_s"]}
     if rates:
         lines.append("paper Table 2 FPS x passes/image = implied passes/s: " + ", ".join(f"{m} {v:.0f}" for m, v in rates.items()))
@@ -838,8 +977,15 @@ def format_table(result: dict[str, Any]) -> str:
     if pol:
         fw, ind, ax = pol["forward_s_per_sample"], pol["insertion_deletion"], pol["attexplore"]
         lines.append("execution policy vs eager NCHW: forward " + ", ".join(f"{p} {1000 * v:.1f}" for p, v in fw.items()) + " ms/sample; "
-                     f"insertion/deletion {ind['speedup']:.2f}x (max |AUC diff| {ind['max_abs_auc_diff']:.1e}); "
-                     f"AttEXplore {ax['speedup']:.2f}x (map correlation min {ax['map_correlation_min']:.6f})")
+                     "insertion/deletion "
+                     + ", ".join(f"{p} {v:.2f}x (max |AUC diff| {ind['max_abs_auc_diff'][p]:.1e})" for p, v in ind["speedup"].items())
+                     + f"; AttEXplore {ax['speedup']:.2f}x (map correlation min {ax['map_correlation_min']:.6f})")
+    store = result.get("store_insdel")
+    if store and "seconds" in store:
+        diffs = store["max_abs_auc_diff_vs_plain_eager"]
+        lines.append(f"insertion/deletion, {store['n_images']} images at {store['step']} px per step ({store['forwards']} forwards) vs the plain "
+                     f"eager loop ({store['seconds']['plain_eager']:.1f} s): "
+                     + ", ".join(f"{k} {v:.2f}x (max |AUC diff| {diffs[k]:.1e})" for k, v in store["speedup_vs_plain_eager"].items()))
     cap = result.get("captum_infidelity")
     if cap:
         lines.append(f"INFD ({cap['n_perturbations']} perturbations) vs Captum's infidelity: {cap['speedup']:.2f}x "
@@ -849,8 +995,12 @@ def format_table(result: dict[str, Any]) -> str:
                      + ", ".join(f"{p} {r:.0f} GFLOP/s ({100 * mach['fraction_of_sgemm'][p]:.0f}%)" for p, r in mach["forward_gflops"].items()))
     if result.get("table1"):
         t1 = result["table1"]
-        lines.append(f"Table 1 protocol: {t1['seconds_per_image']:.0f} s/image on {t1['n_images']} image(s): "
-                     + ", ".join(f"{m} {r['attribution_s_per_image'] + r['insdel_s_per_image']:.0f}" for m, r in t1["methods"].items()))
+        for name in ("today", "new"):
+            if name in t1:
+                lines.append(f"Table 1 protocol, {name}'s policy: {t1[name]['seconds_per_image']:.0f} s/image on {t1['n_images']} image(s): "
+                             + ", ".join(f"{m} {r['attribution_s_per_image'] + r['insdel_s_per_image']:.0f}" for m, r in t1[name]["methods"].items()))
+        if "speedup" in t1:
+            lines.append(f"Table 1 protocol: the new policy {t1['speedup']:.2f}x today's ({t1['threads']} thread(s))")
     lines.append(f"load average before/after: {result['loadavg']['before'][0]:.2f} / {result['loadavg']['after'][0]:.2f} (shared CPU inflates times)")
     return "\n".join(lines)
 
@@ -901,7 +1051,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.robustness:
         path = Path(args.out) if args.out else REPO_ROOT / "data" / "bench" / f"robust-{slug}.json"
         write_result(path, result["profile"], result)
-        print(json.dumps({k: result[k] for k in ("step_seconds", "attack")}, indent=1))
+        print(json.dumps({k: result[k] for k in ("step_seconds", "attack", "hours")}, indent=1))
         print(f"-> {path}")
         return 0
     path = Path(args.out) if args.out else REPO_ROOT / "data" / "bench" / f"{slug}.json"

@@ -7,10 +7,10 @@ import copy
 
 import pytest
 import torch
+from reference import before_issue22 as before
 
 from attx_core import attacks, data, models, transforms
 from attx_core.methods import METHODS, attribute
-from reference import before_issue22 as before
 
 
 def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
