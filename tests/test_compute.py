@@ -224,7 +224,7 @@ def test_compute_resumes_stops_at_its_deadline_and_writes_tables(tiny_profile, c
     assert list(table.columns) == compute.CSV_COLUMNS
     assert len(table) == 8 and set(table.metric) == {"insertion", "deletion"}
     assert dict(table.groupby("model").n.max()) == {"tiny_inception_v3": 3, "tiny_resnet50": 2}
-    assert (table.ci_lo <= table["mean"]).all() and (table["mean"] <= table.ci_hi).all()
+    assert table.ci_lo.isna().all() and table.ci_hi.isna().all()  # 2-3 images: no interval before the first look (16)
     stored = [json.loads(p.read_text()) for p in (tiny_profile.root / "insdel").glob("*.json")]
     assert len(stored) == 4 and all("commit" in s["provenance"] for s in stored)
     assert all(set(s["record_provenance"]) == set(s["records"]) for s in stored)  # every record says what computed it

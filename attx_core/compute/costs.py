@@ -2,6 +2,7 @@
 and how many CPU-hours a number of passes takes."""
 from __future__ import annotations
 
+import ast
 import math
 from typing import Any, Mapping
 
@@ -19,8 +20,17 @@ CPU_PASSES_PER_SECOND = 20.0
 
 
 def _passes(method: str, params: Mapping[str, Any]) -> float:
-    """A method's passes per image, 1 where its formula is unknown."""
-    passes = passes_per_image(method, params)
+    """A method's passes per image from a store key's parameters (containers are stored as their repr), 1 where the
+    formula cannot be read."""
+    def value(v: Any) -> Any:
+        if isinstance(v, str) and v[:1] in "{[(":
+            try:
+                return ast.literal_eval(v)
+            except (ValueError, SyntaxError):
+                return v
+        return v
+
+    passes = passes_per_image(method, {k: value(v) for k, v in params.items()})
     return passes if math.isfinite(passes) else 1.0
 
 

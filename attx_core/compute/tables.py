@@ -12,6 +12,7 @@ from ..cache import ResultsCache
 from ..chapters import chapters, get, settings
 from ..chapters.claims import claims_table
 from ..metrics import mean_ci
+from ..stats.confseq import BURN_IN as FIRST_LOOK
 
 CSV_COLUMNS = ["chapter", "model", "method", "setting", "metric", "n", "mean", "ci_lo", "ci_hi"]
 
@@ -22,7 +23,11 @@ def _setting(section: str, parameter: str, setting: str, many_sections: bool) ->
 
 
 def _ci(values: Sequence[float]) -> tuple[float, float, float]:
-    return mean_ci(list(values)) if len(values) else (math.nan, math.nan, math.nan)
+    """Mean and bootstrap 95% interval; no interval (NaN) before the book's first look, as on every page."""
+    if not len(values):
+        return math.nan, math.nan, math.nan
+    mean, lo, hi = mean_ci(list(values))
+    return (mean, lo, hi) if len(values) >= FIRST_LOOK else (mean, math.nan, math.nan)
 
 
 def table_rows(chapter: str, frames: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
