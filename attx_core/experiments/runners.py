@@ -112,10 +112,11 @@ class Run:
             self.note(f"requested {n} images, the set {self.images!r} has {len(ids)}: all of them used")
         return ids, labels
 
-    def _stored(self, kind: str, requested: str, model: str, method: str, entry: CacheEntry) -> list[tuple[str, int, dict[str, Any]]]:
-        """What an entry holds of the target images, read from the store alone (``partial``/``plan``): a machine
-        without the image files (a fresh clone rendering the committed store) shows the same numbers."""
-        ids, labels = self.ids(requested)
+    def _stored(self, kind: str, requested: str, model: str, method: str, entry: CacheEntry,
+                only: Sequence[str] | None = None) -> list[tuple[str, int, dict[str, Any]]]:
+        """What an entry holds of the target images (``only``: of these of them), read from the store alone (``partial``/``plan``):
+        a machine without the image files (a fresh clone rendering the committed store) shows the same numbers."""
+        ids, labels = self._targets(requested, only)
         present = [i for i in ids if i in entry.records]
         if self.plan is not None:
             self.plan.append((entry, [i for i in ids if i not in entry.records]))
@@ -125,6 +126,14 @@ class Run:
             self.provenance = dict(entry.provenance)
         label = dict(zip(ids, labels))
         return [(i, int(label[i]), entry.records[i]) for i in present]
+
+    def _targets(self, requested: str, only: Sequence[str] | None) -> tuple[list[str], list[int]]:
+        """The target ids and labels of ``requested``, limited to ``only`` where given."""
+        ids, labels = self.ids(requested)
+        if only is None:
+            return ids, labels
+        keep = set(only)
+        return [i for i in ids if i in keep], [label for i, label in zip(ids, labels) if i in keep]
 
     def image_set(self, requested: str | None = None):
         """The images of ``requested`` (its own count when the profile gives one)."""
@@ -136,8 +145,9 @@ class Run:
 
     def records(self, kind: str, requested: str, method: str, params: Mapping[str, Any], extra: Mapping[str, Any],
                 compute: Callable[[ResolvedModel, torch.Tensor, torch.Tensor, dict[str, Any]], list[dict[str, Any]]],
-                seed: int | None = None) -> list[tuple[str, int, dict[str, Any]]]:
-        """Records (image id, label, record) of one configuration, computed for the missing images only."""
+                seed: int | None = None, only: Sequence[str] | None = None) -> list[tuple[str, int, dict[str, Any]]]:
+        """Records (image id, label, record) of one configuration, computed for the missing images only (``only``: of
+        these target images alone)."""
         seed = self.seed if seed is None else seed
         full, dropped = method_params(method, params, seed)
         for text in dropped:
@@ -148,12 +158,13 @@ class Run:
                "images": self.images, "size": IMAGE_SIZE, "seed": seed, **extra}
         entry = self.cache.entry(kind, key)
         if self.partial:
-            return self._stored(kind, requested, resolved.name, method, entry)
+            return self._stored(kind, requested, resolved.name, method, entry, only)
         ids, labels = self.ids(requested)
-        if self.cached_only and entry.missing(ids):
-            raise NotComputedError(f"{kind} {resolved.name}/{method}: {len(entry.missing(ids))} of {len(ids)} images not computed")
+        wanted, wanted_labels = self._targets(requested, only)
+        if self.cached_only and entry.missing(wanted):
+            raise NotComputedError(f"{kind} {resolved.name}/{method}: {len(entry.missing(wanted))} of {len(wanted)} images not computed")
         imgs = self.image_set(requested)
-        _check_images(self.images, imgs, ids, labels, entry.missing(ids), full.get("background") == EVALUATION_SET)
+        _check_images(self.images, imgs, ids, labels, entry.missing(wanted), full.get("background") == EVALUATION_SET)
         index = {name: i for i, name in enumerate(imgs.names)}
 
         def batch_fn(batch_ids: list[str]) -> list[dict[str, Any]]:
@@ -170,10 +181,10 @@ class Run:
             for batch in batches:
                 entry.compute(batch, batch_fn, len(batch), provenance=prov)
             return [(i, int(imgs.labels[index[i]]), entry.records[i]) for batch in batches for i in batch]
-        out = entry.compute(ids, batch_fn, self.batch_size, provenance=prov, desc=f"{kind} {resolved.name} {method}")
+        out = entry.compute(wanted, batch_fn, self.batch_size, provenance=prov, desc=f"{kind} {resolved.name} {method}")
         if not self.provenance:
             self.provenance = dict(entry.provenance)
-        return [(i, label, r) for i, label, r in zip(ids, labels, out)]
+        return [(i, label, r) for i, label, r in zip(wanted, wanted_labels, out)]
 
     def attrs(self, requested_models: Sequence[str]) -> dict[str, Any]:
         """What a result frame carries besides its rows: notes, provenance, models and their analogues."""
@@ -217,7 +228,20 @@ def _timed_attribution(model, x: torch.Tensor, y: torch.Tensor, method: str, par
 COARSER_STEPS = (2, 4, 8)  # the resolution study: AUCs at these multiples of the step, from the same curves
 
 
-def _insdel_compute(method: str, insdel: Mapping[str, Any]):
+def _substrate_scores(model, x: torch.Tensor, attr: torch.Tensor, target: torch.Tensor | None, insdel: Mapping[str, Any],
+                      substrates: Mapping[str, Mapping[str, Any]]) -> tuple[torch.Tensor | None, list[dict[str, list[float]]]]:
+    """(the scored class, per image ``{protocol: [insertion, deletion]}``): the AUCs of ``attr`` under each substrate
+    protocol (``insdel`` updated by its settings); ``target`` None: the clean image's top-1 class."""
+    from ..metrics import insertion_deletion
+
+    found = {}
+    for name, protocol in substrates.items():
+        res = insertion_deletion(model, x, attr, target=target, **{**insdel, **protocol})
+        target, found[name] = res.target, res
+    return target, [{name: [float(r.insertion[k]), float(r.deletion[k])] for name, r in found.items()} for k in range(x.shape[0])]
+
+
+def _insdel_compute(method: str, insdel: Mapping[str, Any], substrates: Mapping[str, Mapping[str, Any]] | None = None):
     from ..metrics import coarser_auc, insertion_deletion
 
     def compute(resolved: ResolvedModel, x, y, params):
@@ -226,9 +250,21 @@ def _insdel_compute(method: str, insdel: Mapping[str, Any]):
         step, pixels = int(insdel.get("step", 224)), x.shape[-2] * x.shape[-1]
         exact = [f for f in COARSER_STEPS if pixels % (step * f) == 0]
         coarse = {f: (coarser_auc(res.insertion_curve, f).tolist(), coarser_auc(res.deletion_curve, f).tolist()) for f in exact}
+        other = _substrate_scores(resolved.model, x, attr, res.target, insdel, substrates)[1] if substrates else []
         return [{"insertion": float(i), "deletion": float(d), "target": int(t), "seconds": seconds,
-                 **({"coarser": {str(step * f): [ins[k], dele[k]] for f, (ins, dele) in coarse.items()}} if coarse else {})}
+                 **({"coarser": {str(step * f): [ins[k], dele[k]] for f, (ins, dele) in coarse.items()}} if coarse else {}),
+                 **({"substrates": other[k]} if other else {})}
                 for k, (i, d, t) in enumerate(zip(res.insertion.tolist(), res.deletion.tolist(), res.target.tolist()))]
+
+    return compute
+
+
+def _substrates_compute(method: str, insdel: Mapping[str, Any], substrates: Mapping[str, Mapping[str, Any]]):
+    """The substrate scores of Table 1's map recomputed (images whose Table-1 record predates them)."""
+    def compute(resolved: ResolvedModel, x, y, params):
+        attr, seconds = _timed_attribution(resolved.model, x, y, method, params)
+        target, scores = _substrate_scores(resolved.model, x, attr, None, insdel, substrates)
+        return [{"substrates": s, "target": int(t), "seconds": seconds} for s, t in zip(scores, target.tolist())]
 
     return compute
 
@@ -253,9 +289,10 @@ def _each_config(run: Run, models: Iterable[str], configs: Iterable[tuple[str, s
     return rows
 
 
-def _insdel_rows(run: Run, models: Iterable[str], configs, insdel: Mapping[str, Any], coarser: bool = False) -> list[dict[str, Any]]:
+def _insdel_rows(run: Run, models: Iterable[str], configs, insdel: Mapping[str, Any], coarser: bool = False,
+                 substrates: Mapping[str, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
     def one(requested, method, params):
-        return run.records("insdel", requested, method, params, {"insdel": dict(insdel)}, _insdel_compute(method, insdel))
+        return run.records("insdel", requested, method, params, {"insdel": dict(insdel)}, _insdel_compute(method, insdel, substrates))
 
     def metrics(record: Mapping[str, Any]) -> dict[str, float]:
         out = {"insertion": record["insertion"], "deletion": record["deletion"]}
@@ -285,13 +322,55 @@ def any_model(runner: Runner) -> Runner:
 
 @any_model
 def insdel_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str,
-                 n_images: int | None, seed: int, insdel: Mapping[str, Any], coarser: bool = False, **run_opts: Any) -> pd.DataFrame:
+                 n_images: int | None, seed: int, insdel: Mapping[str, Any], coarser: bool = False,
+                 substrates: Mapping[str, Mapping[str, Any]] | None = None, **run_opts: Any) -> pd.DataFrame:
     """Insertion/deletion AUC per (model, method, image) (Tables 1 and 7): attribution of the label,
     scored on the model's top-1 class. ``coarser=True`` adds the stored AUCs of the same curves at coarser
-    steps as metrics ``insertion@448px`` ... (the resolution study, :mod:`attx_core.experiments.resolution`)."""
+    steps as metrics ``insertion@448px`` ... (the resolution study, :mod:`attx_core.experiments.resolution`).
+    ``substrates`` (protocol name -> settings over ``insdel``): the records computed now also carry the same map's
+    AUCs under these substrates (the substrates chapter reads them; the key and the other fields stay)."""
     run = Run(profile, images, n_images, seed, **run_opts)
     configs = [(m, "", "", dict(p)) for m, p in methods.items()]
-    return run.frame(_insdel_rows(run, models, configs, insdel, coarser), models)
+    return run.frame(_insdel_rows(run, models, configs, insdel, coarser, substrates), models)
+
+
+@any_model
+def substrate_table(profile: str, models: Sequence[str], methods: Mapping[str, Mapping[str, Any]], images: str, n_images: int | None,
+                    seed: int, insdel: Mapping[str, Any], substrates: Mapping[str, Mapping[str, Any]], **run_opts: Any) -> pd.DataFrame:
+    """Insertion/deletion per (model, method, substrate, image) of Table 1's maps: ``zeros`` is Table 1's own AUC, each
+    protocol of ``substrates`` (name -> settings over ``insdel``) is read from Table 1's record where it carries it
+    (images Table 1 lacks are computed there, with them); an older record's image is scored in this runner's own
+    entry (key: Table 1's configuration + the protocols), its map recomputed once. Planning names the own entry alone,
+    lacking every image without a score, so each image is counted once."""
+    require(bool(substrates) and "zeros" not in substrates, f"substrates must name protocols other than Table 1's zeros, got {substrates!r}")
+    run = Run(profile, images, n_images, seed, **run_opts)
+    rows = []
+    for requested in models:
+        for method, params in methods.items():
+            planned, run.plan = run.plan, None  # planning counts an image once, in the own entry: where it has no substrate score
+            try:
+                table1 = run.records("insdel", requested, method, params, {"insdel": dict(insdel)}, _insdel_compute(method, insdel, substrates))
+            except NotComputedError as err:
+                run.note(str(err))
+                continue
+            finally:
+                run.plan = planned
+            scored = {i: r["substrates"] for i, _, r in table1 if set(substrates) <= set(r.get("substrates", {}))}
+            try:
+                own = run.records("substrates", requested, method, params, {"insdel": dict(insdel), "substrates": dict(substrates)},
+                                  _substrates_compute(method, insdel, substrates), only=[i for i in run.ids(requested)[0] if i not in scored])
+            except NotComputedError as err:
+                run.note(str(err))
+                continue
+            scored.update((i, r["substrates"]) for i, _, r in own)
+            ours = run.models[requested].name
+            for image, _, rec in table1:
+                values = {"zeros": (rec["insertion"], rec["deletion"]), **{k: scored[image][k] for k in substrates if image in scored}}
+                for setting, (ins, dele) in values.items():
+                    for metric, value in (("insertion", ins), ("deletion", dele)):
+                        rows.append(dict(model=requested, ours_model=ours, method=method, parameter="", setting=setting, metric=metric,
+                                         image=image, value=value))
+    return run.frame(rows, models)
 
 
 @any_model

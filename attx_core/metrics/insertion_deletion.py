@@ -11,17 +11,24 @@ that channel's own ranking: the published code ranks the signed 3-channel map pe
 numpy advanced indexing (``start[0, :, coords] = finish[0, :, coords]`` with ``coords`` of shape
 (3, step)), writes the union of the three channels' positions into all three channels, cumulatively.
 All curve points are built as masks on the model's device and scored in batches.
+
+``fractions`` puts the curve points at these fractions of the pixels instead of every ``step`` pixels (ROAD's
+10%, ..., 90%). The ``"road"`` substrate is not one image but ROAD's noisy linear imputation (Rong et al., ICML
+2022, ``road/imputations.py``) of the pixels not shown at each curve point, from the pixels shown there.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
+from scipy.sparse.linalg import spsolve
 from torch import Tensor, nn
 
 from ..engine import chunk_size, model_device
@@ -29,7 +36,13 @@ from ..execution import forward_only, predict
 from ..validate import check_attribution, check_images, check_target, require
 
 ORDERS = ("reference", "pixel")
-SUBSTRATES = ("zeros", "blur")
+SUBSTRATES = ("zeros", "blur", "road")
+# ROAD's NoisyLinearImputer: each neighbour's weight (the 4 direct ones 1/6, the 4 diagonal ones 1/12) and the noise's
+# standard deviation on [0, 1] pixel values; its removal fractions 10%, 20%, ..., 90%.
+ROAD_WEIGHTS = (((1, 1), 1 / 12), ((0, 1), 1 / 6), ((-1, 1), 1 / 12), ((1, -1), 1 / 12), ((0, -1), 1 / 6), ((-1, -1), 1 / 12),
+                ((1, 0), 1 / 6), ((-1, 0), 1 / 6))
+ROAD_NOISE = 0.01
+ROAD_FRACTIONS = tuple(k / 10 for k in range(1, 10))
 
 
 @dataclass
@@ -74,10 +87,48 @@ def _rise_kernel(klen: int = 11, sigma: float = 5.0) -> Tensor:
 def substrate_images(x: Tensor, substrate: str) -> Tensor:
     """The fully-perturbed image: black (``"zeros"``, the AttEXplore setting) or RISE's blur (klen 11, sigma 5)."""
     require(substrate in SUBSTRATES, f"substrate must be one of {SUBSTRATES}, got {substrate!r}")
+    require(substrate != "road", "the road substrate has no fixed image: it imputes each curve point (road_impute)")
     if substrate == "zeros":
         return torch.zeros_like(x)
     kernel = _rise_kernel().to(x)
     return F.conv2d(x, kernel, padding=kernel.shape[-1] // 2, groups=3)
+
+
+def road_impute(image: Tensor, known: Tensor, noise: float = ROAD_NOISE, generator: torch.Generator | None = None) -> Tensor:
+    """ROAD's noisy linear imputation of one image (3,H,W) where ``known`` (H,W) is False: every missing pixel is the
+    weighted mean of its in-image neighbours (:data:`ROAD_WEIGHTS`), one sparse linear system over the missing pixels
+    solved per channel, plus Gaussian noise of std ``noise`` (drawn as ROAD does, channels x missing pixels)."""
+    require(image.dim() == 3 and tuple(known.shape) == tuple(image.shape[1:]),
+            f"road_impute takes one image (C,H,W) and a mask (H,W), got {tuple(image.shape)} and {tuple(known.shape)}")
+    h, w = known.shape
+    shown = known.flatten().bool().cpu().numpy()
+    require(bool(shown.any()), "ROAD imputes from the pixels shown: at least one pixel must be known")
+    flat = image.detach().flatten(1)
+    missing = np.flatnonzero(~shown)
+    if not len(missing):
+        return image.detach().clone()
+    values = flat.double().cpu().numpy()
+    n = len(missing)
+    variable = np.full(h * w, -1)
+    variable[missing] = np.arange(n)
+    row, col = np.divmod(missing, w)
+    weights, rhs = np.zeros(n), np.zeros((n, values.shape[0]))
+    rows, cols, entries = [np.arange(n)], [np.arange(n)], []
+    for (dr, dc), weight in ROAD_WEIGHTS:
+        r, c = row + dr, col + dc
+        inside = np.flatnonzero((r >= 0) & (r < h) & (c >= 0) & (c < w))
+        neighbour = r[inside] * w + c[inside]
+        weights[inside] += weight
+        given = shown[neighbour]
+        rhs[inside[given]] -= weight * values[:, neighbour[given]].T
+        rows.append(inside[~given])
+        cols.append(variable[neighbour[~given]])
+        entries.append(np.full(int((~given).sum()), weight))
+    system = sp.csc_matrix((np.concatenate([-weights, *entries]), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    solved = torch.from_numpy(np.asarray(spsolve(system, rhs)).reshape(n, -1)).float().T
+    out = flat.clone()
+    out[:, torch.from_numpy(missing).to(out.device)] = (solved + noise * torch.randn(solved.shape, generator=generator)).to(out)
+    return out.view_as(image)
 
 
 def _descending_ranks(scores: Tensor) -> Tensor:
@@ -106,6 +157,8 @@ def insertion_deletion(
     substrate: str = "zeros",
     order: str = "reference",
     batch_size: int | None = None,
+    fractions: Sequence[float] | None = None,
+    seed: int = 0,
 ) -> InsDelResult:
     """Insertion and deletion AUC of ``attributions`` for images x (B,3,H,W), RISE protocol, batched.
 
@@ -113,6 +166,9 @@ def insertion_deletion(
     ``batch_size`` = images per forward pass (default :func:`attx_core.engine.chunk_size`).
     ``step`` = pixels per curve point: 224 is the paper's; 448 or 896 moved no method's mean AUC by 0.002 on
     72 Lite0 images (README, "Insertion/deletion resolution"): a shortcut for exploratory runs, not for Table 1.
+    ``fractions``: curve points at ``int(H*W*f)`` pixels moved instead (increasing, in [0, 1]; the AUC is the
+    trapezoid over them, normalised by their span); ``"road"`` needs them strictly inside (0, 1). ``seed``: ROAD's
+    noise at curve point p of mode m (0 insertion, 1 deletion) comes from a generator seeded ``seed + 2p + m``.
 
     Example::
 
@@ -124,29 +180,43 @@ def insertion_deletion(
     require(isinstance(step, int) and step >= 1, f"step must be an integer >= 1, got {step!r}")
     require(substrate in SUBSTRATES, f"substrate must be one of {SUBSTRATES}, got {substrate!r}")
     require(order in ORDERS, f"order must be one of {ORDERS}, got {order!r}")
+    spots = None if fractions is None else [float(f) for f in fractions]
+    require(spots is None or (len(spots) >= 2 and all(0 <= a < b <= 1 for a, b in zip(spots, spots[1:]))),
+            f"fractions must be at least two increasing values in [0, 1], got {fractions!r}")
+    require(substrate != "road" or (spots is not None and 0 < spots[0] and spots[-1] < 1),
+            f"the road substrate imputes from the pixels shown: it needs fractions strictly inside (0, 1), e.g. {ROAD_FRACTIONS}")
     batch_size = chunk_size(model_device(model), x[0].numel()) if batch_size is None else batch_size
     require(isinstance(batch_size, int) and batch_size >= 1, f"batch_size must be an integer >= 1, got {batch_size!r}")
 
     device = model_device(model)
     x = x.to(device)
     b, _, h, w = x.shape
-    points = num_points(h * w, step)
+    points = num_points(h * w, step) if spots is None else len(spots)
+    limits = torch.arange(points, device=device) * step if spots is None else torch.tensor([int(h * w * f) for f in spots], device=device)
     total = 2 * b * points  # every (mode, image, point) triple, mode 0 = insertion, 1 = deletion
     if target is None:
         target = predict(model, x, batch_size, samples=b + total).argmax(dim=1)
     target = check_target(target, b, getattr(model, "num_classes", None)).to(device)
 
     keys = pixel_keys(attributions.to(device), order).view(b, 1, h, w)
-    background = substrate_images(x, substrate)
+    background = None if substrate == "road" else substrate_images(x, substrate)
     forward = forward_only(model, total, batch_size)
     scores = torch.empty(total, device=device)
     for start in range(0, total, batch_size):
         idx = torch.arange(start, min(start + batch_size, total), device=device)
         mode, image, point = idx // (b * points), (idx // points) % b, idx % points
-        moved = keys[image] < (point * step).view(-1, 1, 1, 1)  # (n,1,H,W), shared by the channels
+        moved = keys[image] < limits[point].view(-1, 1, 1, 1)  # (n,1,H,W), shared by the channels
         shows_image = moved == (mode == 0).view(-1, 1, 1, 1)  # inserted, or not yet deleted
-        images = torch.where(shows_image, x[image], background[image])
+        if background is None:
+            images = torch.stack([road_impute(x[i], s[0], generator=torch.Generator().manual_seed(seed + 2 * p + m))
+                                  for i, s, p, m in zip(image.tolist(), shows_image, point.tolist(), mode.tolist())])
+        else:
+            images = torch.where(shows_image, x[image], background[image])
         probs = forward(images).softmax(dim=1)
         scores[idx] = probs.gather(1, target[image][:, None])[:, 0]
     curves = scores.view(2, b, points)
+    if spots is not None:
+        at = torch.tensor(spots, device=device, dtype=curves.dtype)
+        areas = torch.trapezoid(curves, at, dim=-1) / (at[-1] - at[0])
+        return InsDelResult(areas[0], areas[1], curves[0], curves[1], target)
     return InsDelResult(auc(curves[0]), auc(curves[1]), curves[0], curves[1], target)
