@@ -21,13 +21,13 @@ from .transforms import Diversity, IntegratedScales, Neighbours, Scales, Spectru
 from .seeding import ImageRandom
 from .validate import check_images, check_param_types, check_target, hints_from_defaults, require
 
-RULES = ("plain", "mig", "gra", "naa")
+GRADIENT_RULES = ("plain", "mig", "gra", "naa")  # how an explorer turns its copies' gradients into g_t
 DIRECTIONS = ("ascend", "descend")
 
 
 @dataclass(frozen=True)
 class Explorer:
-    """An attack as data: copy transforms, DI, gradient rule, TI, momentum, look-ahead, start."""
+    """An attack as data: copy transforms, DI, gradient rule (one of :data:`GRADIENT_RULES`), TI, momentum, look-ahead, start."""
 
     transforms: tuple = ()
     diversity: Diversity | None = None
@@ -39,6 +39,9 @@ class Explorer:
     eta: float | None = None  # GRA decay indicator factor
     apply_indicator: bool = True  # False: GRA without its decay indicator M (a variant; every TransferAttack copy applies M)
     ensemble: int = 30  # NAA: scaled copies for the neuron-attribution weights
+
+    def __post_init__(self) -> None:
+        require(self.rule in GRADIENT_RULES, f"explorer rule must be one of {GRADIENT_RULES}, got {self.rule!r}")
 
 
 @dataclass(frozen=True)

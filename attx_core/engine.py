@@ -164,7 +164,7 @@ def integrate(segments: Iterable[Segment], sign: float = 1.0) -> Tensor:
     return sign * total
 
 
-RULES = ("trapezoid", "left", "right")
+QUADRATURE_RULES = ("trapezoid", "left", "right")  # how the integrator weighs a segment's two end gradients
 
 
 def straight_line(
@@ -183,8 +183,8 @@ def straight_line(
     only the points the rule needs are evaluated, all of them (for all images) in one chunked pass.
     ``create_graph=True`` keeps the segments differentiable w.r.t. both ends and the parameters.
     """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if rule not in QUADRATURE_RULES:
+        raise ValueError(f"rule must be one of {QUADRATURE_RULES}, got {rule!r}")
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     alphas = torch.linspace(0.0, 1.0, steps + 1, device=x.device, dtype=x.dtype)

@@ -22,7 +22,7 @@ from .registry import register_method
 
 BIG_L2_EPSILONS = (36 / 255, 64 / 255, 0.3, 0.5, 0.7, 0.9, 1.1)  # zifanw/boundary default.py, L2 radii
 NORMS = ("linf", "l2")
-RULES = ("captum", "trapezoid")
+BIG_RULES = ("captum", "trapezoid")
 
 
 def _output(logits: Tensor, output: str) -> Tensor:
@@ -111,7 +111,7 @@ def _check(p: dict[str, Any]) -> None:
     require_choice("norm", p["norm"], NORMS)
     require_choice("search_output", p["search_output"], OUTPUTS)
     require_choice("output", p["output"], OUTPUTS)
-    require_choice("rule", p["rule"], RULES)
+    require_choice("rule", p["rule"], BIG_RULES)
     least = 2 if p["rule"] == "captum" else 1
     require(p["steps"] >= least, f"steps must be an integer >= {least} for rule={p['rule']!r}, got {p['steps']!r}")
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from ..engine import OUTPUTS, RULES, class_score, integrate, straight_line
+from ..engine import OUTPUTS, QUADRATURE_RULES, class_score, integrate, straight_line
 from ..validate import require, require_choice
 from .registry import register_method
 
-IG_RULES = ("riemann_trapezoid", *RULES)
+IG_RULES = ("riemann_trapezoid", *QUADRATURE_RULES)
 
 
 def resolve_baseline(baseline: str | Tensor, x: Tensor) -> Tensor:
