@@ -75,8 +75,8 @@ from . import data, execution, models
 from .attacks import ATTACKS
 from .cache import REPO_ROOT, atomic_write_json, provenance
 from .engine import chunk_size, model_device, named_objective
+from .experiments.runners import passes_per_image
 from .methods import METHODS, attribute
-from .methods.registry import method_passes
 from .seeding import ImageRandom
 from .transforms import Diversity, dct2, idct2, smooth
 from .validate import require
@@ -253,14 +253,6 @@ def reference_batch(device: torch.device | str | None = None) -> int:
     return min(chunk_size(device), 16)
 
 
-def formula_passes(method: str, params: dict[str, Any] | None = None) -> float | None:
-    """Forward+backward passes per image by the method's registered formula, on its defaults + ``params``."""
-    try:
-        return method_passes(method, params)
-    except Exception:  # noqa: BLE001 - a formula we cannot evaluate is reported as unknown
-        return None
-
-
 # --- timing baselines shaped like the published code ------------------------------------------------
 
 
@@ -371,7 +363,7 @@ def paper_pass_rates() -> dict[str, dict[str, float | None]]:
     with path.open() as fh:
         for row in csv.DictReader(fh):
             m, fps = row["method"], float(row["value"])
-            passes = float(published_passes_per_image()) if m == "attexplore" else formula_passes(m) if m in METHODS else None
+            passes = float(published_passes_per_image()) if m == "attexplore" else _known(passes_per_image(m, {})) if m in METHODS else None
             out[m] = {"paper_fps": fps, "passes_per_image": passes, "implied_passes_per_s": fps * passes if passes else None}
     return out
 
@@ -430,7 +422,12 @@ def device_slug(device: torch.device) -> str:
     return f"cpu-{torch.get_num_threads()}t"
 
 
-def method_params(method: str, settings: str, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _known(passes: float) -> float | None:
+    """A passes-per-image figure, None where the registry's formula could not be read."""
+    return passes if passes == passes else None
+
+
+def run_params(method: str, settings: str, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """A method's parameters for the run: small settings (names it declares) or its defaults, then overrides."""
     base = SMALL_SETTINGS.get(method, {}) if settings == "small" else {}
     params = {k: v for k, v in base.items() if k in METHODS[method].defaults}
@@ -455,8 +452,8 @@ def bench_method(model: nn.Module, x: Tensor, y: Tensor, method: str, params: di
     t = timed(model, lambda: _batched(lambda xb, yb: attribute(model, xb, yb, method=method, **params), x, y, batch))
     ideal, eff = _efficiency(timer, t)
     n = x.shape[0]
-    formula = formula_passes(method, params)
-    formula_defaults = formula_passes(method)
+    formula = _known(passes_per_image(method, params))
+    formula_defaults = _known(passes_per_image(method, {}))
     projected = None
     if formula_defaults and eff == eff and eff > 0:
         projected = 1.0 / (formula_defaults * timer.per_sample(tuple(x.shape[1:]), True, reference_batch(x.device)) / eff)
@@ -858,7 +855,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     maps: dict[str, Tensor] = {}
     for method in methods:
-        params = method_params(method, args.settings, overrides) if method in METHODS else {}
+        params = run_params(method, args.settings, overrides) if method in METHODS else {}
         if method in METHODS and not args.no_warmup:  # first calls pay one-time costs (lazy imports, new shapes)
             attribute(model, x[:1], y[:1], method=method, **params)
         rows[method], out = bench_method(model, x, y, method, params, args.batch, timer)
@@ -867,7 +864,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  {method}: {rows[method].get('seconds', 0):.2f} s", file=sys.stderr)
     result: dict[str, Any] = {"methods": rows}
     if not args.no_published and "attexplore" in METHODS:
-        params = method_params("attexplore", args.settings, overrides)
+        params = run_params("attexplore", args.settings, overrides)
         ours = rows.get("attexplore") or bench_method(model, x, y, "attexplore", params, args.batch, timer)[0]
         result["published_attexplore"] = bench_published(model, x, y, params, ours, maps.get("attexplore"), timer)
     insdel_maps = next(iter(maps.values()), None)
@@ -878,12 +875,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if variants:
         vm = "attexplore" if "attexplore" in maps else next(iter(maps), None)
         result["variants"] = {
-            v: bench_variant(model, x, y, v, vm, method_params(vm, args.settings, overrides), args.batch, rows[vm]["seconds"])
+            v: bench_variant(model, x, y, v, vm, run_params(vm, args.settings, overrides), args.batch, rows[vm]["seconds"])
             if vm else {"status": "skipped: no method ran"}
             for v in variants
         }
     if not args.no_policy and insdel_maps is not None:
-        result["policy"] = bench_policy(model, x, y, insdel_maps, step, method_params("attexplore", args.settings, overrides), args.batch, args.reps)
+        result["policy"] = bench_policy(model, x, y, insdel_maps, step, run_params("attexplore", args.settings, overrides), args.batch, args.reps)
         result["store_insdel"] = bench_store_insdel(model, x, insdel_maps, args.reps)
         result["machine"] = bench_machine(model, tuple(x.shape[1:]), result["policy"]["forward_s_per_sample"])
         result["captum_infidelity"] = bench_captum_infidelity(model, x, y, insdel_maps)

@@ -8,6 +8,7 @@ import torch
 
 from attx_core import attribute, bench, execution
 from attx_core.chapters.protocol import PAPER_METHODS
+from attx_core.experiments.runners import passes_per_image
 
 
 def test_bench_writes_json_with_expected_keys(tmp_path):
@@ -53,7 +54,7 @@ def test_published_loop_makes_220_passes_per_image_at_defaults(tiny_model):
     assert {c[0] for c in log.calls} == {1}  # one image -> batch 1 per pass, sequential samples
     with bench.count_passes(tiny_model) as ours:
         attribute(tiny_model, x, y, method="attexplore")
-    assert ours.samples(True) == bench.formula_passes("attexplore") == 200
+    assert ours.samples(True) == passes_per_image("attexplore", {}) == 200
 
 
 def test_published_loop_equals_attexplore_for_same_draws(tiny_model, tiny_images):
@@ -72,7 +73,7 @@ def test_channels_last_keeps_maps_and_restores_model(tiny_model, tiny_images):
             pass
 
 
-def test_formula_passes_uses_overrides():
-    assert bench.formula_passes("ig") == 50  # Captum's riemann_trapezoid: n_steps points
-    assert bench.formula_passes("ig", {"steps": 9}) == 9
-    assert bench.formula_passes("ig", {"steps": 9, "rule": "trapezoid"}) == 10
+def test_passes_per_image_uses_overrides():
+    assert passes_per_image("ig", {}) == 50  # Captum's riemann_trapezoid: n_steps points
+    assert passes_per_image("ig", {"steps": 9}) == 9
+    assert passes_per_image("ig", {"steps": 9, "rule": "trapezoid"}) == 10
