@@ -5,20 +5,20 @@ import dataclasses
 import math
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 import torch
 import torch.nn.functional as F
+from reference import robust_regularizers as ref_reg
+from reference import robust_topk as ref_topk
 
+from attx_core.engine import class_score, integrate, straight_line
 from attx_core.robust import datasets
 from attx_core.robust.datasets import DatasetMissing, load_dataset
 from attx_core.robust.nets import SmallCNN, softplus_surrogate
 from attx_core.robust.regularizers import attribution_regularizer, distribution_term, path_ig, sign_shift_term
 from attx_core.robust.topk_attack import AttackConfig, topk_attack
 from attx_core.robust.training import batch_loss, checkpoint_path, config, train
-from attx_core.engine import class_score, integrate, straight_line
-from reference import robust_regularizers as ref_reg
-from reference import robust_topk as ref_topk
 
 
 def _peaked(n_pixels: int, peak: float) -> torch.Tensor:
@@ -334,7 +334,8 @@ def test_settings_are_the_data_the_code_uses(dataset, monkeypatch):
         cfg = config(objective, dataset)
         opt = s.optimisers[robust_settings.family(objective)]
         assert (cfg.eps, cfg.pgd_steps, cfg.pgd_step) == (s.eps, s.pgd_steps, s.pgd_step)
-        assert (cfg.optimiser, cfg.batch_size, cfg.lr_schedule, cfg.weight_decay, cfg.reduction) == (opt.kind, opt.batch_size, opt.schedule, opt.weight_decay, opt.reduction)
+        assert (cfg.optimiser, cfg.batch_size, cfg.lr_schedule, cfg.weight_decay, cfg.reduction) == (
+            opt.kind, opt.batch_size, opt.schedule, opt.weight_decay, opt.reduction)
         if objective.startswith("ig_"):
             assert (cfg.lam, cfg.ig_m, cfg.ig_every) == (s.rar_lambda[objective], s.rar_m, s.rar_every)
         elif objective.startswith(("ar", "adv_ar")):
@@ -540,3 +541,71 @@ def test_robustness_claim_is_decided_on_paired_topk_differences(shift, verdict):
     assert set(long.method) == {*PRIOR_OBJECTIVES, "adv_ar"}
     comparisons = compare_claim(CLAIMS["robustness"][1], long)
     assert overall(comparisons) == verdict and {c.rival for c in comparisons} == set(PRIOR_OBJECTIVES)
+
+
+def test_mnist_cpu_scale_settings_are_accepted():
+    """The MNIST scale: every objective's training config and the attack build; the radius warms up over half the steps."""
+    from attx_core.robust.training import BASE_OBJECTIVES
+
+    prof = robust_eval.PROFILES["mnist_cpu"]
+    for objective in BASE_OBJECTIVES:
+        cfg = robust_eval.train_config("mnist", objective, prof, seed=3407)
+        assert (cfg.eps, cfg.eps_warmup, cfg.n_train, cfg.epochs, cfg.width) == (0.3, 0.5, 30_000, 1, 0.25)
+    assert robust_eval.attack_config("mnist", prof).iterations == robust_eval.QUICK_ATTACK["iterations"]
+    cfg = robust_eval.train_config("mnist", "pgd", prof)
+    assert cfg.at_step(0, 100).eps == pytest.approx(0.3 / 50) and cfg.at_step(0, 100).pgd_step == pytest.approx(cfg.pgd_step / 50)
+    assert cfg.at_step(24, 100).eps == pytest.approx(0.15) and cfg.at_step(49, 100) is cfg and cfg.at_step(99, 100) is cfg
+    no_ramp = dataclasses.replace(cfg, eps_warmup=0.0)
+    assert no_ramp.at_step(0, 100) is no_ramp
+    with pytest.raises(ValueError, match="eps_warmup"):
+        dataclasses.replace(cfg, eps_warmup=1.5)
+
+
+def test_checkpoint_names_without_warm_up_are_unchanged(tmp_path):
+    """eps_warmup at its default stays out of the checkpoint hash (nets trained before it keep their files)."""
+    from attx_core.cache import config_key
+
+    cfg = config("pgd", width=0.25)
+    old = {"dataset": "mnist", **{k: v for k, v in dataclasses.asdict(cfg).items() if k != "eps_warmup"}}
+    assert checkpoint_path("mnist", cfg, tmp_path).name == f"pgd-{config_key(old)}.pt"
+    assert checkpoint_path("mnist", dataclasses.replace(cfg, eps_warmup=0.5), tmp_path) != checkpoint_path("mnist", cfg, tmp_path)
+
+
+def test_training_with_warm_up_ramps_the_pgd_radius(tmp_path, monkeypatch):
+    """A tiny training run with the warm-up: the PGD radius grows linearly over the first half of the steps, then stays."""
+    from attx_core.robust import training
+
+    _mnist_stand_in(monkeypatch, n=128)
+    radii: list[float] = []
+    real = training.pgd
+    monkeypatch.setattr(training, "pgd", lambda loss, x, eps, *a, **k: (radii.append(eps), real(loss, x, eps, *a, **k))[1])
+    cfg = config("pgd", epochs=2, batch_size=32, width=0.125, pgd_steps=1, eps_warmup=0.5)
+    net = train("mnist", cfg, checkpoints=tmp_path, progress=False)
+    assert radii == pytest.approx([0.075, 0.15, 0.225, 0.3, 0.3, 0.3, 0.3, 0.3])  # 8 steps, 4 of warm-up
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_chapter_runs_mnist_at_its_own_scale_and_keeps_fmnists_records():
+    """Standard profile: MNIST at mnist_cpu (a store entry of its own), FMNIST still read from its cpu entry."""
+    from attx_core.chapters import settings
+    from attx_core.chapters.robustness import scale_sentence, scales, study
+
+    cfg = settings("standard", "robustness")
+    assert scales(cfg["datasets"], cfg["robust_profile"], cfg["dataset_profiles"]) == {"mnist_cpu": ["mnist"], "cpu": ["fmnist"]}
+    plan: list = []
+    df = study(**cfg, plan=plan)
+    keys = {entry.key["method"]: entry for entry, _ in plan}
+    assert set(keys) == {"mnist_cpu", "cpu"} and keys["cpu"].key["version"] == robust_eval.VERSION
+    assert set(df.loc[df.dataset == "fmnist", "objective"]) == set(cfg["objectives"])  # the committed FMNIST records
+    assert "mnist" not in set(df.dataset) or (df.loc[df.dataset == "mnist", "n_images"] > 0).all()
+    assert "mnist_cpu" in scale_sentence(**cfg) and "CPU-hours" in scale_sentence(**cfg)  # priced from data/bench/robust-cpu-1t.json
+
+
+def test_aa_is_priced_at_the_pgd_steps_the_measured_step_ran():
+    """A scale with 2-step PGD training: AA's 10 steps cost (10 + 1) / (2 + 1) measured PGD steps per image."""
+    from attx_core.robust import costs
+
+    measured = {"profile": "mnist_cpu", "step_seconds": {"mnist": {"pgd": 0.3}}, "batch_size": {"mnist": {"pgd": 64}},
+                "attack": {"mnist": {"fixed": 0.0, "per_iteration": 0.0, "iterations": 10}}}
+    h = costs.projected_hours(measured, "mnist", "pgd", "mnist_cpu")
+    assert h["steps"] == 469 and h["aa"] == pytest.approx(10_000 * 0.3 / 64 * 11 / 3 / 3600)

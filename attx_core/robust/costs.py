@@ -3,26 +3,29 @@
 Seconds per training step of each objective (the profile's net, batch size, PGD and IG points; one timed
 step after a small warm-up step, on random inputs of the dataset's shape: a step's cost does not depend on
 the pixel values) and seconds per attacked image of the top-k attack (two iteration counts timed, so the
-fixed part and the per-iteration part separate). :func:`projected_hours` turns them into the hours of a
+fixed part and the per-iteration part separate). On the CPU the seconds are the process's CPU time (what a
+CPU-hour counts, not inflated when other jobs share the cores); on a GPU, wall time. :func:`projected_hours` turns them into the hours of a
 profile's run: training steps x seconds per step, the top-k attack on its images, and AA's PGD on the test
 images (priced as PGD training steps, which run the same attack). ``attx bench --robustness`` stores the
 measurement in ``data/bench/robust-<device>.json``; the robustness page reads it.
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
 
 import torch
 
+from ..cache import REPO_ROOT
 from ..validate import require
 from .datasets import info
 from .evaluate import PROFILES, Profile, attack_config, train_config
 from .nets import make_net
 from .settings import dataset_settings
 from .topk_attack import topk_attack
-from .training import _optimiser, batch_loss
+from .training import BASE_OBJECTIVES, _optimiser, batch_loss
 
 # training / test split sizes of the datasets (the authors' splits; Flower-17: 72 / 8 images per class)
 SPLIT_SIZES = {"mnist": (60_000, 10_000), "fmnist": (60_000, 10_000), "gtsrb": (39_209, 12_630), "flower17": (1_224, 136)}
@@ -40,6 +43,11 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _clock(device: torch.device) -> float:
+    """CPU time of this process on the CPU, wall time on a GPU (its work runs outside the process's CPU time)."""
+    return time.perf_counter() if device.type == "cuda" else time.process_time()
+
+
 def step_seconds(dataset: str, objective: str, profile: Profile, device: torch.device) -> float:
     """Seconds of one training step of ``objective`` on ``dataset`` at ``profile``'s settings."""
     n_train = SPLIT_SIZES[dataset][0]
@@ -50,13 +58,13 @@ def step_seconds(dataset: str, objective: str, profile: Profile, device: torch.d
     x, y = _inputs(dataset, cfg.batch_size, device)
     for size in (min(2, cfg.batch_size), cfg.batch_size):  # warm-up on two images, then the timed step
         _sync(device)
-        start = time.perf_counter()
+        start = _clock(device)
         loss = batch_loss(net, x[:size], y[:size], cfg, gen)
         optim.zero_grad()
         loss.backward()
         optim.step()
         _sync(device)
-        seconds = time.perf_counter() - start
+        seconds = _clock(device) - start
     return seconds
 
 
@@ -72,10 +80,10 @@ def attack_seconds(dataset: str, profile: Profile, device: torch.device, n_image
     times = {}
     for iterations in (1, 3):
         _sync(device)
-        start = time.perf_counter()
+        start = _clock(device)
         topk_attack(net, x, y, type(cfg)(**{**cfg.__dict__, "iterations": iterations}))
         _sync(device)
-        times[iterations] = (time.perf_counter() - start) / n_images
+        times[iterations] = (_clock(device) - start) / n_images
     per_iteration = max(0.0, (times[3] - times[1]) / 2)
     fixed = max(0.0, times[1] - per_iteration)
     return {"fixed": fixed, "per_iteration": per_iteration, "iterations": cfg.iterations, "total": fixed + cfg.iterations * per_iteration}
@@ -105,9 +113,10 @@ def projected_hours(costs: dict[str, Any], dataset: str, objective: str, profile
     steps = cfg.epochs * math.ceil(n / cfg.batch_size)
     step = costs["step_seconds"][dataset][objective] * cfg.batch_size / costs["batch_size"][dataset][objective]
     pgd_per_sample = costs["step_seconds"][dataset].get("pgd", math.nan) / costs["batch_size"][dataset].get("pgd", 1)
-    s = dataset_settings(dataset)
-    aa_steps = prof.pgd_eval_steps or s.pgd_steps
-    aa = (prof.n_test or n_test) * pgd_per_sample * (aa_steps + 1) / (s.pgd_steps + 1)
+    aa_steps = prof.pgd_eval_steps or dataset_settings(dataset).pgd_steps
+    measured = PROFILES[costs.get("profile", profile)]  # the scale the costs were measured at: its pgd step ran its PGD steps
+    train_steps = train_config(dataset, "pgd", measured, n_train_total=n_train).pgd_steps
+    aa = (prof.n_test or n_test) * pgd_per_sample * (aa_steps + 1) / (train_steps + 1)
     att = costs["attack"][dataset]
     iterations = attack_config(dataset, prof).iterations
     n_attack = prof.n_attack or n_test
@@ -117,4 +126,14 @@ def projected_hours(costs: dict[str, Any], dataset: str, objective: str, profile
     return hours
 
 
-__all__ = ["SPLIT_SIZES", "attack_seconds", "measure", "projected_hours", "step_seconds"]
+def measured_hours(profile: str, dataset: str, objectives: tuple[str, ...] = BASE_OBJECTIVES) -> float | None:
+    """Projected CPU-hours of ``objectives`` on ``dataset`` at robustness scale ``profile`` from its committed one-thread
+    measurement (``data/bench/robust-cpu-1t.json``, run ``profile``); None when not measured."""
+    path = REPO_ROOT / "data" / "bench" / "robust-cpu-1t.json"
+    runs = json.loads(path.read_text()).get("runs", {}) if path.is_file() else {}
+    if profile not in runs or dataset not in runs[profile]["step_seconds"]:
+        return None
+    return sum(projected_hours(runs[profile], dataset, o, profile)["total"] for o in objectives)
+
+
+__all__ = ["SPLIT_SIZES", "attack_seconds", "measure", "measured_hours", "projected_hours", "step_seconds"]

@@ -87,7 +87,8 @@ def _view(mask: Tensor, like: Tensor) -> Tensor:
     return mask.view(-1, *([1] * (like.dim() - 1)))
 
 
-def topk_attack(net: nn.Module, x: Tensor, y: Tensor, cfg: AttackConfig = AttackConfig(), explain: Explain | None = None, seed: int = 0) -> dict[str, Tensor]:
+def topk_attack(net: nn.Module, x: Tensor, y: Tensor, cfg: AttackConfig = AttackConfig(), explain: Explain | None = None,
+                seed: int = 0) -> dict[str, Tensor]:
     """Attack the attribution maps of correctly classified images ``x`` (labels ``y``), as the authors did.
 
     ``explain`` gives the maps under attack (default: :func:`ig_maps` with ``cfg.ig_steps``); the
