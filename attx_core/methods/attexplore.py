@@ -9,6 +9,7 @@ ascends its objective and -1 on one that descends it, so the features the path u
 """
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -47,8 +48,6 @@ PRESETS: dict[str | None, dict[str | None, dict[str, Any]]] = {
     "table6": TABLE6,
     "table6_accumulate": {a: {**p, "accumulate": a in ACCUMULATING} for a, p in TABLE6.items()},
 }
-KNOBS = ("epsilon", "num_steps", "N", "rho", "sigma", "momentum", "di_prob", "ti_size", "beta", "use_sign",
-         "objective", "direction", "accumulate")
 
 
 def explorer_settings(attack: str | None, preset: str | None = None, explicit: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -121,11 +120,15 @@ def attexplore(
     not have raises ValueError. ``attack_params`` sets any other explorer parameter. ``preset`` picks a
     row of :data:`PRESETS` (``"paper"``, ``"table6"``, ``"table6_accumulate"``).
     """
-    knobs = dict(epsilon=epsilon, num_steps=num_steps, N=N, rho=rho, sigma=sigma, momentum=momentum, di_prob=di_prob,
-                 ti_size=ti_size, beta=beta, use_sign=use_sign, objective=objective, direction=direction, accumulate=accumulate)
+    knobs = {k: v for k, v in locals().items() if k in KNOBS}
     extra = dict(attack_params or {})
     both = sorted(k for k in extra if knobs.get(k) is not None)
     require(not both, f"set {', '.join(both)} either as a keyword or in attack_params, not both")
     explicit = {**{k: v for k, v in knobs.items() if v is not None}, **extra, "seed": seed}
     name, full = explorer_settings(attack, preset, explicit)
     return integrate(trajectory(model, x, target, name, **full), sign=path_sign(full["direction"]))
+
+
+# The explorer knobs AttEXplore exposes as keywords: declared once, by its signature.
+KNOBS = tuple(name for name in inspect.signature(attexplore).parameters
+              if name not in ("model", "x", "target", "attack", "seed", "attack_params", "preset"))
