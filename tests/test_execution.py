@@ -38,20 +38,26 @@ def test_gradients_come_back_nchw(tiny_model, tiny_images):
     assert g.is_contiguous() and g2.is_contiguous()
 
 
-def test_compiled_insdel_matches_eager(tiny_model):
-    """AUCs of the compiled channels-last forward within 1e-4 of eager fp32; padding the last chunk changes nothing."""
-    model = models.load("tiny_cnn", weights=None)  # its own compiled graph
+@pytest.mark.parametrize("backend", ["compiled", "openvino"])
+def test_forward_backend_insdel_matches_eager(tiny_model, backend):
+    """AUCs of each forward backend (the compiled channels-last torch copy, OpenVINO) within 1e-4 of eager fp32;
+    the padded last chunk and the neighbours change no sample's score."""
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+    model = models.load("tiny_cnn", weights=None)  # its own compiled graph / conversions
     model.load_state_dict(tiny_model.state_dict())
     g = torch.Generator().manual_seed(2)
     x, maps = torch.rand(3, 3, 32, 32, generator=g), torch.randn(3, 3, 32, 32, generator=g)
     with execution.policy_scope("eager"):
         ref = insertion_deletion(model, x, maps, step=64, batch_size=8)
-    with execution.policy_scope("compiled"):
+    with execution.policy_scope(backend):
         fast = insertion_deletion(model, x, maps, step=64, batch_size=8)  # 2*3*17 = 102 samples: last chunk padded
         alone = insertion_deletion(model, x[1:2], maps[1:2], step=64, batch_size=8)
     torch.testing.assert_close(fast.insertion, ref.insertion, atol=1e-4, rtol=0)
     torch.testing.assert_close(fast.deletion, ref.deletion, atol=1e-4, rtol=0)
     torch.testing.assert_close(alone.insertion_curve[0], fast.insertion_curve[1], atol=1e-6, rtol=0)
+    if backend == "openvino":
+        assert set(execution.OPENVINO.get(model).requests) == {((8, 3, 32, 32), 1, "f32")}  # one shape, 1 thread, f32
 
 
 def test_auto_compiles_only_large_calls(tiny_model, monkeypatch):
