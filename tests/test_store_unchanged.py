@@ -26,8 +26,10 @@ STATUS = {
     ("table08_infd", "inception_v3"): (0, 0), ("table08_infd", "resnet50"): (0, 0), ("table08_infd", "vgg16"): (0, 0),
     ("figure04_heatmaps", "inception_v3"): (6, 6), ("explorer", "inception_v3"): (0, 4),
     ("attexplorepp", "inception_v3"): (0, 140), ("published_vs_corrected", "inception_v3"): (0, 148),
-    ("sanity_check", "inception_v3"): (16, 16), ("robustness", None): (500, 500),
+    ("sanity_check", "inception_v3"): (16, 16), ("robustness", None): (0, 500), ("substrates", "inception_v3"): (0, 0),
 }
+# Since then MNIST moved to the mnist_cpu robustness scale (its cpu-scale nets did not learn): its nets are new records,
+# none at that commit (FMNIST's are read as they were); the substrates chapter is new.
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +78,8 @@ def test_the_tables_keep_their_values(without_images, tmp_path) -> None:
         if old.stem == "table07_vit":  # Lite0 numbers filed under the ViT chapter: now none (a stand-in cannot test it)
             assert after.empty and not before.empty
             continue
+        if old.stem == "robustness":  # MNIST's cpu-scale nets are no longer the chapter's (see STATUS)
+            before = before[~before.model.str.contains("mnist)", regex=False) | before.model.str.contains("fmnist", regex=False)]
         if old.stem == "explorer":  # MIG's and GRA's "samples=5" rows were their 20-sample maps (the knob was dropped then)
             before = before[~(before.method.isin(["attexplore[mig]", "attexplore[gra]"]) & before.setting.str.contains("samples=5 "))]
         keys = ["chapter", "model", "method", "setting", "metric"]
