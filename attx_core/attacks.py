@@ -17,8 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from .engine import OBJECTIVES, Objective, Segment, input_gradients, named_objective
-from .transforms import Diversity, IntegratedScales, Neighbours, Scales, Spectrum, smooth
 from .seeding import ImageRandom
+from .transforms import Diversity, IntegratedScales, Neighbours, Scales, Spectrum, smooth
 from .validate import check_images, check_param_types, check_target, hints_from_defaults, require
 
 GRADIENT_RULES = ("plain", "mig", "gra", "naa")  # how an explorer turns its copies' gradients into g_t
@@ -65,7 +65,10 @@ COMMON = {"epsilon": 16 / 255, "num_steps": 10, "alpha": None, "use_sign": True,
 ATTACKS: dict[str, AttackInfo] = {}
 
 
-def _register(name: str, description: str, passes: str, published: str, **common: Any) -> Callable[[Callable[..., Explorer]], Callable[..., Explorer]]:
+Decorator = Callable[[Callable[..., Explorer]], Callable[..., Explorer]]
+
+
+def _register(name: str, description: str, passes: str, published: str, **common: Any) -> Decorator:
     def decorate(build: Callable[..., Explorer]) -> Callable[..., Explorer]:
         own = {p.name: p.default for p in inspect.signature(build).parameters.values()}
         ATTACKS[name] = AttackInfo(name, build, {**COMMON, **common, **own}, description, passes, published)

@@ -102,8 +102,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import torch
 
     from . import data, models, viz
-    from .methods import attribute
     from .engine import class_score, input_gradients
+    from .methods import attribute
 
     checked = _explain_args(args)  # everything is checked before the model is loaded
     weights = None if args.random_weights else (args.weights or "auto")
@@ -232,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--hours", metavar="H", help="stop cleanly after H hours (default: run until the store is complete)")
     cp.add_argument("--threads", metavar="T", help="torch threads (default: torch's)")
     cp.add_argument("--device", metavar="D", help="cpu or cuda[:N] (default: cuda when available)")
-    cp.add_argument("--only", action="append", metavar="CHAPTER[:MODEL][,...]", help="only these chapters, or one model of a chapter, e.g. table01_insdel:inception_v3 (repeatable)")
+    cp.add_argument("--only", action="append", metavar="CHAPTER[:MODEL][,...]",
+                    help="only these chapters, or one model of a chapter, e.g. table01_insdel:inception_v3 (repeatable)")
     cp.add_argument("--tables-only", action="store_true", help="compute nothing: regenerate data/results/<profile>/tables/*.csv")
     cp.add_argument("--status", action="store_true", help="compute nothing: print per chapter and model the images stored, the "
                     "comparisons still open, the images they are projected to need and what that costs in CPU-hours")

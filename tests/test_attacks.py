@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from _tiny_task import make_data, trained_model
+
 from attx_core import ATTACKS, attack
 from attx_core.attacks import Explorer, step_gradient, trajectory
 from attx_core.engine import class_score

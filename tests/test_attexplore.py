@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from _tiny_task import make_data, trained_model
+
 from attx_core import ATTACKS, METHODS, attribute
 from attx_core.attacks import trajectory
 from attx_core.engine import integrate
-from attx_core.methods.registry import method_passes
 from attx_core.methods.agi import adversarial_classes
+from attx_core.methods.registry import method_passes
 
 TINY = dict(num_steps=2, N=3)
 

@@ -1,7 +1,6 @@
 """Baseline attribution methods: agreement with Captum, completeness, conventions, bad input."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from captum.attr import DeepLift, IntegratedGradients, LayerAttribution, LayerGradCam, Saliency
@@ -10,7 +9,8 @@ from torch import Tensor, nn
 from attx_core.methods import METHODS, attribute
 
 BASELINES = ["ig", "saliency", "smoothgrad", "fast_ig", "expected_gradients", "gradcam", "deeplift", "guided_ig", "big"]
-FAST_PARAMS = {"ig": {"steps": 8}, "smoothgrad": {"n_samples": 4}, "expected_gradients": {"n_samples": 4}, "guided_ig": {"steps": 8}, "big": {"epsilons": (0.05, 0.5), "num_steps": 3, "steps": 4}}
+FAST_PARAMS = {"ig": {"steps": 8}, "smoothgrad": {"n_samples": 4}, "expected_gradients": {"n_samples": 4}, "guided_ig": {"steps": 8},
+               "big": {"epsilons": (0.05, 0.5), "num_steps": 3, "steps": 4}}
 
 
 def probs(model: nn.Module):

@@ -25,9 +25,10 @@ def test_models_and_methods(capsys):
 
 
 def test_explain_real_model_writes_png(tmp_path, capsys):
-    from attx_core.data import sample_images  # noqa: F401  (foolbox files present)
     import importlib.util
     from pathlib import Path
+
+    from attx_core.data import sample_images  # noqa: F401  (foolbox files present)
 
     folder = Path(list(importlib.util.find_spec("foolbox").submodule_search_locations)[0]) / "data"
     out = tmp_path / "h.png"

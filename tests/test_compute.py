@@ -14,10 +14,10 @@ import pytest
 import torch
 
 import attx_core.cache as cache
-from attx_core.cache import DeadlineReached, EntryBusy, NotComputedError, ResultsCache, compute_policy
-from attx_core.cli import main
 from attx_core import compute
+from attx_core.cache import DeadlineReached, EntryBusy, NotComputedError, ResultsCache, compute_policy
 from attx_core.chapters import PROFILES, settings
+from attx_core.cli import main
 from attx_core.compute.plan import limits
 
 KEY = {"model": "m", "method": "fake", "steps": 3}

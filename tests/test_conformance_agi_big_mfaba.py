@@ -12,16 +12,16 @@ import random
 
 import pytest
 import torch
-
 from _tiny_task import make_data, trained_model
+from reference import agi as ref_agi
+from reference import big as ref_big
+from reference import mfaba as ref_mfaba
+
 from attx_core import attribute, data
 from attx_core.bench import count_passes
 from attx_core.methods import METHODS
 from attx_core.methods.agi import adversarial_classes
 from attx_core.methods.big import BIG_L2_EPSILONS
-from reference import agi as ref_agi
-from reference import big as ref_big
-from reference import mfaba as ref_mfaba
 
 CONFORMANCE = "tests/test_conformance_agi_big_mfaba.py"
 
@@ -72,7 +72,7 @@ def test_agi_classes_are_the_published_sample():
     ids = random.sample(list(range(0, 999)), 20)  # saliency_zoo.agi
     label = torch.tensor([ids[0], ids[5], 998, 3])
     goals = adversarial_classes(label, 20, 1000, 3407)
-    want = torch.tensor([[l + 1 if l == int(p) else l for p in label] for l in ids])
+    want = torch.tensor([[c + 1 if c == int(p) else c for p in label] for c in ids])
     assert torch.equal(goals, want)
     spaced = adversarial_classes(torch.tensor([50, 7]), 20, 1000, 3407, "spaced")  # AGI_main.py
     assert spaced[:, 1].tolist() == list(range(0, 999, 50)) and spaced[1, 0] == -1
@@ -144,7 +144,8 @@ def test_reference_ig_is_captums(task):
 
 # --- every method: batch independence, registry card ---------------------------------------------------
 
-SMALL = {"agi": {"num_classes": 2, "num_steps": 6, "step": 0.12}, "mfaba": {"alpha": 0.01}, "big": {"epsilons": (0.02, 0.1, 0.3), "num_steps": 5, "steps": 8}}
+SMALL = {"agi": {"num_classes": 2, "num_steps": 6, "step": 0.12}, "mfaba": {"alpha": 0.01},
+         "big": {"epsilons": (0.02, 0.1, 0.3), "num_steps": 5, "steps": 8}}
 
 
 @pytest.mark.parametrize("method", sorted(SMALL))

@@ -10,13 +10,7 @@ import warnings
 
 import pytest
 import torch
-from torch import nn
-
 from _tiny_task import make_data, trained_model
-from attx_core import attribute, data, models
-from attx_core.methods import METHODS
-from attx_core.methods.expected_gradients import eg_draws
-from attx_core.methods.smoothgrad import smoothgrad_noise
 from reference import deeplift as ref_dl
 from reference import expected_gradients as ref_eg
 from reference import fast_ig as ref_fig
@@ -25,6 +19,12 @@ from reference import guided_ig as ref_gig
 from reference import ig as ref_ig
 from reference import saliency as ref_sal
 from reference import smoothgrad as ref_sg
+from torch import nn
+
+from attx_core import attribute, data, models
+from attx_core.methods import METHODS
+from attx_core.methods.expected_gradients import eg_draws
+from attx_core.methods.smoothgrad import smoothgrad_noise
 
 CONFORMANCE = "tests/test_conformance_baselines.py"
 SEED = 3407

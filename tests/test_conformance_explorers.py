@@ -16,13 +16,13 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-
 from _tiny_task import make_data, trained_model
+from reference import attexplore_old as old
+from reference import transfer_attacks as ta
+
 from attx_core import ATTACKS, attribute
 from attx_core.attacks import trajectory
 from attx_core.methods.attexplore import KNOBS, explorer_settings
-from reference import attexplore_old as old
-from reference import transfer_attacks as ta
 
 TOL = 1e-4
 

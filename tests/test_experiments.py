@@ -160,7 +160,8 @@ def test_store_profile_pages_compute_nothing(monkeypatch) -> None:
 
 
 def _frame(values: dict[str, list[float]], metric: str) -> pd.DataFrame:
-    rows = [dict(model="inception_v3", ours_model="efficientnet_lite0", method=m, parameter="", setting="", metric=metric, image=f"{i:04d}.png", value=v)
+    rows = [dict(model="inception_v3", ours_model="efficientnet_lite0", method=m, parameter="", setting="", metric=metric,
+                 image=f"{i:04d}.png", value=v)
             for m, vs in values.items() for i, v in enumerate(vs)]
     return pd.DataFrame(rows)
 

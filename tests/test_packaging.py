@@ -20,7 +20,8 @@ def test_environment_yml_matches_pyproject():
     pip_pins = _pins(declared)
     nodeps = _pins((ROOT / "requirements-nodeps.txt").read_text().splitlines())
     env_lines = (ROOT / "environment.yml").read_text().splitlines()
-    env_pip = _pins(line.split("- ", 1)[1] for line in env_lines if line.strip().startswith("- ") and "==" in line and not line.lstrip().startswith("#"))
+    env_pip = _pins(line.split("- ", 1)[1] for line in env_lines
+                    if line.strip().startswith("- ") and "==" in line and not line.lstrip().startswith("#"))
     env_nodeps = _pins(line.split("- ", 1)[1] for line in env_lines if line.lstrip().startswith("#") and "==" in line)
     assert env_pip == pip_pins
     assert env_nodeps == nodeps

@@ -1,9 +1,9 @@
 """Evaluation: insertion/deletion AUC, INFD, map-agreement measures, sanity checks, bootstrap CIs."""
+from ..stats.bootstrap import mean_ci
 from .infidelity import infidelity, infidelity_perturbation
 from .insertion_deletion import InsDelResult, auc, coarser_auc, insertion_deletion, num_points
 from .robustness import kendall_tau, spearman, topk_intersection
 from .sanity import cascading_randomization, randomizable_layers
-from ..stats.bootstrap import mean_ci
 
 __all__ = [
     "InsDelResult",

@@ -78,7 +78,8 @@ def _inversions(v: Tensor) -> Tensor:
     """
     rows, n = v.shape
     size = 1 << max(0, math.ceil(math.log2(max(n, 1))))
-    pad = torch.full((rows, size - n), torch.finfo(v.dtype).max if v.is_floating_point() else torch.iinfo(v.dtype).max, dtype=v.dtype, device=v.device)
+    top = torch.finfo(v.dtype).max if v.is_floating_point() else torch.iinfo(v.dtype).max
+    pad = torch.full((rows, size - n), top, dtype=v.dtype, device=v.device)
     blocks = torch.cat([v, pad], dim=1)
     count = torch.zeros(rows, dtype=torch.float64, device=v.device)
     width = 1

@@ -14,8 +14,8 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from ..methods import attribute
 from ..engine import model_device
+from ..methods import attribute
 from ..validate import check_images, check_target, require
 from .robustness import spearman
 
