@@ -23,6 +23,7 @@ import attx_core
 from attx_core import attribute, cache, data, models
 from attx_core.cli import main
 from attx_core.methods import METHODS, registry
+from attx_core.metrics import insertion_deletion
 
 CUDA = torch.cuda.is_available()
 
@@ -458,6 +459,16 @@ def test_nan_weights_are_named():
         model.net.fc.weight[0, 0] = float("nan")
     with pytest.raises(ValueError, match=r"model parameter 'net\.fc\.weight' contains NaN or inf values: the weights are damaged"):
         attribute(model, torch.rand(1, 3, 32, 32), 1, method="ig", steps=3)
+
+
+def test_nan_scores_on_a_curve_raise_instead_of_a_nan_auc():
+    """A network that gives NaN only on masked images (a finite map, finite logits on the photo) still gets no AUC."""
+    net = _Head(lambda z: z, 10)
+    model = nn.Sequential()
+    model.forward = lambda x: net(x) * torch.where((x == 0).any(dim=(1, 2, 3)), float("nan"), 1.0)[:, None]
+    x = torch.rand(2, 3, 16, 16) * 0.9 + 0.1
+    with pytest.raises(ValueError, match=r"insertion_deletion: the model returned NaN or inf scores on the curves of image\(s\) \[0, 1\]"):
+        insertion_deletion(model, x, torch.rand(2, 3, 16, 16), target=[0, 1], step=64)
 
 
 # --- kind 3: extreme parameters -------------------------------------------------------------------

@@ -215,6 +215,9 @@ def insertion_deletion(
         probs = forward(images).softmax(dim=1)
         scores[idx] = probs.gather(1, target[image][:, None])[:, 0]
     curves = scores.view(2, b, points)
+    broken = (~torch.isfinite(curves)).any(dim=2).any(dim=0).nonzero().flatten().tolist()
+    require(not broken, f"insertion_deletion: the model returned NaN or inf scores on the curves of image(s) {broken} "
+            "(damaged weights, or a network that overflows on masked images): no AUC is computed from them")
     if spots is not None:
         at = torch.tensor(spots, device=device, dtype=curves.dtype)
         areas = torch.trapezoid(curves, at, dim=-1) / (at[-1] - at[0])
