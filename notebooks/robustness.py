@@ -24,8 +24,9 @@
 # more robust), with 95% bootstrap intervals over the attacked images. The paper's result tables could
 # not be found in any stored copy; the claim to test is the abstract's 3-9% better attributional robustness.
 # At the `cpu` scale (32 training steps) MNIST's eps-0.3 nets stay near chance, so MNIST runs at a scale of its
-# own (`mnist_cpu`: one epoch of 30,000 training images, 469 steps, the radius warmed up over the first half of the
-# steps, which the authors' code does not do); nets below 0.5 natural accuracy are left out of the verdict.
+# own (`mnist_cpu`: one epoch of the whole training split, 938 steps, the radius warmed up over the first half of the
+# steps, which the authors' code does not do, and lr / 10 for the last quarter); nets below 0.5 natural accuracy are left
+# out of the verdict.
 
 # %% tags=["parameters", "hide-input"]
 profile = "standard"

@@ -550,7 +550,8 @@ def test_mnist_cpu_scale_settings_are_accepted():
     prof = robust_eval.PROFILES["mnist_cpu"]
     for objective in BASE_OBJECTIVES:
         cfg = robust_eval.train_config("mnist", objective, prof, seed=3407)
-        assert (cfg.eps, cfg.eps_warmup, cfg.n_train, cfg.epochs, cfg.width) == (0.3, 0.5, 30_000, 1, 0.25)
+        assert (cfg.eps, cfg.eps_warmup, cfg.n_train, cfg.epochs, cfg.width) == (0.3, 0.5, None, 1, 0.25)
+        assert (cfg.lr_at(0), cfg.lr_at(702), cfg.lr_at(703)) == (3e-3, 3e-3, 3e-4)  # lr / 10 for the last quarter of 938 steps
     assert robust_eval.attack_config("mnist", prof).iterations == robust_eval.QUICK_ATTACK["iterations"]
     cfg = robust_eval.train_config("mnist", "pgd", prof)
     assert cfg.at_step(0, 100).eps == pytest.approx(0.3 / 50) and cfg.at_step(0, 100).pgd_step == pytest.approx(cfg.pgd_step / 50)
@@ -608,4 +609,4 @@ def test_aa_is_priced_at_the_pgd_steps_the_measured_step_ran():
     measured = {"profile": "mnist_cpu", "step_seconds": {"mnist": {"pgd": 0.3}}, "batch_size": {"mnist": {"pgd": 64}},
                 "attack": {"mnist": {"fixed": 0.0, "per_iteration": 0.0, "iterations": 10}}}
     h = costs.projected_hours(measured, "mnist", "pgd", "mnist_cpu")
-    assert h["steps"] == 469 and h["aa"] == pytest.approx(10_000 * 0.3 / 64 * 11 / 3 / 3600)
+    assert h["steps"] == 938 and h["aa"] == pytest.approx(10_000 * 0.3 / 64 * 11 / 3 / 3600)
