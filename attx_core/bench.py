@@ -20,7 +20,7 @@ the run of the same key and keeps the others)::
 
     {"schema": 1, "runs": {"efficientnet_lite0/small": RUN, ...}}
     RUN = {
-      "provenance": attx_core.cache.provenance(...) + profile "bench", model, weights, images, seed,
+      "provenance": attx_core.store.provenance(...) + profile "bench", model, weights, images, seed,
                     settings, batch, chunk, threads,
       "loadavg": {"before": [1, 5, 15 min], "after": [...]},  # os.getloadavg(): CPU contention
       "model": str, "image_size": int, "n_images": int, "batch": int (images per call), "chunk": int,
@@ -73,11 +73,11 @@ from torch import Tensor, nn
 
 from . import data, execution, models
 from .attacks import ATTACKS
-from .cache import REPO_ROOT, atomic_write_json, provenance
 from .engine import chunk_size, model_device, named_objective
 from .experiments.runners import passes_per_image
 from .methods import METHODS, attribute
 from .seeding import ImageRandom
+from .store import REPO_ROOT, atomic_write_json, provenance
 from .transforms import Diversity, dct2, idct2, smooth
 from .validate import require
 

@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(fn=cmd_explain)
     bk = sub.add_parser("book", help="execute the notebooks and build the HTML book into _build/html")
     bk.add_argument("--profile", default="standard", help="standard (default): render the committed store; quick: compute a small book from scratch")
-    bk.add_argument("--force", action="store_true", help="recompute instead of reusing cached results")
+    bk.add_argument("--force", action="store_true", help="recompute instead of reusing stored results")
     bk.add_argument("--only", action="append", help="notebook name to run (repeatable)")
     bk.set_defaults(fn=cmd_book)
     cp = sub.add_parser("compute", help="fill a profile's results store in priority order (resumable), then write its tables as CSV")

@@ -1,4 +1,4 @@
-"""Shard an attribution + insertion/deletion run over processes or GPUs (``torchrun``), merge into one cache entry.
+"""Shard an attribution + insertion/deletion run over processes or GPUs (``torchrun``), merge into one store entry.
 
 Launch::
 
@@ -7,7 +7,7 @@ Launch::
 (``python -m attx_core.distributed ...`` without torchrun is the single-process run.) Images are
 cut into batches of ``--batch`` in order; batch k goes to rank ``k mod world``, so each batch holds
 the same images as in a single-process run and seeded methods draw the same noise: the merged
-records equal the single-process ones. Each rank stores its records in its own cache entry (the key
+records equal the single-process ones. Each rank stores its records in its own store entry (the key
 plus ``shard: "<rank>of<world>"``), resumable batch by batch; after a barrier rank 0 merges the
 shards into the entry of the plain key (the one a single-process run writes) and removes them.
 Backend: NCCL with one GPU per rank when CUDA is available, gloo on CPU.
@@ -28,11 +28,11 @@ import torch.distributed as dist
 
 from . import data, models
 from .args import OneLineParser, UsageError, name_values, positive_number
-from .cache import ResultsCache, provenance
 from .data import image_set_folder
 from .methods import METHODS, attribute
 from .methods.registry import check_params
 from .metrics import insertion_deletion
+from .store import ResultsStore, provenance
 from .validate import require
 
 SEED = 3407
@@ -91,19 +91,19 @@ def _shard_key(key: dict[str, Any], rank: int, world: int) -> dict[str, Any]:
     return {**key, "shard": f"{rank}of{world}"}
 
 
-def merge_shards(cache: ResultsCache, kind: str, key: dict[str, Any], ids: Sequence[str], world: int, prov: dict[str, Any],
+def merge_shards(store: ResultsStore, kind: str, key: dict[str, Any], ids: Sequence[str], world: int, prov: dict[str, Any],
                  keep_shards: bool = False) -> dict[str, dict[str, Any]]:
     """Rank 0's step: gather every shard entry's records into the entry of ``key`` (ids in order)."""
     records: dict[str, dict[str, Any]] = {}
     origins: dict[str, dict[str, Any] | None] = {}
-    shards = [cache.entry(kind, _shard_key(key, r, world)) for r in range(world)]
+    shards = [store.entry(kind, _shard_key(key, r, world)) for r in range(world)]
     for shard in shards:
         records.update(shard.records)
         origins.update({i: shard.provenance_of(i) for i in shard.records})
     missing = [i for i in ids if i not in records]
     if missing:
         raise RuntimeError(f"shards of {kind} lack records for {len(missing)} image(s), e.g. {missing[:3]}")
-    merged = cache.entry(kind, key)
+    merged = store.entry(kind, key)
     merged.records = {}
     merged.provenance = {}
     merged.put({i: records[i] for i in ids}, prov, record_provenance=origins)
@@ -148,13 +148,13 @@ def run_sharded(
     index = {name: i for i, name in enumerate(ids)}
     key = dict(model=model.name, weights=model.weights, method=method, params=params, images=images,
                n_images=len(ids), batch=batch, insdel=insdel, seed=SEED)
-    cache = ResultsCache(profile, root=root, force=force)
+    store = ResultsStore(profile, root=root, force=force)
     prov = provenance(device, profile=profile, model=model.name, weights=model.weights, images=imageset.source,
                       n_images=len(ids), seed=SEED, world_size=world, backend=dist.get_backend() if world > 1 else "none")
-    merged = cache.entry(kind, key)
+    merged = store.entry(kind, key)
     if not merged.missing(ids):
         return {i: merged.records[i] for i in ids}
-    entry = merged if world == 1 else cache.entry(kind, _shard_key(key, rank, world))
+    entry = merged if world == 1 else store.entry(kind, _shard_key(key, rank, world))
 
     def compute(batch_ids: list[str]) -> list[dict[str, Any]]:
         rows = torch.tensor([index[i] for i in batch_ids])
@@ -166,9 +166,9 @@ def run_sharded(
         return {i: entry.records[i] for i in ids}
     dist.barrier()
     if rank == 0:
-        merge_shards(cache, kind, key, ids, world, prov, keep_shards)
+        merge_shards(store, kind, key, ids, world, prov, keep_shards)
     dist.barrier()
-    stored = ResultsCache(profile, root=root).entry(kind, key).records  # re-read: a forced entry starts empty
+    stored = ResultsStore(profile, root=root).entry(kind, key).records  # re-read: a forced entry starts empty
     return {i: stored[i] for i in ids}
 
 
@@ -186,11 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", default="4", help="images per attribute call (the unit of sharding)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="method parameter (repeatable)")
     p.add_argument("--insdel-step", default=None, help="pixels per insertion/deletion step (default: 15 curve points)")
-    p.add_argument("--kind", default="dist_insdel", help="cache kind (folder under the profile)")
+    p.add_argument("--kind", default="dist_insdel", help="store kind (folder under the profile)")
     p.add_argument("--root", default=None, help="results root (default $ATTX_RESULTS or data/results)")
     p.add_argument("--random-weights", action="store_true", help="seeded random init (automatic for models without pretrained weights)")
     p.add_argument("--threads", default=None, help="torch threads per rank (default: cores / local ranks)")
-    p.add_argument("--force", action="store_true", help="recompute instead of reusing cached records")
+    p.add_argument("--force", action="store_true", help="recompute instead of reusing stored records")
     p.add_argument("--keep-shards", action="store_true", help="keep the per-rank entries after merging")
     return p
 
@@ -205,13 +205,13 @@ def checked_args(args: argparse.Namespace) -> dict[str, Any]:
     try:
         check_params(args.method, params)
         image_set_folder(args.images)
-        cache = ResultsCache(args.profile, root=args.root)
+        store = ResultsStore(args.profile, root=args.root)
     except ValueError as err:
         raise UsageError(str(err)) from None
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.kind):
         raise UsageError(f"--kind must be a simple folder name, got {args.kind!r}")
-    if cache.root.exists() and not cache.root.is_dir():
-        raise UsageError(f"--root {str(cache.root)!r} is a file, not a folder")
+    if store.root.exists() and not store.root.is_dir():
+        raise UsageError(f"--root {str(store.root)!r} is a file, not a folder")
     return {"params": params, **counts}
 
 

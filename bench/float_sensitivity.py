@@ -130,7 +130,7 @@ def summarize(work: Path, out: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from attx_core.cache import REPO_ROOT
+    from attx_core.store import REPO_ROOT
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)

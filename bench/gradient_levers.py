@@ -22,8 +22,8 @@ import torch
 
 from attx_core import data, models
 from attx_core.bench import interleaved
-from attx_core.cache import provenance
 from attx_core.engine import input_gradients, named_objective
+from attx_core.store import provenance
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from PIL import Image
 from torch import nn
 
 import attx_core
-from attx_core import attribute, cache, data, models
+from attx_core import attribute, data, models, store
 from attx_core.cli import main
 from attx_core.methods import METHODS, registry
 from attx_core.metrics import insertion_deletion
@@ -571,33 +571,33 @@ DAMAGE = [
 @pytest.mark.parametrize("case", DAMAGE, ids=[c[0] for c in DAMAGE])
 def test_damaged_store_record_is_quarantined_and_recomputed(case, tmp_path, capsys):
     _, damage, pattern = case
-    store = cache.ResultsCache("p", root=tmp_path)
-    entry = store.entry("insdel", {"model": "m", "method": "ig"})
+    results = store.ResultsStore("p", root=tmp_path)
+    entry = results.entry("insdel", {"model": "m", "method": "ig"})
     entry.put({"a": {"v": 1}, "b": {"v": 2}})
-    neighbour = store.entry("insdel", {"model": "m", "method": "saliency"})
+    neighbour = results.entry("insdel", {"model": "m", "method": "saliency"})
     neighbour.put({"a": {"v": 3}})
     good = entry.path.read_bytes()
     entry.path.write_bytes(good[: len(good) // 2] if damage is None else damage)
     damaged = entry.path.read_bytes()
 
-    fresh = store.entry("insdel", {"model": "m", "method": "ig"})
+    fresh = results.entry("insdel", {"model": "m", "method": "ig"})
     err = capsys.readouterr().err
     assert fresh.missing(["a", "b"]) == ["a", "b"]  # treated as missing: recomputed
     (moved,) = list((entry.path.parent / ".quarantine").iterdir())
     assert moved.read_bytes() == damaged and moved.name.startswith(entry.path.name)  # never deleted
     assert __import__("re").search(rf"attx: damaged store record .*{entry.path.name} \({pattern}.*moved to .*\.quarantine.*recomputed", err), err
     assert fresh.compute(["a", "b"], lambda ids: [{"v": 9} for _ in ids], batch_size=2) == [{"v": 9}, {"v": 9}]
-    assert store.entry("insdel", {"model": "m", "method": "ig"}).records == {"a": {"v": 9}, "b": {"v": 9}}
-    assert store.entry("insdel", {"model": "m", "method": "saliency"}).records == {"a": {"v": 3}}  # the rest keeps working
+    assert results.entry("insdel", {"model": "m", "method": "ig"}).records == {"a": {"v": 9}, "b": {"v": 9}}
+    assert results.entry("insdel", {"model": "m", "method": "saliency"}).records == {"a": {"v": 3}}  # the rest keeps working
     assert "damaged" not in capsys.readouterr().err  # named once
 
 
 def test_damaged_record_found_while_storing_is_quarantined_too(tmp_path, capsys):
-    entry = cache.ResultsCache("p", root=tmp_path).entry("insdel", {"model": "m"})
+    entry = store.ResultsStore("p", root=tmp_path).entry("insdel", {"model": "m"})
     entry.path.parent.mkdir(parents=True)
     entry.path.write_text("{")
     entry.put({"a": {"v": 1}})
-    assert cache.ResultsCache("p", root=tmp_path).entry("insdel", {"model": "m"}).records == {"a": {"v": 1}}
+    assert store.ResultsStore("p", root=tmp_path).entry("insdel", {"model": "m"}).records == {"a": {"v": 1}}
     assert "damaged store record" in capsys.readouterr().err
     assert [p.read_text() for p in (entry.path.parent / ".quarantine").iterdir()] == ["{"]
 
@@ -755,7 +755,7 @@ def test_cli_out_directory_writes_nothing(photo, tmp_path, capsys):
     assert list(folder.iterdir()) == [] and not list(tmp_path.glob("*.png"))[1:]
 
 
-# --- progress, heatmap, cache permissions, provenance, BIG card -------------------------------------
+# --- progress, heatmap, store permissions, provenance, BIG card -------------------------------------
 
 
 def test_progress_bar_counts_the_registered_passes(tiny_model, x2, capsys, monkeypatch):
@@ -828,19 +828,19 @@ def test_explain_version_save_map_title_and_colour_bar(photo, tmp_path, capsys, 
     assert len(fig.axes) == 3 and "percentile" in fig.axes[2].get_ylabel()  # image, heatmap, colour bar
 
 
-def test_cache_files_are_readable_by_others(tmp_path):
+def test_store_files_are_readable_by_others(tmp_path):
     path = tmp_path / "store" / "entry.json"
-    cache.atomic_write_json(path, {"a": 1})
+    store.atomic_write_json(path, {"a": 1})
     mode = stat.S_IMODE(os.stat(path).st_mode)
-    assert mode == 0o666 & ~cache._UMASK
-    if cache._UMASK == 0o022:
+    assert mode == 0o666 & ~store._UMASK
+    if store._UMASK == 0o022:
         assert mode == 0o644
 
 
 def test_provenance_records_threads():
-    record = cache.provenance(profile="x")
+    record = store.provenance(profile="x")
     assert record["threads"] == torch.get_num_threads()
-    assert cache.provenance(threads=3)["threads"] == 3
+    assert store.provenance(threads=3)["threads"] == 3
 
 
 def test_big_card_warns_about_thread_counts():

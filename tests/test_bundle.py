@@ -22,10 +22,10 @@ from PIL import Image
 import attx_core.experiments.resolve as resolve
 import attx_core.experiments.runners as runners
 from attx_core import models
-from attx_core.cache import REPO_ROOT, ResultsCache
 from attx_core.chapters import PROFILES
 from attx_core.compute import Cell
 from attx_core.compute.bundle import MANIFEST, MARGIN_MIB, MIB, bundle_command, merge_command, read_manifest, tree_bytes
+from attx_core.store import REPO_ROOT, ResultsStore
 
 PROFILE = {
     "description": "tests: a GPU bundle of tiny random CNNs on six fake images",
@@ -139,7 +139,7 @@ def test_a_gpu_run_from_the_bundle_alone_is_merged_with_its_provenance(world, ca
     assert merge_command("gputest", str(out.parent)) == 0
     said = capsys.readouterr().out
     assert "merged 4 record(s) into 4 store entries" in said and "2 already stored, kept as stored (0 of them differ" in said
-    entries = [ResultsCache("gputest").entry("insdel", json.loads(p.read_text())["key"]) for p in (world.store / "insdel").glob("*.json")]
+    entries = [ResultsStore("gputest").entry("insdel", json.loads(p.read_text())["key"]) for p in (world.store / "insdel").glob("*.json")]
     assert sorted(len(e.records) for e in entries) == [2, 2, 4, 4]
     for entry in entries:
         assert all(entry.provenance_of(i) is not None for i in entry.records)
@@ -210,7 +210,7 @@ def test_merge_refuses_a_key_that_does_not_match_its_entry(world, capsys) -> Non
         merge_command("gputest", str(folder))
     path.write_text(json.dumps(stored))
     assert merge_command("gputest", str(folder)) == 0 and "merged 1 record(s)" in capsys.readouterr().out
-    entry = ResultsCache("gputest").entry("insdel", stored["key"])
+    entry = ResultsStore("gputest").entry("insdel", stored["key"])
     assert entry.records["0000.png"] == stored["records"]["0000.png"]
     assert entry.provenance_of("0001.png") == {**gpu}
     with pytest.raises(ValueError, match="holds no records-NN.json.gz files"):

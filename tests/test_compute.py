@@ -13,19 +13,19 @@ import pandas as pd
 import pytest
 import torch
 
-import attx_core.cache as cache
+import attx_core.store as store
 from attx_core import compute
-from attx_core.cache import DeadlineReached, EntryBusy, NotComputedError, ResultsCache, compute_policy
 from attx_core.chapters import PROFILES, settings
 from attx_core.cli import main
 from attx_core.compute.plan import limits
+from attx_core.store import DeadlineReached, EntryBusy, NotComputedError, ResultsStore, compute_policy
 
 KEY = {"model": "m", "method": "fake", "steps": 3}
 IDS = [f"img{i:02d}" for i in range(16)]
 
 
-def _entry(root: Path, force: bool = False) -> cache.CacheEntry:
-    return ResultsCache("test", root=root, force=force).entry("fake", KEY)
+def _entry(root: Path, force: bool = False) -> store.StoreEntry:
+    return ResultsStore("test", root=root, force=force).entry("fake", KEY)
 
 
 def _fake(log: Path, delay: float = 0.0):
@@ -89,7 +89,7 @@ def _killed_writer(root: str, ready: str) -> None:
         Path(ready).touch()
         time.sleep(60)
 
-    cache.json.dump = stuck_dump  # this (forked) process only
+    store.json.dump = stuck_dump  # this (forked) process only
     entry.compute(IDS, lambda b: [{"v": 9} for _ in b], batch_size=2)
 
 
@@ -118,7 +118,7 @@ def test_killed_writer_leaves_a_valid_resumable_entry(tmp_path) -> None:
     entry.compute(IDS, _fake(log), batch_size=4)  # the dead process's claims were released by the kernel
     assert sorted(_logged(log)) == IDS[:] and len(entry.records) == len(IDS) + 2
     assert not tmp.exists()
-    assert [p.name for p in ResultsCache("test", root=tmp_path).clean_tmp()] == [old.name]
+    assert [p.name for p in ResultsStore("test", root=tmp_path).clean_tmp()] == [old.name]
     assert live.exists()
 
 
@@ -146,7 +146,7 @@ def test_deadline_stops_between_batches_and_the_rest_resumes(tmp_path) -> None:
     assert _logged(log) == []
 
     def stop_after_first(entry, batch, seconds):
-        cache._POLICY.get().deadline = 0.0
+        store._POLICY.get().deadline = 0.0
 
     with compute_policy(on_batch=stop_after_first):
         with pytest.raises(DeadlineReached):
@@ -212,7 +212,7 @@ def test_compute_resumes_stops_at_its_deadline_and_writes_tables(tiny_profile, c
     assert tiny_profile.calls == []
 
     def stop_after_first(entry, batch, seconds):
-        cache._POLICY.get().deadline = 0.0
+        store._POLICY.get().deadline = 0.0
 
     with pytest.raises(DeadlineReached):
         compute.run("test", deadline=time.time() + 3600, on_batch=stop_after_first)
@@ -334,8 +334,8 @@ def test_a_sanity_entry_costs_every_method_at_every_stage(tmp_path) -> None:
     randomised stages, so its cost is the sum of the methods' passes times (stages + 1)."""
     methods = {"saliency": {}, "ig": {"steps": 20}}
     key = {"method": "saliency", "params": {}, "model": "efficientnet_lite0", "methods": methods, "layers": ["a", "b"]}
-    sanity = compute.entry_cost(cache.CacheEntry(tmp_path / "s.json", key, force=True))
-    alone = {m: compute.entry_cost(cache.CacheEntry(tmp_path / f"{m}.json", {"method": m, "params": p, "model": "efficientnet_lite0"}, force=True))
+    sanity = compute.entry_cost(store.StoreEntry(tmp_path / "s.json", key, force=True))
+    alone = {m: compute.entry_cost(store.StoreEntry(tmp_path / f"{m}.json", {"method": m, "params": p, "model": "efficientnet_lite0"}, force=True))
              for m, p in methods.items()}
     assert alone["ig"] > alone["saliency"]
     assert sanity == pytest.approx(3 * (alone["saliency"] + alone["ig"]))

@@ -1,4 +1,4 @@
-"""The experiment layer: settings, model resolution, paper comparison, cached and resumable results."""
+"""The experiment layer: settings, model resolution, paper comparison, stored and resumable results."""
 from __future__ import annotations
 
 import numpy as np
@@ -75,7 +75,7 @@ def test_compare_table2_applies_to_the_models_run() -> None:
     assert cmp[cmp.method == "ig"].iloc[0].ours == 10.0 and len(cmp) == 6
 
 
-def test_insdel_table_is_cached_and_resumable(tmp_path, monkeypatch) -> None:
+def test_insdel_table_is_stored_and_resumable(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("ATTX_RESULTS", str(tmp_path))
     calls = []
     import attx_core.experiments.runners as runners
@@ -90,12 +90,12 @@ def test_insdel_table_is_cached_and_resumable(tmp_path, monkeypatch) -> None:
     again = ex.insdel_table(n_images=2, **kw)  # only the new image is computed
     assert calls == [1, 1]
     pd.testing.assert_frame_equal(again[again.image == first.image.iloc[0]].reset_index(drop=True), first.reset_index(drop=True))
-    cached = ex.insdel_table(n_images=2, cached_only=True, **kw)
-    assert calls == [1, 1] and len(cached) == 4
-    fresh = ex.insdel_table(n_images=3, cached_only=True, **kw)  # a missing image: nothing computed, a note
+    stored = ex.insdel_table(n_images=2, stored_only=True, **kw)
+    assert calls == [1, 1] and len(stored) == 4
+    fresh = ex.insdel_table(n_images=3, stored_only=True, **kw)  # a missing image: nothing computed, a note
     assert fresh.empty and any("not computed" in n for n in fresh.attrs["notes"])
-    assert all(0.0 <= v <= 1.0 for v in cached.value)
-    assert torch.is_tensor(torch.tensor(cached.value.to_numpy()))
+    assert all(0.0 <= v <= 1.0 for v in stored.value)
+    assert torch.is_tensor(torch.tensor(stored.value.to_numpy()))
 
 
 def test_unknown_method_is_one_clear_error(tmp_path, monkeypatch) -> None:

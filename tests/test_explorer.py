@@ -115,7 +115,7 @@ def test_the_page_renders_without_the_val_subset(tmp_path, monkeypatch) -> None:
     """A fresh clone (no ImageNet subset): the page draws the grid, the path strip and the Figure 4 maps from the store."""
     from attx_core import book
     from attx_core.book.build import ensure_kernel
-    from attx_core.cache import REPO_ROOT
+    from attx_core.store import REPO_ROOT
 
     pytest.importorskip("papermill")
     store = tmp_path / "results"

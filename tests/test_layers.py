@@ -12,7 +12,7 @@ ROOT = Path(attx_core.__file__).parent
 LAYERS = [
     ["attx_core._version", "attx_core._tv_shim", "attx_core.validate", "attx_core.seeding", "attx_core.stats", "attx_core.args"],
     ["attx_core.execution"],
-    ["attx_core.cache"],
+    ["attx_core.store"],
     ["attx_core.data", "attx_core.models", "attx_core.transforms", "attx_core.engine", "attx_core.attacks", "attx_core.methods",
      "attx_core.metrics", "attx_core.viz", "attx_core.cards"],
     ["attx_core.robust", "attx_core.distributed"],

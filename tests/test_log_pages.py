@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from attx_core.book import build, logs
-from attx_core.cache import CacheEntry
+from attx_core.store import StoreEntry
 
 
 def test_execution_records_say_whether_a_page_computed(tmp_path, monkeypatch) -> None:
@@ -36,7 +36,7 @@ def test_execution_statistics_list_every_chapter_with_totals(tmp_path, monkeypat
 def test_compute_log_reads_provenance_per_record(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("ATTX_RESULTS", str(tmp_path))
     key = {"model": "efficientnet_lite0", "method": "saliency", "params": {}}
-    entry = CacheEntry(tmp_path / "standard" / "insdel" / "efficientnet_lite0-saliency-abc.json", key)
+    entry = StoreEntry(tmp_path / "standard" / "insdel" / "efficientnet_lite0-saliency-abc.json", key)
     env = {"commit": "abc1234", "cpu": "AMD EPYC", "isa": ["avx2", "avx512f"], "threads": 1, "forward_backend": "eager", "torch": "2.13"}
     entry.put({"0000.png": {"insertion": 0.5, "seconds": 36.0}}, record_provenance={"0000.png": {**env, "date": "2026-12-05T10:00:00Z"}})
     entry.put({"0001.png": {"insertion": 0.4, "seconds": 36.0}}, record_provenance={"0001.png": {**env, "date": "2026-12-05T13:00:00Z"}})

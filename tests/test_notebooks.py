@@ -48,7 +48,7 @@ def test_standard_profile_page_renders_the_store_without_computing(tmp_path, mon
     and writes nothing to the store (a copy here, so the test cannot touch the committed one)."""
     import shutil
 
-    from attx_core.cache import REPO_ROOT
+    from attx_core.store import REPO_ROOT
 
     store = tmp_path / "results"
     shutil.copytree(REPO_ROOT / "data" / "results" / "standard", store / "standard")

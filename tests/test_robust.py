@@ -564,7 +564,7 @@ def test_mnist_cpu_scale_settings_are_accepted():
 
 def test_checkpoint_names_without_warm_up_are_unchanged(tmp_path):
     """eps_warmup at its default stays out of the checkpoint hash (nets trained before it keep their files)."""
-    from attx_core.cache import config_key
+    from attx_core.store import config_key
 
     cfg = config("pgd", width=0.25)
     old = {"dataset": "mnist", **{k: v for k, v in dataclasses.asdict(cfg).items() if k != "eps_warmup"}}

@@ -11,7 +11,7 @@ import tarfile
 import pandas as pd
 import pytest
 
-from attx_core.cache import REPO_ROOT
+from attx_core.store import REPO_ROOT
 
 # The last commit before the chapter registry; its store and tables are what the old code computed and wrote.
 COMMIT = "6259a9a"

@@ -19,8 +19,8 @@ from typing import Any, Sequence
 
 import yaml
 
-from ..cache import REPO_ROOT, results_root
 from ..chapters import CHAPTERS, PROFILES, is_store, run_options
+from ..store import REPO_ROOT, results_root
 from .toc import toc_notebooks, write_toc
 
 NOTEBOOKS = REPO_ROOT / "notebooks"

@@ -20,8 +20,8 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
-from ..cache import REPO_ROOT, results_root
 from ..chapters import CHAPTERS
+from ..store import REPO_ROOT, results_root
 from .toc import toc_notebooks
 
 HTML_DIR = REPO_ROOT / "_build" / "html" / "book" / "_executed"

@@ -12,10 +12,10 @@ from typing import Any, Iterable
 import pandas as pd
 from IPython.display import HTML
 
-from ..cache import CacheEntry, ResultsCache
 from ..chapters import CHAPTERS
 from ..compute import cells, cpu_hours, key_cost, missing
 from ..experiments.compare import PAPER_MODEL_NAMES
+from ..store import ResultsStore, StoreEntry
 from .build import EXECUTED, read_executions, read_timings
 
 SESSION_GAP_HOURS = 1.0  # records stored further apart than this start a new session
@@ -88,13 +88,13 @@ def execution_view(profile: str) -> HTML:
     return HTML(totals + _table(shown))
 
 
-def _entries(profile: str) -> list[CacheEntry]:
+def _entries(profile: str) -> list[StoreEntry]:
     """Every store entry of the profile, read from its folder (``<kind>/<slug>-<hash>.json``)."""
-    folder = ResultsCache(profile).folder
+    folder = ResultsStore(profile).folder
     out = []
     for path in sorted(folder.glob("*/*.json")):
         key = json.loads(path.read_bytes()).get("key", {})
-        out.append(CacheEntry(path, key))
+        out.append(StoreEntry(path, key))
     return out
 
 
@@ -107,7 +107,7 @@ def _chapters_of(profile: str) -> dict[Path, list[tuple[str, str | None]]]:
     return out
 
 
-def store_records(profile: str, entries: Iterable[CacheEntry] | None = None) -> pd.DataFrame:
+def store_records(profile: str, entries: Iterable[StoreEntry] | None = None) -> pd.DataFrame:
     """One row per stored record: its entry (kind, model, method), image, whether it has its own provenance, and that
     provenance (else its entry's, the entry's first run): date, commit, CPU, instruction sets, threads, forward backend,
     torch; its measured attribution seconds where stored, and its cost in passes (the planner's cost model)."""

@@ -290,7 +290,7 @@ def _differences(ours: Any, paper: Any, prefix: str = "") -> list[str]:
 def settings_text(cfg: Mapping[str, Any]) -> str:
     """The settings a chapter runs with, one per line, then every difference from the paper profile (leaving out the
     profile-wide settings the chapter does not use, e.g. the ImageNet image set for the robustness study)."""
-    skip = ("force", "cached_only", "profile", "chapter", *(get(cfg["chapter"]).ignores if cfg.get("chapter") else ()))
+    skip = ("force", "stored_only", "profile", "chapter", *(get(cfg["chapter"]).ignores if cfg.get("chapter") else ()))
     lines = [f"profile: {cfg.get('profile')}"]
     for k, v in cfg.items():
         if k in skip:
@@ -421,7 +421,7 @@ def robustness_costs() -> dict[str, Any] | None:
     thread (the store's background runs); None when never measured."""
     import json
 
-    from ..cache import REPO_ROOT
+    from ..store import REPO_ROOT
 
     files = sorted((REPO_ROOT / "data" / "bench").glob("robust-*.json"), key=lambda p: (p.name != "robust-cpu-1t.json", p.name))
     for path in files:

@@ -113,13 +113,13 @@ def _compute(chapter: str, cfg: dict[str, Any], say: Callable[[str], None], prog
     """Compute what the store lacks of the chapter under ``cfg``, with the progress bar of ``attx compute`` (passes)."""
     from tqdm import tqdm
 
-    from ..cache import CacheEntry, compute_policy
     from ..chapters import get
     from ..compute.costs import cpu_hours, entry_cost
     from ..compute.plan import remaining
+    from ..store import StoreEntry, compute_policy
 
     spec = get(chapter)
-    planned: list[tuple[CacheEntry, list[str]]] = []
+    planned: list[tuple[StoreEntry, list[str]]] = []
     list(spec.frames(cfg, plan=planned))
     n, entries, passes = remaining(planned)
     say(f"{n} image computations missing in {entries} store entries (~{passes:,.0f} lite0 passes, ~{cpu_hours(passes):.2f} CPU-hours)")
@@ -127,7 +127,7 @@ def _compute(chapter: str, cfg: dict[str, Any], say: Callable[[str], None], prog
         return
     bar = tqdm(total=passes, unit="pass", unit_scale=True, file=sys.stderr, smoothing=0.05, dynamic_ncols=True, disable=not progress)
 
-    def on_batch(entry: CacheEntry, batch: list[str], seconds: float) -> None:
+    def on_batch(entry: StoreEntry, batch: list[str], seconds: float) -> None:
         bar.update(len(batch) * entry_cost(entry))
         bar.set_postfix_str(f"{entry.key.get('model', '')} {entry.key.get('method', '')}: {seconds / len(batch):.1f} s/image")
 
@@ -142,7 +142,7 @@ def _html(notebook: Path, title: str) -> Path:
     """Render an executed notebook as a page of its own with Jupyter Book (its single-page build, nothing executed)."""
     import yaml
 
-    from ..cache import REPO_ROOT
+    from ..store import REPO_ROOT
     from .build import _kernel_env
 
     work = notebook.parent / "_build"

@@ -6,9 +6,9 @@ from typing import Any
 
 import yaml
 
-from ..cache import REPO_ROOT
 from ..chapters import CHAPTERS
 from ..chapters.registry import PARTS
+from ..store import REPO_ROOT
 
 PREFIX = "book/_executed/"
 

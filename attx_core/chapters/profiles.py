@@ -84,7 +84,7 @@ def run_options(profile: str, force: bool = False) -> dict[str, Any]:
 
 def stored_only(profile: str) -> dict[str, bool]:
     """Run options that compute nothing: whatever images are stored (a store profile), else complete entries only."""
-    return {"partial": True} if is_store(profile) else {"cached_only": True}
+    return {"partial": True} if is_store(profile) else {"stored_only": True}
 
 
 def settings(profile: str, chapter: str, **overrides: Any) -> dict[str, Any]:

@@ -34,12 +34,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..cache import CacheEntry, ResultsCache, atomic_write_json, cpu_info, device_name, provenance
 from ..chapters import settings
 from ..execution import forward_backend, policy_scope
 from ..experiments.resolve import image_ids
 from ..experiments.runners import device
 from ..stats import mean_ci
+from ..store import ResultsStore, StoreEntry, atomic_write_json, cpu_info, device_name, provenance
 from ..validate import require
 from .plan import Cell, cells, missing
 
@@ -52,7 +52,7 @@ SENSITIVITY_FILE = "float_sensitivity.json"
 
 def sensitivity(profile: str) -> dict[str, Any] | None:
     """The profile's stored float-sensitivity measurement (``bench/float_sensitivity.py``), None when there is none."""
-    path = ResultsCache(profile).folder / "audit" / SENSITIVITY_FILE
+    path = ResultsStore(profile).folder / "audit" / SENSITIVITY_FILE
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -78,7 +78,7 @@ def sensitivity_table(measurement: dict[str, Any]) -> pd.DataFrame:
 def provenance_coverage(profile: str) -> pd.DataFrame:
     """Per kind and model of the profile's store: records stored, and how many name the run that computed them."""
     rows = []
-    for path in sorted(ResultsCache(profile).folder.glob("*/*.json")):
+    for path in sorted(ResultsStore(profile).folder.glob("*/*.json")):
         stored = json.loads(path.read_text())
         if not isinstance(stored.get("records"), dict) or "key" not in stored:
             continue
@@ -113,7 +113,7 @@ def _device_here(prov: dict[str, Any]) -> str | None:
     return None
 
 
-def _batch(entry: CacheEntry, image_id: str, batch_size: int) -> tuple[str, ...]:
+def _batch(entry: StoreEntry, image_id: str, batch_size: int) -> tuple[str, ...]:
     """The stored batch of ``image_id``: the records stored with it (same run, same second), in id order, cut to ``batch_size``."""
     ref = entry.record_provenance[image_id]
     same = sorted(i for i, r in entry.record_provenance.items() if r == ref)
@@ -121,7 +121,7 @@ def _batch(entry: CacheEntry, image_id: str, batch_size: int) -> tuple[str, ...]
     return tuple(same[start:start + batch_size])
 
 
-def draw(entry: CacheEntry, n: int, seed: int, batch_size: int) -> tuple[list[Unit], list[str]]:
+def draw(entry: StoreEntry, n: int, seed: int, batch_size: int) -> tuple[list[Unit], list[str]]:
     """The units that recompute ``n`` stored images of ``entry`` drawn with ``seed`` (whole stored batches where the records
     name their run; records from another device are passed over), and notes on what was passed over."""
     order = sorted(entry.records)
@@ -181,7 +181,7 @@ def _backend_differs(prov: dict[str, Any] | None) -> str | None:
     return None if named is None or named == here else f"forward backend {named!r}, here {here!r}"
 
 
-def recompute(profile: str, cell: Cell, units: Sequence[Unit], entries: dict[str, CacheEntry],
+def recompute(profile: str, cell: Cell, units: Sequence[Unit], entries: dict[str, StoreEntry],
               root: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Recompute ``units`` (of entries read by ``cell``) into the temporary store ``root``: entry name -> id -> record, and notes."""
     out: dict[str, dict[str, Any]] = {}
@@ -206,7 +206,7 @@ def recompute(profile: str, cell: Cell, units: Sequence[Unit], entries: dict[str
             limited.frames(profile, recompute=todo)
             for name, batches in todo.items():
                 entry = entries[name]
-                fresh = CacheEntry(ResultsCache(profile).folder / entry.path.parent.name / name, entry.key)
+                fresh = StoreEntry(ResultsStore(profile).folder / entry.path.parent.name / name, entry.key)
                 out.setdefault(name, {}).update({i: fresh.records[i] for b in batches for i in b if i in fresh.records})
                 lost = [i for b in batches for i in b if i not in fresh.records]
                 if lost:
@@ -214,7 +214,7 @@ def recompute(profile: str, cell: Cell, units: Sequence[Unit], entries: dict[str
     return out, notes
 
 
-def compare(entries: dict[str, CacheEntry], units: Sequence[Unit], fresh: dict[str, dict[str, Any]]) -> pd.DataFrame:
+def compare(entries: dict[str, StoreEntry], units: Sequence[Unit], fresh: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """One row per recomputed image and score: entry, model, method, image, metric, stored, recomputed, difference, like."""
     rows = []
     for unit in units:
@@ -257,7 +257,7 @@ def audit(profile: str, n: int = 8, only: Sequence[str] | None = None, seed: int
     """Recompute ``n`` drawn stored images of every audited entry the chosen chapters read; the result as a JSON-ready dict."""
     require(isinstance(n, int) and n >= 1, f"--n must be a positive integer, got {n!r}")
     notes: list[str] = []
-    entries: dict[str, CacheEntry] = {}
+    entries: dict[str, StoreEntry] = {}
     plan: list[tuple[Cell, list[Unit]]] = []
     for cell in cells(profile, only):
         batch_size = int(settings(profile, cell.chapter).get("batch_size") or 1)
@@ -285,7 +285,7 @@ def audit(profile: str, n: int = 8, only: Sequence[str] | None = None, seed: int
     frame = pd.concat(records, ignore_index=True) if records else compare({}, [], {})
     method_class = classes(profile)  # read when judging: a measurement stored while the recomputation ran counts
     if not method_class:
-        notes.insert(0, f"no float-sensitivity measurement in {ResultsCache(profile).folder / 'audit'}: every method is audited as float-sensitive")
+        notes.insert(0, f"no float-sensitivity measurement in {ResultsStore(profile).folder / 'audit'}: every method is audited as float-sensitive")
     table = verdicts(frame, method_class) if len(frame) else pd.DataFrame()
     return {
         "profile": profile, "n": n, "seed": seed, "only": list(only or []),
@@ -305,14 +305,14 @@ def audit(profile: str, n: int = 8, only: Sequence[str] | None = None, seed: int
 def write(result: dict[str, Any]) -> Path:
     """Store an audit's result as ``audit/audit-<UTC time>.json`` in the profile's store folder."""
     stamp = _dt.datetime.strptime(result["provenance"]["date"], "%Y-%m-%dT%H:%M:%SZ").strftime("%Y%m%dT%H%M%SZ")
-    path = ResultsCache(result["profile"]).folder / "audit" / f"audit-{stamp}.json"
+    path = ResultsStore(result["profile"]).folder / "audit" / f"audit-{stamp}.json"
     atomic_write_json(path, result)
     return path
 
 
 def latest(profile: str) -> dict[str, Any] | None:
     """The most recent stored audit of ``profile`` (None when there is none)."""
-    found = sorted((ResultsCache(profile).folder / "audit").glob("audit-*.json"))
+    found = sorted((ResultsStore(profile).folder / "audit").glob("audit-*.json"))
     return json.loads(found[-1].read_text()) if found else None
 
 

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from .. import models
-from ..cache import REPO_ROOT, ResultsCache, _canonical, git_commit
 from ..chapters import PROFILES
 from ..data import ImageDataError, shared_data_dir
 from ..experiments.resolve import image_ids
 from ..experiments.runners import EVALUATION_SET
+from ..store import REPO_ROOT, ResultsStore, _canonical, git_commit
 from .plan import Cell, missing
 from .planner import STEP, Step, plan
 from .tables import write_tables
@@ -322,7 +322,7 @@ def _provenance_ok(prov: dict[str, Any]) -> bool:
     return bool(prov.get("device") and prov.get("torch") and (prov.get("cuda") or str(prov["device"]).startswith("cpu")))
 
 
-def _read_records_file(path: Path, profile: str, cache: ResultsCache) -> list[dict[str, Any]]:
+def _read_records_file(path: Path, profile: str, store: ResultsStore) -> list[dict[str, Any]]:
     """The entries of one records file, checked: its profile, each key against the entry of the same name (its file
     name and, where the store has it, the stored key) and each record's provenance."""
     try:
@@ -336,7 +336,7 @@ def _read_records_file(path: Path, profile: str, cache: ResultsCache) -> list[di
         kind, _, file = part["name"].partition("/")
         if not re.fullmatch(r"[a-z_]+", kind):
             raise ValueError(f"{path}: entry {part['name']!r} is not <kind>/<file> of a store: nothing merged")
-        entry = cache.entry(kind, part["key"])
+        entry = store.entry(kind, part["key"])
         if entry.path.name != file:
             raise ValueError(f"{path}: the key of {part['name']} does not match its name (it names {kind}/{entry.path.name}): "
                              "nothing merged")
@@ -362,12 +362,12 @@ def merge(profile: str, folder: Path) -> tuple[int, int, int, int]:
     files = sorted(folder.glob(RECORDS.replace("{:02d}", "*")))
     if not files:
         raise ValueError(f"{folder} holds no {RECORDS.format(1).replace('01', 'NN')} files of a GPU run")
-    cache = ResultsCache(profile)
-    parts = [part for path in files for part in _read_records_file(path, profile, cache)]
+    store = ResultsStore(profile)
+    parts = [part for path in files for part in _read_records_file(path, profile, store)]
     merged, touched, dupes, differ = 0, set(), 0, 0
     for part in parts:
         kind = part["name"].partition("/")[0]
-        entry = cache.entry(kind, part["key"])
+        entry = store.entry(kind, part["key"])
         held = entry._claim(list(part["records"]), len(part["records"]))  # no worker computes these ids meanwhile
         try:
             entry.refresh()
@@ -397,7 +397,7 @@ def merge_command(profile: str, folder: str) -> int:
           + (f"; {dupes} already stored, kept as stored ({differ} of them differ from the GPU's beyond timings)" if dupes else ""))
     if merged:
         written = write_tables(profile)
-        print(f"attx compute: {len(written)} table(s) written to {ResultsCache(profile).folder / 'tables'}")
+        print(f"attx compute: {len(written)} table(s) written to {ResultsStore(profile).folder / 'tables'}")
     summary = path / "run.json"
     if summary.is_file():
         run = json.loads(summary.read_text())

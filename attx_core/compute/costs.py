@@ -6,10 +6,10 @@ import ast
 import math
 from typing import Any, Mapping
 
-from ..cache import CacheEntry
 from ..experiments.resolve import IMAGE_SIZE
 from ..experiments.runners import passes_per_image
 from ..metrics import num_points
+from ..store import StoreEntry
 
 # Relative cost of a pass on the stand-ins: lite1/lite2 cost ~1.3x/1.7x lite0.
 MODEL_COST = {"efficientnet_lite1": 1.3, "efficientnet_lite2": 1.7}
@@ -48,7 +48,7 @@ def key_cost(key: Mapping[str, Any]) -> float:
     return passes * MODEL_COST.get(str(key.get("model")), 1.0)
 
 
-def entry_cost(entry: CacheEntry) -> float:
+def entry_cost(entry: StoreEntry) -> float:
     """:func:`key_cost` of a store entry."""
     return key_cost(entry.key)
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any, Callable, Sequence
 
-from ..cache import CacheEntry, DeadlineReached, NotComputedError, ResultsCache, compute_policy
+from ..store import DeadlineReached, NotComputedError, ResultsStore, StoreEntry, compute_policy
 from .costs import cpu_hours, entry_cost
 from .plan import Cell
 from .planner import outlook, plan
@@ -15,7 +15,7 @@ from .tables import write_tables
 
 
 def run(profile: str, only: Sequence[str] | None = None, deadline: float | None = None,
-        on_batch: Callable[[CacheEntry, list[str], float], None] | None = None,
+        on_batch: Callable[[StoreEntry, list[str], float], None] | None = None,
         on_cell: Callable[[Cell], None] | None = None, log: Callable[[str], None] = print,
         poll_seconds: float = 5.0, max_steps: int | None = None) -> list[str]:
     """Compute what the planner says, step by step, re-planning after each (a step may decide a claim), until every
@@ -80,7 +80,7 @@ def compute_command(profile: str, hours: float | None = None, threads: int | Non
     if not tables_only:
         start = time.time()
         deadline = start + hours * 3600 if hours else None
-        removed = ResultsCache(profile).clean_tmp()
+        removed = ResultsStore(profile).clean_tmp()
         if removed:
             say(f"removed {len(removed)} stale temp file(s) of killed writers")
         n_images, cost, _ = outlook(profile, only)
@@ -88,7 +88,7 @@ def compute_command(profile: str, hours: float | None = None, threads: int | Non
             f"passes, ~{cpu_hours(cost):.1f} CPU-hours), planned step by step" + (f"; stopping after {hours:g} h" if hours else ""))
         bar = tqdm(total=cost, unit="pass", unit_scale=True, file=sys.stderr, disable=n_images == 0, smoothing=0.05, dynamic_ncols=True)
 
-        def on_batch(entry: CacheEntry, batch: list[str], seconds: float) -> None:
+        def on_batch(entry: StoreEntry, batch: list[str], seconds: float) -> None:
             bar.update(len(batch) * entry_cost(entry))
             bar.set_postfix_str(f"{entry.key.get('model', '')} {entry.key.get('method', '')}: {seconds / len(batch):.1f} s/image")
 
@@ -123,5 +123,5 @@ def compute_command(profile: str, hours: float | None = None, threads: int | Non
             say(f"{'stopped (' + stopped + ')' if stopped else 'finished'}; the open claims are projected to need {left} more "
                 f"image computations{eta} ({', '.join(f'{c} {n}' for c, n in per.items())}); rerun the same command to resume")
     written = write_tables(profile)
-    say(f"{len(written)} table(s) written to {ResultsCache(profile).folder / 'tables'}")
+    say(f"{len(written)} table(s) written to {ResultsStore(profile).folder / 'tables'}")
     return code

@@ -23,11 +23,11 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ..cache import device_name, results_root
 from ..chapters import PROFILES
 from ..chapters.protocol import QUICK_INSDEL, QUICK_METHODS
 from ..methods import METHODS, attribute
 from ..metrics import insertion_deletion
+from ..store import device_name, results_root
 from .bundle import pack, read_manifest
 
 SIGN_STEPS = ("agi", "attexplore", "big", "guided_ig", "mfaba")  # paths of sign or ordering steps: float noise moves them
@@ -159,7 +159,7 @@ def fill_until(profile: str, only: Sequence[str], deadline: float) -> tuple[list
     """``attx compute``'s fill (:func:`attx_core.compute.fill.run`: the planner, step by step) restricted to ``only``,
     one line per stored batch, no new batch after ``deadline`` and a batch still running :data:`GRACE_SECONDS` later
     abandoned (the tables are written where the records are merged). Returns (the failed steps, why it stopped)."""
-    from ..cache import DeadlineReached
+    from ..store import DeadlineReached
     from .fill import run
 
     def say(text: str) -> None:

@@ -9,13 +9,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ..cache import CacheEntry
 from ..chapters import PROFILES, chapters, get, settings
 from ..experiments.resolve import image_ids
 from ..robust import PROFILES as ROBUST_SCALES
+from ..store import StoreEntry
 from .costs import cpu_hours, entry_cost
 
-Planned = list[tuple[CacheEntry, list[str]]]
+Planned = list[tuple[StoreEntry, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,13 @@ def missing(profile: str, cell: Cell) -> Planned:
     """Every store entry the cell reads with the target ids it lacks (an empty list: complete), each entry once."""
     planned: Planned = []
     cell.frames(profile, plan=planned)
-    seen: dict[Path, tuple[CacheEntry, list[str]]] = {}
+    seen: dict[Path, tuple[StoreEntry, list[str]]] = {}
     for entry, ids in planned:
         seen[entry.path] = (entry, ids)
     return list(seen.values())
 
 
-def remaining(planned: Iterable[tuple[CacheEntry, list[str]]]) -> tuple[int, int, float]:
+def remaining(planned: Iterable[tuple[StoreEntry, list[str]]]) -> tuple[int, int, float]:
     """(missing image computations, store entries with some, their cost in passes), each entry counted once."""
     seen = {entry.path: (len(ids), len(ids) * entry_cost(entry)) for entry, ids in planned if ids}
     return sum(n for n, _ in seen.values()), len(seen), sum(c for _, c in seen.values())
@@ -99,7 +99,7 @@ def store_status(profile: str, names: Sequence[str] | None = None) -> pd.DataFra
     for chapter in chapters(profile):
         if names and chapter.name not in names:
             continue
-        entries: dict[Path, tuple[CacheEntry, list[str]]] = {}
+        entries: dict[Path, tuple[StoreEntry, list[str]]] = {}
         per_model: list[tuple[str | None, int, int, int]] = []
         for cell in cells(profile, [chapter.name]):
             planned = missing(profile, cell)

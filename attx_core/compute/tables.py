@@ -8,11 +8,11 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from ..cache import ResultsCache
 from ..chapters import chapters, get, settings
 from ..chapters.claims import claims_table
 from ..metrics import mean_ci
 from ..stats.confseq import BURN_IN as FIRST_LOOK
+from ..store import ResultsStore
 
 CSV_COLUMNS = ["chapter", "model", "method", "setting", "metric", "n", "mean", "ci_lo", "ci_hi"]
 
@@ -92,7 +92,7 @@ def write_tables(profile: str, root: Path | None = None) -> list[Path]:
     """Regenerate every ``<store>/<profile>/tables/<chapter>.csv`` from what is stored (computes nothing;
     seconds), one per chapter with computations, header only where nothing is stored, and ``claims.csv``. Returns
     the files."""
-    folder = (root or ResultsCache(profile).folder) / "tables"
+    folder = (root or ResultsStore(profile).folder) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for chapter in chapters(profile):

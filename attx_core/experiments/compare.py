@@ -8,10 +8,10 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..cache import REPO_ROOT
 from ..metrics import mean_ci
 from ..stats.confseq import BURN_IN as FIRST_LOOK  # no interval, no bold best and no verdict before it
 from ..stats.paired import LOWER_IS_BETTER
+from ..store import REPO_ROOT
 from ..validate import require
 
 PAPER_DIR = REPO_ROOT / "data" / "paper"

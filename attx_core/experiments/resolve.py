@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .. import data, models
-from ..cache import REPO_ROOT, NotComputedError, results_root  # noqa: F401  (NotComputedError: the experiments' name for it)
+from ..store import REPO_ROOT, NotComputedError, results_root  # noqa: F401  (NotComputedError: the experiments' name for it)
 
 MANIFESTS = REPO_ROOT / "data" / "imagesets"  # <set>.csv: file,label of a named set, in its order (no pixels)
 

@@ -1,6 +1,6 @@
-"""The computations behind the book's chapters: attribution + metric per image, cached per configuration.
+"""The computations behind the book's chapters: attribution + metric per image, stored per configuration.
 
-Every number goes through :class:`attx_core.cache.ResultsCache`: one entry per (model, weights, method,
+Every number goes through :class:`attx_core.store.ResultsStore`: one entry per (model, weights, method,
 parameters, image set, metric settings), one record per image, resumable. Every table function
 returns a long DataFrame with the paper CSVs' keys (model, method, parameter, setting, metric) plus
 ``image`` and ``value``; ``df.attrs`` carries ``notes`` (deviations, images not computed yet) and
@@ -18,10 +18,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..cache import CacheEntry, NotComputedError, ResultsCache, provenance
 from ..methods import METHODS, attribute
 from ..methods.big import BIG_L2_EPSILONS
 from ..methods.registry import method_passes
+from ..store import NotComputedError, ResultsStore, StoreEntry, provenance
 from ..validate import require
 from .resolve import IMAGE_SIZE, ResolvedModel, image_ids, image_set, keyed_by_digest, model_labels, resolve_model, weights_digest
 
@@ -63,10 +63,10 @@ def _key_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Run:
-    """Shared context of one chapter run: profile, image set, cache, notes, provenance.
+    """Shared context of one chapter run: profile, image set, store, notes, provenance.
 
     ``n_images_per_model``: a model's own image count (else ``n_images``); ``stand_ins``: always the
-    EfficientNet-Lite analogue of a paper model; ``cached_only``: compute nothing, a configuration with
+    EfficientNet-Lite analogue of a paper model; ``stored_only``: compute nothing, a configuration with
     missing images is a note; ``partial``: compute nothing, use whatever images are stored (notes say n);
     ``plan``: compute nothing, use what is stored, and append every store entry read with the target ids it lacks;
     ``random_weights``: models randomly initialised (asked for explicitly; their pages decide no claim).
@@ -76,15 +76,15 @@ class Run:
     """
 
     def __init__(self, profile: str, images: str, n_images: int | None, seed: int, batch_size: int = 4,
-                 force: bool = False, cached_only: bool = False, partial: bool = False,
+                 force: bool = False, stored_only: bool = False, partial: bool = False,
                  n_images_per_model: Mapping[str, int] | None = None, stand_ins: bool = False,
-                 plan: list[tuple[CacheEntry, list[str]]] | None = None, random_weights: bool = False,
+                 plan: list[tuple[StoreEntry, list[str]]] | None = None, random_weights: bool = False,
                  recompute: Mapping[str, Sequence[Sequence[str]]] | None = None, **_: Any) -> None:
         self.profile, self.images, self.n_images, self.seed = profile, images, n_images, seed
-        self.batch_size, self.cached_only, self.plan, self.recompute = batch_size, cached_only, plan, recompute
+        self.batch_size, self.stored_only, self.plan, self.recompute = batch_size, stored_only, plan, recompute
         self.partial = partial or plan is not None
         self.n_images_per_model, self.stand_ins, self.random_weights = dict(n_images_per_model or {}), stand_ins, random_weights
-        self.cache = ResultsCache(profile, force=force)
+        self.store = ResultsStore(profile, force=force)
         self.notes: list[str] = []
         self.provenance: dict[str, Any] = {}
         self.models: dict[str, ResolvedModel] = {}
@@ -112,7 +112,7 @@ class Run:
             self.note(f"requested {n} images, the set {self.images!r} has {len(ids)}: all of them used")
         return ids, labels
 
-    def _stored(self, kind: str, requested: str, model: str, method: str, entry: CacheEntry,
+    def _stored(self, kind: str, requested: str, model: str, method: str, entry: StoreEntry,
                 only: Sequence[str] | None = None) -> list[tuple[str, int, dict[str, Any]]]:
         """What an entry holds of the target images (``only``: of these of them), read from the store alone (``partial``/``plan``):
         a machine without the image files (a fresh clone rendering the committed store) shows the same numbers."""
@@ -156,12 +156,12 @@ class Run:
         key = {"model": resolved.name, "weights": resolved.weights, **self.digests[requested], "method": method, "version": METHODS[method].version,
                "params": _key_params(full),
                "images": self.images, "size": IMAGE_SIZE, "seed": seed, **extra}
-        entry = self.cache.entry(kind, key)
+        entry = self.store.entry(kind, key)
         if self.partial:
             return self._stored(kind, requested, resolved.name, method, entry, only)
         ids, labels = self.ids(requested)
         wanted, wanted_labels = self._targets(requested, only)
-        if self.cached_only and entry.missing(wanted):
+        if self.stored_only and entry.missing(wanted):
             raise NotComputedError(f"{kind} {resolved.name}/{method}: {len(entry.missing(wanted))} of {len(wanted)} images not computed")
         imgs = self.image_set(requested)
         _check_images(self.images, imgs, ids, labels, entry.missing(wanted), full.get("background") == EVALUATION_SET)
@@ -641,16 +641,16 @@ def published_vs_corrected(profile: str, models: Sequence[str], images: str, n_i
 
 
 def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence[str], robust_profile: str, seed: int = 0,
-                     eps: float = 8 / 255, force: bool = False, cached_only: bool = False, partial: bool = False,
-                     plan: list[tuple[CacheEntry, list[str]]] | None = None, **_: Any) -> pd.DataFrame:
-    """Attributional robustness (Sarkar et al. 2021) via :func:`attx_core.robust.run_study`, one cached
+                     eps: float = 8 / 255, force: bool = False, stored_only: bool = False, partial: bool = False,
+                     plan: list[tuple[StoreEntry, list[str]]] | None = None, **_: Any) -> pd.DataFrame:
+    """Attributional robustness (Sarkar et al. 2021) via :func:`attx_core.robust.run_study`, one stored
     record per (dataset, objective); a missing dataset becomes a note. ``partial``/``plan`` as for :class:`Run`."""
     from ..robust import DatasetMissing, run_study
 
-    cache = ResultsCache(profile, force=force)
+    store = ResultsStore(profile, force=force)
     from ..robust import VERSION
 
-    entry = cache.entry("robustness", {"model": "robust", "method": robust_profile, "version": VERSION, "seed": seed, "eps": eps})
+    entry = store.entry("robustness", {"model": "robust", "method": robust_profile, "version": VERSION, "seed": seed, "eps": eps})
     notes, rows = [], []
     for dataset in datasets:
         ids = [f"{dataset}/{o}" for o in objectives]
@@ -659,7 +659,7 @@ def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence
             if plan is not None:
                 plan.append((entry, entry.missing(ids)))
             continue
-        if cached_only and entry.missing(ids):
+        if stored_only and entry.missing(ids):
             notes.append(f"{dataset}: not computed")
             continue
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ..cache import REPO_ROOT
+from ..store import REPO_ROOT
 from ..validate import require
 from .datasets import info
 from .evaluate import PROFILES, Profile, attack_config, train_config

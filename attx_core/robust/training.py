@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ..cache import REPO_ROOT, atomic_write_json, config_key, provenance
+from ..store import REPO_ROOT, atomic_write_json, config_key, provenance
 from ..validate import require
 from .datasets import load_dataset, subset
 from .nets import INITS, make_net

@@ -1,4 +1,4 @@
-"""Results cache with provenance: ``data/results/<profile>/<kind>/<slug>-<hash>.json``.
+"""Results store with provenance: ``data/results/<profile>/<kind>/<slug>-<hash>.json``.
 
 One JSON file per configuration (model, method, parameters, image set) holds a record per image id
 and the provenance of the run. Each batch is written atomically (temp file + rename), so a run
@@ -45,7 +45,7 @@ QUARANTINE_DIR = ".quarantine"
 
 
 class NotComputedError(LookupError):
-    """A result was asked for from the cache only and has not been computed yet."""
+    """A result was asked for from the store only and has not been computed yet."""
 
 
 class EntryBusy(NotComputedError):
@@ -58,7 +58,7 @@ class DeadlineReached(Exception):
 
 @dataclass
 class ComputePolicy:
-    """How :meth:`CacheEntry.compute` behaves (set with :func:`compute_policy`).
+    """How :meth:`StoreEntry.compute` behaves (set with :func:`compute_policy`).
 
     ``deadline``: ``time.time()`` after which no new batch starts (:class:`DeadlineReached`);
     ``wait``: wait for images another process is computing (False: raise :class:`EntryBusy`);
@@ -68,8 +68,8 @@ class ComputePolicy:
 
     deadline: float | None = None
     wait: bool = True
-    plan: list[tuple["CacheEntry", int]] | None = None
-    on_batch: Callable[["CacheEntry", list[str], float], None] | None = None
+    plan: list[tuple["StoreEntry", int]] | None = None
+    on_batch: Callable[["StoreEntry", list[str], float], None] | None = None
     poll_seconds: float = 1.0
     busy: int = field(default=0)  # EntryBusy raised so far
 
@@ -79,7 +79,7 @@ _POLICY: contextvars.ContextVar[ComputePolicy] = contextvars.ContextVar("attx_co
 
 @contextlib.contextmanager
 def compute_policy(**fields: Any) -> Iterator[ComputePolicy]:
-    """Within the block, every :meth:`CacheEntry.compute` follows ``ComputePolicy(**fields)``."""
+    """Within the block, every :meth:`StoreEntry.compute` follows ``ComputePolicy(**fields)``."""
     policy = ComputePolicy(**fields)
     token = _POLICY.set(policy)
     try:
@@ -89,7 +89,7 @@ def compute_policy(**fields: Any) -> Iterator[ComputePolicy]:
 
 
 def results_root() -> Path:
-    """Where cached results live: $ATTX_RESULTS or ``<repo>/data/results``."""
+    """Where stored results live: $ATTX_RESULTS or ``<repo>/data/results``."""
     return Path(os.environ.get("ATTX_RESULTS", REPO_ROOT / "data" / "results"))
 
 
@@ -292,7 +292,7 @@ def _try_claim(path: Path) -> int | None:
     return fd
 
 
-class CacheEntry:
+class StoreEntry:
     """The stored records of one configuration, keyed by image id, with the provenance of each record.
 
     The file holds ``key``, ``records``, ``provenance`` (the entry's first run: what older readers show),
@@ -467,8 +467,8 @@ class CacheEntry:
         return [self.records[i] for i in ids]
 
 
-class ResultsCache:
-    """Cached results of one profile (``quick``, ``paper``, ...); ``force=True`` ignores stored records."""
+class ResultsStore:
+    """Stored results of one profile (``quick``, ``paper``, ...); ``force=True`` ignores stored records."""
 
     def __init__(self, profile: str, root: str | os.PathLike | None = None, force: bool = False) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", profile):
@@ -482,11 +482,11 @@ class ResultsCache:
         """The profile's store: ``<root>/<profile>``."""
         return self.root / self.profile
 
-    def entry(self, kind: str, key: dict[str, Any]) -> CacheEntry:
-        """The cache entry of configuration ``key`` under ``kind`` (e.g. ``insdel``, ``fps``)."""
+    def entry(self, kind: str, key: dict[str, Any]) -> StoreEntry:
+        """The store entry of configuration ``key`` under ``kind`` (e.g. ``insdel``, ``fps``)."""
         slug = "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", str(key[k])) for k in ("model", "method") if k in key) or kind
         path = self.folder / kind / f"{slug}-{config_key(key)}.json"
-        return CacheEntry(path, key, force=self.force)
+        return StoreEntry(path, key, force=self.force)
 
     def clean_tmp(self) -> list[Path]:
         """Remove the stale temp files of killed writers anywhere in the profile's store."""

@@ -1,11 +1,11 @@
-"""Results cache: keys, provenance, atomic writes and resume after an interruption."""
+"""Results store: keys, provenance, atomic writes and resume after an interruption."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from attx_core.cache import ResultsCache, config_key, provenance
+from attx_core.store import ResultsStore, config_key, provenance
 
 
 def test_key_is_stable_and_sensitive():
@@ -23,7 +23,7 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path):
         return [{"v": ord(i)} for i in batch]
 
     key = dict(model="m", method="ig", steps=50)
-    entry = ResultsCache("quick", root=tmp_path).entry("insdel", key)
+    entry = ResultsStore("quick", root=tmp_path).entry("insdel", key)
     with pytest.raises(KeyboardInterrupt):
         entry.compute(list("abcd"), flaky, batch_size=2, provenance=provenance(profile="quick", seed=0))
     stored = json.loads(entry.path.read_text())
@@ -31,28 +31,28 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path):
     assert "commit" in stored["provenance"] and "device" in stored["provenance"]
 
     calls.clear()
-    again = ResultsCache("quick", root=tmp_path).entry("insdel", key)
+    again = ResultsStore("quick", root=tmp_path).entry("insdel", key)
     out = again.compute(list("abcd"), lambda b: calls.append(list(b)) or [{"v": ord(i)} for i in b], batch_size=2)
     assert calls == [["c", "d"]]
     assert [r["v"] for r in out] == [97, 98, 99, 100]
     assert not list(entry.path.parent.glob("*.tmp"))
 
-    forced = ResultsCache("quick", root=tmp_path, force=True).entry("insdel", key)
+    forced = ResultsStore("quick", root=tmp_path, force=True).entry("insdel", key)
     assert forced.missing(list("abcd")) == list("abcd")
 
 
 def test_profile_name_is_checked(tmp_path):
     with pytest.raises(ValueError, match="profile"):
-        ResultsCache("../x", root=tmp_path)
+        ResultsStore("../x", root=tmp_path)
 
 
 def test_every_record_points_to_the_provenance_that_computed_it(tmp_path):
-    entry = ResultsCache("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig"))
+    entry = ResultsStore("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig"))
     entry.put({"old": {"v": 0}})  # a record from before per-record provenance
     first, second = provenance(profile="quick", threads=1), provenance(profile="quick", threads=2)
     entry.put({"a": {"v": 1}, "b": {"v": 2}}, first)
     entry.put({"c": {"v": 3}}, second)
-    again = ResultsCache("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig"))
+    again = ResultsStore("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig"))
     assert again.provenance_of("old") is None
     a, c = again.provenance_of("a"), again.provenance_of("c")
     assert a["threads"] == 1 and c["threads"] == 2 and again.provenance_of("b")["threads"] == 1
@@ -61,6 +61,6 @@ def test_every_record_points_to_the_provenance_that_computed_it(tmp_path):
     stored = json.loads(again.path.read_text())
     assert len(stored["provenances"]) == 2 and stored["records"]["a"] == {"v": 1}  # records themselves unchanged
     # records merged from another entry keep their own provenance
-    other = ResultsCache("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig", shard=1))
+    other = ResultsStore("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig", shard=1))
     other.put({"d": {"v": 4}}, provenance={}, record_provenance={"d": {**a, "rank": 3}})
     assert other.provenance_of("d")["rank"] == 3 and other.provenance_of("d")["date"] == a["date"]
