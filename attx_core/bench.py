@@ -826,8 +826,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--robustness", action="store_true",
                    help="instead: seconds per training step of each robustness objective and per attacked image "
                         "(MNIST, FMNIST, the authors' settings) -> data/bench/robust-<device>.json")
-    p.add_argument("--robust-profile", default="paper", metavar="SCALE",
-                   help="with --robustness: the robustness scale to measure (attx_core.robust.PROFILES; default: the authors' settings)")
+    p.add_argument("--robust-scale", default="paper", metavar="SCALE",
+                   help="with --robustness: the robustness scale to measure (attx_core.robust.SCALES; default: the authors' settings)")
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed call of each method on one image")
     p.add_argument("--reps", type=int, default=2, help="repetitions of each pass-time measurement (min taken)")
     p.add_argument("--out", default=None, help="JSON path (default data/bench/<device-slug>.json)")
@@ -906,14 +906,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def run_robustness(args: argparse.Namespace) -> dict[str, Any]:
     """The robustness study's measured costs at a robustness scale, by default the authors' settings
     (:func:`attx_core.robust.costs.measure`), with the projected hours of each net at that scale."""
-    from .robust import PROFILES as ROBUST
+    from .robust import SCALES
     from .robust.costs import measure, projected_hours
     from .robust.training import BASE_OBJECTIVES
 
     device = torch.device(args.device)
-    result = measure(["mnist", "fmnist"], list(BASE_OBJECTIVES), args.robust_profile, device)
-    result["hours"] = {d: {o: projected_hours(result, d, o, args.robust_profile) for o in BASE_OBJECTIVES} for d in result["step_seconds"]}
-    width = ROBUST[args.robust_profile].width
+    result = measure(["mnist", "fmnist"], list(BASE_OBJECTIVES), args.robust_scale, device)
+    result["hours"] = {d: {o: projected_hours(result, d, o, args.robust_scale) for o in BASE_OBJECTIVES} for d in result["step_seconds"]}
+    width = SCALES[args.robust_scale].width
     result["provenance"] = provenance(device, profile="bench-robustness", model=f"robust SmallCNN (width {width})", weights="random init",
                                       images="random inputs of the datasets' shape", n_images=None, seed=0, threads=torch.get_num_threads())
     return result

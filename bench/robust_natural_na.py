@@ -22,7 +22,7 @@ def main(datasets: list[str]) -> None:
     """Train (or load) each dataset's natural net at the standard scale and print its test accuracy."""
     torch.set_num_threads(1)
     for name in datasets:
-        cfg = ev.train_config(name, "natural", ev.PROFILES["standard"], 0, None, load_dataset(name, "train")[1].shape[0])
+        cfg = ev.train_config(name, "natural", ev.SCALES["standard"], 0, None, load_dataset(name, "train")[1].shape[0])
         start = time.time()
         net = train(name, cfg, progress=False)
         x, y = load_dataset(name, "test")

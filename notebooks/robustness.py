@@ -46,7 +46,7 @@ ours = study(**cfg, **chapters.run_options(profile, force))
 display(page.claim_boxes(profile, "robustness"))
 display(page.sentence(ex.robustness_sentence(ours)))
 display(page.status_line(profile, "robustness"))
-display(page.robustness_scale(cfg["robust_profile"]))
+display(page.robustness_scale(cfg["robust_scale"]))
 if scale_sentence(**cfg):
     display(page.sentence(scale_sentence(**cfg)))
 page.robustness_table(ours)

@@ -68,13 +68,13 @@ def test_robustness_training_and_attack_on_cuda_match_cpu(tmp_path, monkeypatch)
     g = torch.Generator().manual_seed(0)
     x, y = F.interpolate(torch.rand(64, 1, 8, 8, generator=g), size=28), torch.arange(64) % 10
     monkeypatch.setattr(datasets, "_mnist", lambda split, root: (x, y))
-    tiny = robust_eval.Profile(n_train=64, epochs=1, width=0.125, n_test=32, n_attack=2, pgd_eval_steps=2,
+    tiny = robust_eval.Scale(n_train=64, epochs=1, width=0.125, n_test=32, n_attack=2, pgd_eval_steps=2,
                                train={"pgd_steps": 1, "ig_m": 4, "ig_every": 4, "batch_size": 32},
                                attack={"iterations": 2, "ig_steps": 4, "k": 20, "eval_k": 10})
-    monkeypatch.setitem(robust_eval.PROFILES, "tiny", tiny)
+    monkeypatch.setitem(robust_eval.SCALES, "tiny", tiny)
     rows = {}
     for dev in ("cpu", "cuda"):
         monkeypatch.setenv("ATTX_CHECKPOINTS", str(tmp_path / dev))
-        rows[dev] = robust_eval.run_study("mnist", ["natural", "ar"], profile="tiny", progress=False, device=dev)
+        rows[dev] = robust_eval.run_study("mnist", ["natural", "ar"], scale="tiny", progress=False, device=dev)
     for column in ("NA", "AA", "ce_final"):
         assert rows["cuda"][column].tolist() == pytest.approx(rows["cpu"][column].tolist(), abs=1e-3)

@@ -340,7 +340,7 @@ def test_settings_are_the_data_the_code_uses(dataset, monkeypatch):
             assert (cfg.lam, cfg.ig_m, cfg.ig_every) == (s.rar_lambda[objective], s.rar_m, s.rar_every)
         elif objective.startswith(("ar", "adv_ar")):
             assert (cfg.lam, cfg.ig_m, cfg.ig_every) == (s.sarkar_lambda, 20, 4)
-    paper = robust_eval.PROFILES["paper"]
+    paper = robust_eval.SCALES["paper"]
     att = robust_eval.attack_config(dataset, paper)
     assert (att.k, att.eval_k, att.eps, att.step, att.iterations, att.ig_steps, att.beta, att.restarts) == \
         (s.attack_k, s.eval_k, s.eps, s.attack_step, s.attack_iterations, 100, 1.0, 1)
@@ -351,11 +351,11 @@ def test_settings_are_the_data_the_code_uses(dataset, monkeypatch):
 
 
 def test_paper_profile_follows_the_authors_schedule():
-    cfg = robust_eval.train_config("mnist", "ig_norm", robust_eval.PROFILES["paper"], n_train_total=60_000)
+    cfg = robust_eval.train_config("mnist", "ig_norm", robust_eval.SCALES["paper"], n_train_total=60_000)
     assert cfg.epochs == math.ceil(100_000 * 50 / 60_000) and cfg.width == 1.0 and cfg.ig_m == 50
-    nat = robust_eval.train_config("mnist", "natural", robust_eval.PROFILES["paper"], n_train_total=60_000)
+    nat = robust_eval.train_config("mnist", "natural", robust_eval.SCALES["paper"], n_train_total=60_000)
     assert nat.epochs == math.ceil(25_000 * 50 / 60_000)
-    quick = robust_eval.train_config("mnist", "pgd", robust_eval.PROFILES["quick"])
+    quick = robust_eval.train_config("mnist", "pgd", robust_eval.SCALES["quick"])
     assert quick.pgd_steps == 2 and quick.pgd_step == pytest.approx(0.2) and quick.eps == 0.3  # total travel kept
 
 
@@ -446,11 +446,11 @@ def test_training_history_records_term_sizes(tmp_path, monkeypatch):
 def test_run_study_uses_each_datasets_radius_and_reports_terms(tmp_path, monkeypatch):
     _mnist_stand_in(monkeypatch)
     monkeypatch.setenv("ATTX_CHECKPOINTS", str(tmp_path))
-    tiny = robust_eval.Profile(n_train=64, epochs=1, width=0.125, n_test=32, n_attack=2, pgd_eval_steps=2,
+    tiny = robust_eval.Scale(n_train=64, epochs=1, width=0.125, n_test=32, n_attack=2, pgd_eval_steps=2,
                                train={"pgd_steps": 1, "ig_m": 4, "ig_every": 4, "batch_size": 32},
                                attack={"iterations": 2, "ig_steps": 4, "k": 20, "eval_k": 10})
-    monkeypatch.setitem(robust_eval.PROFILES, "tiny", tiny)
-    df = robust_eval.run_study("mnist", ["natural", "ar"], profile="tiny", progress=False)
+    monkeypatch.setitem(robust_eval.SCALES, "tiny", tiny)
+    df = robust_eval.run_study("mnist", ["natural", "ar"], scale="tiny", progress=False)
     assert list(df.columns) == robust_eval.COLUMNS and len(df) == 2
     assert (df["eps"] == 0.3).all()
     ar = df.set_index("objective").loc["ar"]
@@ -463,11 +463,11 @@ def test_run_study_keeps_per_image_values_for_paired_differences(tmp_path, monke
     and paired_robustness differences two objectives on the images both attacked."""
     _mnist_stand_in(monkeypatch)
     monkeypatch.setenv("ATTX_CHECKPOINTS", str(tmp_path))
-    tiny = robust_eval.Profile(n_train=64, epochs=1, width=0.125, n_test=32, n_attack=3, pgd_eval_steps=2,
+    tiny = robust_eval.Scale(n_train=64, epochs=1, width=0.125, n_test=32, n_attack=3, pgd_eval_steps=2,
                                train={"pgd_steps": 1, "batch_size": 32},
                                attack={"iterations": 2, "ig_steps": 4, "k": 20, "eval_k": 10})
-    monkeypatch.setitem(robust_eval.PROFILES, "tiny", tiny)
-    df = robust_eval.run_study("mnist", ["natural", "pgd"], profile="tiny", progress=False)
+    monkeypatch.setitem(robust_eval.SCALES, "tiny", tiny)
+    df = robust_eval.run_study("mnist", ["natural", "pgd"], scale="tiny", progress=False)
     for _, row in df.iterrows():
         assert len(row["attacked"]) == row["n_images"] == len(row["kendall_values"])
         assert row["kendall"] == pytest.approx(sum(row["kendall_values"]) / len(row["kendall_values"]))
@@ -499,7 +499,7 @@ def test_robustness_costs_project_hours_from_measured_step_seconds():
     measured = {"step_seconds": {"mnist": {"natural": 0.2, "pgd": 4.1}}, "batch_size": {"mnist": {"natural": 50, "pgd": 50}},
                 "attack": {"mnist": {"fixed": 1.0, "per_iteration": 0.5, "iterations": 100}}}
     h = costs.projected_hours(measured, "mnist", "natural", "standard")
-    epochs = robust_eval.PROFILES["standard"].epochs
+    epochs = robust_eval.SCALES["standard"].epochs
     assert h["steps"] == epochs * 1200  # epochs of 60,000 images in batches of 50
     assert h["train"] == pytest.approx(epochs * 1200 * 0.2 / 3600)
     assert h["attack"] == pytest.approx(500 * (1.0 + 100 * 0.5) / 3600)
@@ -547,7 +547,7 @@ def test_mnist_cpu_scale_settings_are_accepted():
     """The MNIST scale: every objective's training config and the attack build; the radius warms up over half the steps."""
     from attx_core.robust.training import BASE_OBJECTIVES
 
-    prof = robust_eval.PROFILES["mnist_cpu"]
+    prof = robust_eval.SCALES["mnist_cpu"]
     for objective in BASE_OBJECTIVES:
         cfg = robust_eval.train_config("mnist", objective, prof, seed=3407)
         assert (cfg.eps, cfg.eps_warmup, cfg.n_train, cfg.epochs, cfg.width) == (0.3, 0.5, None, 1, 0.25)
@@ -592,7 +592,7 @@ def test_chapter_runs_mnist_at_its_own_scale_and_keeps_fmnists_records():
     from attx_core.chapters.robustness import scale_sentence, scales, study
 
     cfg = settings("standard", "robustness")
-    assert scales(cfg["datasets"], cfg["robust_profile"], cfg["dataset_profiles"]) == {"mnist_cpu": ["mnist"], "cpu": ["fmnist"]}
+    assert scales(cfg["datasets"], cfg["robust_scale"], cfg["dataset_scales"]) == {"mnist_cpu": ["mnist"], "cpu": ["fmnist"]}
     plan: list = []
     df = study(**cfg, plan=plan)
     keys = {entry.key["method"]: entry for entry, _ in plan}

@@ -431,13 +431,13 @@ def robustness_costs() -> dict[str, Any] | None:
     return None
 
 
-def robustness_scale(profile_name: str) -> HTML:
-    """The scale that ran against the authors' (a robustness profile of :data:`attx_core.robust.PROFILES`),
+def robustness_scale(scale: str) -> HTML:
+    """The scale that ran against the authors' (a robustness scale of :data:`attx_core.robust.SCALES`),
     and what the larger scales cost, from measured seconds per training step and per attacked image."""
-    from ..robust import PROFILES as ROBUST
+    from ..robust import SCALES
     from ..robust.costs import projected_hours
 
-    ran, paper = ROBUST[profile_name], ROBUST["paper"]
+    ran, paper = SCALES[scale], SCALES["paper"]
 
     def describe(p) -> str:
         schedule = "the authors' schedule" if p.epochs is None else f"{p.epochs} epoch(s)"
@@ -447,7 +447,7 @@ def robustness_scale(profile_name: str) -> HTML:
                 f"{'every correctly classified test image' if p.n_attack is None else f'{p.n_attack} correctly classified test images'} attacked"
                 + (f", {p.attack['iterations']} attack iterations" if "iterations" in p.attack else ", the authors' attack iterations"))
 
-    text = (f"<p><b>Scale that ran</b> (robustness profile <code>{profile_name}</code>): {html.escape(describe(ran))}. "
+    text = (f"<p><b>Scale that ran</b> (robustness scale <code>{scale}</code>): {html.escape(describe(ran))}. "
             f"<b>The paper's scale</b>: {html.escape(describe(paper))}.</p>")
     costs = robustness_costs()
     if costs is None:
@@ -457,7 +457,7 @@ def robustness_scale(profile_name: str) -> HTML:
         for objective, seconds in steps.items():
             row = {"dataset": dataset, "objective": objective, "s / training step": f"{seconds:.2f}"}
             for name in ("standard", "paper"):  # the scales at the measured (paper) net width
-                if name in ROBUST:
+                if name in SCALES:
                     row[f"{name}: hours"] = f"{projected_hours(costs, dataset, objective, name)['total']:,.1f}"
             rows.append(row)
     attack = "; ".join(f"{d} {a['total']:.1f} s per attacked image ({a['iterations']} iterations)" for d, a in costs["attack"].items())
@@ -467,9 +467,9 @@ def robustness_scale(profile_name: str) -> HTML:
     return HTML(text + f"<p><b>What the larger scales cost</b>, measured with the paper-size nets on "
                 f"{html.escape(str(prov.get('device', '?')))} (<code>attx bench --robustness</code>, {costs['file']}): "
                 f"the authors' top-k attack costs {html.escape(attack)}; a training step costs the seconds in the table. "
-                f"The <code>standard</code> scale ({html.escape(describe(ROBUST['standard']))}) needs ~{standard:,.0f} "
+                f"The <code>standard</code> scale ({html.escape(describe(SCALES['standard']))}) needs ~{standard:,.0f} "
                 "CPU-hours for MNIST and Fashion-MNIST, the paper's far more: GPU jobs "
-                "(<code>run_study(dataset, profile=\"standard\", device=\"cuda\")</code>; the paper's scale: "
+                "(<code>run_study(dataset, scale=\"standard\", device=\"cuda\")</code>; the paper's scale: "
                 "<code>attx compute --profile paper --only robustness --device cuda</code>).</p>"
                 f"<details><summary>Cost per net: seconds per training step, hours of training + AA + attack per scale</summary>{table}</details>")
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..chapters import PROFILES, chapters, get, settings
 from ..experiments.resolve import image_ids
-from ..robust import PROFILES as ROBUST_SCALES
+from ..robust import SCALES as ROBUST_SCALES
 from ..store import StoreEntry
 from .costs import cpu_hours, entry_cost
 
@@ -104,7 +104,7 @@ def store_status(profile: str, names: Sequence[str] | None = None) -> pd.DataFra
         for cell in cells(profile, [chapter.name]):
             planned = missing(profile, cell)
             entries.update((e.path, (e, ids)) for e, ids in planned)
-            if "robust_profile" in settings(profile, chapter.name):  # one record per trained net: count attacked images
+            if "robust_scale" in settings(profile, chapter.name):  # one record per trained net: count attacked images
                 per_model.append((cell.model, *_attacked(profile, chapter.name, planned)))
                 continue
             target = _target(profile, chapter.name, cell.model)
@@ -126,7 +126,7 @@ def _target(profile: str, chapter: str, model: str | None) -> int:
 
 def _attacked(profile: str, chapter: str, planned: Planned) -> tuple[int, int, int]:
     """(fewest, most, target) attacked images over the stored nets of the robustness study (0 while a net is missing)."""
-    scale = ROBUST_SCALES[settings(profile, chapter)["robust_profile"]]
+    scale = ROBUST_SCALES[settings(profile, chapter)["robust_scale"]]
     counts = [int(entry.records[i].get("n_images") or 0) for entry, ids in planned for i in entry.records if i not in ids]
     lacking = any(ids for _, ids in planned)
     return (0 if lacking or not counts else min(counts)), max(counts, default=0), scale.n_attack or 0

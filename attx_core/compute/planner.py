@@ -94,7 +94,7 @@ def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STE
         chapter, claim = CLAIMS[name]
         if only and chapter.name not in only and f"{chapter.name}:{model}" not in only:
             continue
-        if "robust_profile" in settings(profile, chapter.name) or _decided(comparisons):
+        if "robust_scale" in settings(profile, chapter.name) or _decided(comparisons):
             continue  # the robustness study has no image axis: its chapter fills to its scale
         own, theirs = _needs(claim, comparisons)
         limit = _limit(comparisons, step)
@@ -122,7 +122,7 @@ def fill_steps(profile: str, only: Sequence[str] | None = None) -> list[Step]:
     out = []
     for cell in cells(profile, only):
         spec = get(cell.chapter)
-        if spec.claims and "robust_profile" not in settings(profile, cell.chapter):
+        if spec.claims and "robust_scale" not in settings(profile, cell.chapter):
             continue
         for i, stage in enumerate(bounds):
             for limit in limits(profile, cell, bounds[i - 1] if i else 0, stage, step):
@@ -152,7 +152,7 @@ def _projected(profile: str, state: dict[tuple[str, str], list[Comparison]], onl
         open_ = [c for c in comparisons if c.open]
         needed = max((min(c.images_needed, N_AVAILABLE) for c in open_ if math.isfinite(c.images_needed)), default=0)
         lacking: dict = {}
-        if (open_ or not comparisons) and "robust_profile" not in settings(profile, chapter.name):
+        if (open_ or not comparisons) and "robust_scale" not in settings(profile, chapter.name):
             target = int(needed) if comparisons else STEP * 2
             own, theirs = _needs(claim, comparisons)
             planned = missing(profile, Cell(chapter.name, model, (claim.section,), own, target))
@@ -208,7 +208,7 @@ def status(profile: str, names: Sequence[str] | None = None) -> pd.DataFrame:
     rows = []
     for r in stored.itertuples():
         mine = [(row, e) for row, e in projected if row["chapter"] == r.chapter and row["model"] in (r.model, None)]
-        if get(r.chapter).claims and "robust_profile" not in settings(profile, r.chapter):
+        if get(r.chapter).claims and "robust_scale" not in settings(profile, r.chapter):
             lacking = {p: v for _, e in mine for p, v in e.items()}
             n, _, passes = remaining(lacking.values())
             n_open, n_all = sum(row["open"] for row, _ in mine), sum(row["comparisons"] for row, _ in mine)

@@ -640,7 +640,7 @@ def published_vs_corrected(profile: str, models: Sequence[str], images: str, n_i
     return run.frame(rows, models)
 
 
-def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence[str], robust_profile: str, seed: int = 0,
+def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence[str], robust_scale: str, seed: int = 0,
                      eps: float = 8 / 255, force: bool = False, stored_only: bool = False, partial: bool = False,
                      plan: list[tuple[StoreEntry, list[str]]] | None = None, **_: Any) -> pd.DataFrame:
     """Attributional robustness (Sarkar et al. 2021) via :func:`attx_core.robust.run_study`, one stored
@@ -650,7 +650,7 @@ def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence
     store = ResultsStore(profile, force=force)
     from ..robust import VERSION
 
-    entry = store.entry("robustness", {"model": "robust", "method": robust_profile, "version": VERSION, "seed": seed, "eps": eps})
+    entry = store.entry("robustness", {"model": "robust", "method": robust_scale, "version": VERSION, "seed": seed, "eps": eps})
     notes, rows = [], []
     for dataset in datasets:
         ids = [f"{dataset}/{o}" for o in objectives]
@@ -664,11 +664,11 @@ def robustness_study(profile: str, datasets: Sequence[str], objectives: Sequence
             continue
 
         def compute(batch: list[str], dataset=dataset) -> list[dict[str, Any]]:
-            frame = run_study(dataset, [b.split("/", 1)[1] for b in batch], profile=robust_profile, seed=seed, eps=eps, progress=False,
+            frame = run_study(dataset, [b.split("/", 1)[1] for b in batch], scale=robust_scale, seed=seed, eps=eps, progress=False,
                               device=device())
             return frame.to_dict("records")
 
-        prov = provenance(device(), profile=profile, model=f"robust SmallCNN ({robust_profile})", weights="trained here",
+        prov = provenance(device(), profile=profile, model=f"robust SmallCNN ({robust_scale})", weights="trained here",
                           images=dataset, n_images=None, seed=seed)
         try:
             rows += entry.compute(ids, compute, batch_size=1, provenance=prov, desc=f"robustness {dataset}")

@@ -1,6 +1,6 @@
 """Evaluation of the study: natural / PGD accuracy and attributional robustness, and ``run_study``.
 
-``run_study(dataset, objectives, profile)`` trains (or loads cached) nets and returns one row per
+``run_study(dataset, objectives, scale)`` trains (or loads cached) nets and returns one row per
 (dataset, objective): NA, AA (PGD with the dataset's training attack, as the authors' ``eval_pgd_attack.py``),
 mean top-k intersection, Kendall tau and Spearman rho of the top-k attack with 95% bootstrap intervals
 (``*_lo`` / ``*_hi``), the number of attacked images, the radius, the epochs, the size of every loss term at
@@ -41,7 +41,7 @@ ATTACK_CHUNK = 16  # images per top-k attack batch
 
 
 @dataclass(frozen=True)
-class Profile:
+class Scale:
     """Sizes of one study run; ``None`` = the authors' value (see each field)."""
 
     n_train: int | None  # None: the whole training split
@@ -57,28 +57,28 @@ class Profile:
 QUICK_TRAIN = {"pgd_steps": 2, "ig_m": 4, "ig_every": 2, "lr": 3e-3, "batch_size": 64}
 QUICK_ATTACK = {"iterations": 10, "ig_steps": 20, "attack_ig_steps": 8}
 
-PROFILES = {
+SCALES = {
     # a smoke run (minutes on 2 CPU cores for MNIST + FMNIST x 6 objectives): narrow net, 2048 images, 1 epoch, 2 inner
     # PGD steps (same total travel), 4-point outer / 2-point inner IGs, Adam 3e-3, 10 attack iterations on 16 images
-    "quick": Profile(n_train=2048, epochs=1, width=0.25, n_test=500, n_attack=16, pgd_eval_steps=10, train=QUICK_TRAIN, attack=QUICK_ATTACK),
+    "quick": Scale(n_train=2048, epochs=1, width=0.25, n_test=500, n_attack=16, pgd_eval_steps=10, train=QUICK_TRAIN, attack=QUICK_ATTACK),
     # what fits the results store's CPU runs (paper-size regularised objectives cost ~a minute per step on one CPU
     # thread, `attx bench --robustness`): the quick nets, NA / AA on every test image, and the quick attack on 500
     # correctly classified test images per net, enough for paired intervals between objectives
-    "cpu": Profile(n_train=2048, epochs=1, width=0.25, n_test=None, n_attack=500, pgd_eval_steps=10, train=QUICK_TRAIN, attack=QUICK_ATTACK),
+    "cpu": Scale(n_train=2048, epochs=1, width=0.25, n_test=None, n_attack=500, pgd_eval_steps=10, train=QUICK_TRAIN, attack=QUICK_ATTACK),
     # the cheapest scale found at which every MNIST objective learns (natural NA >= 0.97, the others >= 0.90; at `cpu` the
     # eps-0.3 nets stay near chance after 32 steps): the cpu nets and attack, one epoch of the whole training split (938
     # steps), the radius ramped linearly from 0 over the first half of the steps (Madry-style MNIST training; the authors'
     # code has no ramp), lr / 10 for the last quarter (IG-NORM's accuracy swings by up to 0.12 between steps at eps 0.3;
     # half the split, 469 steps, left IG-NORM at 0.79 with seed 3407)
-    "mnist_cpu": Profile(n_train=None, epochs=1, width=0.25, n_test=None, n_attack=500, pgd_eval_steps=10,
+    "mnist_cpu": Scale(n_train=None, epochs=1, width=0.25, n_test=None, n_attack=500, pgd_eval_steps=10,
                          train={**QUICK_TRAIN, "eps_warmup": 0.5, "lr_schedule": ((0, 3e-3), (703, 3e-4))}, attack=QUICK_ATTACK),
     # the issue-14 scale: paper-size nets on the whole training split, the same 4 epochs for every objective (the
     # natural nets reach NA 0.984 MNIST / 0.889 FMNIST, bench/robust_natural_na.py; 2 epochs gave 0.977 / 0.878), every
     # test image for NA / AA, the authors' attack on 500 correctly classified test images per net. Measured costs
     # (`attx bench --robustness`): a GPU job.
-    "standard": Profile(n_train=None, epochs=4, width=1.0, n_test=None, n_attack=500),
+    "standard": Scale(n_train=None, epochs=4, width=1.0, n_test=None, n_attack=500),
     # the authors' settings: full splits, paper-size nets, their schedules, optimisers, attacks and image counts
-    "paper": Profile(n_train=None, epochs=None, width=1.0, n_test=None, n_attack=None),
+    "paper": Scale(n_train=None, epochs=None, width=1.0, n_test=None, n_attack=None),
 }
 
 
@@ -116,21 +116,21 @@ def correct_subset(net: nn.Module, x: Tensor, y: Tensor, n: int | None) -> tuple
     return x[idx], y[idx]
 
 
-def attack_config(dataset: str, profile: Profile, eps: float | None = None) -> AttackConfig:
+def attack_config(dataset: str, scale: Scale, eps: float | None = None) -> AttackConfig:
     """The authors' top-k attack for ``dataset`` (k, eval k, radius, step, iterations, IG points, softplus
-    beta from the settings table), then the profile's overrides; ``eps`` overrides the radius."""
+    beta from the settings table), then the scale's overrides; ``eps`` overrides the radius."""
     s = dataset_settings(dataset)
     base = {"k": s.attack_k, "eval_k": s.eval_k, "eps": eps or s.attack_eps, "step": s.attack_step,
             "iterations": s.attack_iterations, "ig_steps": s.ig_steps, "beta": s.softplus_beta}
-    return AttackConfig(**{**base, **profile.attack})
+    return AttackConfig(**{**base, **scale.attack})
 
 
-def aa_attack(dataset: str, profile: Profile, eps: float | None = None) -> tuple[float, int, float]:
-    """(eps, steps, step) of the AA evaluation: the dataset's training attack; fewer steps (the profile's
+def aa_attack(dataset: str, scale: Scale, eps: float | None = None) -> tuple[float, int, float]:
+    """(eps, steps, step) of the AA evaluation: the dataset's training attack; fewer steps (the scale's
     ``pgd_eval_steps``) or another radius keep its total travel relative to the radius."""
     s = dataset_settings(dataset)
     radius = eps or s.eps
-    steps = profile.pgd_eval_steps or s.pgd_steps
+    steps = scale.pgd_eval_steps or s.pgd_steps
     return radius, steps, s.pgd_step * s.pgd_steps / steps * radius / s.eps
 
 
@@ -139,19 +139,19 @@ def _ci(values: Tensor) -> tuple[float, float, float]:
     return mean_ci(v) if v.numel() else (math.nan, math.nan, math.nan)
 
 
-def evaluate(net: nn.Module, dataset: str, x: Tensor, y: Tensor, profile: Profile, eps: float | None = None, seed: int = 0) -> dict[str, float]:
+def evaluate(net: nn.Module, dataset: str, x: Tensor, y: Tensor, scale: Scale, eps: float | None = None, seed: int = 0) -> dict[str, float]:
     """NA and AA on (x, y), then the top-k attack on the first ``n_attack`` correctly classified images.
 
     Besides the means and intervals, the row keeps the per-image values (``<metric>_values``) and the
     attacked images' positions in (x, y) (``attacked``), so two objectives can be compared on the images
     both classify correctly (paired differences, :func:`paired_robustness`)."""
-    radius, steps, step = aa_attack(dataset, profile, eps)
+    radius, steps, step = aa_attack(dataset, scale, eps)
     row: dict[str, Any] = {"NA": accuracy(net, x, y), "AA": adversarial_accuracy(net, x, y, radius, steps, step, seed), "n_test": int(x.shape[0])}
-    idx = correct_indices(net, x, y, profile.n_attack)
+    idx = correct_indices(net, x, y, scale.n_attack)
     if idx.numel() == 0:
         return {**row, **{m: math.nan for m in METRICS}, "n_images": 0, "attacked": []}
     xa, ya = x[idx], y[idx]
-    cfg = attack_config(dataset, profile, eps)
+    cfg = attack_config(dataset, scale, eps)
     parts = [topk_attack(net, xa[i : i + ATTACK_CHUNK], ya[i : i + ATTACK_CHUNK], cfg, seed=seed + i) for i in range(0, xa.shape[0], ATTACK_CHUNK)]
     for m in METRICS:
         values = torch.cat([p[m] for p in parts])
@@ -201,31 +201,31 @@ def _term_sizes(hist: list[dict]) -> dict[str, float]:
     return {**{f"{t}_init": first.get(t, math.nan) for t in TERMS}, **{f"{t}_final": last.get(t, math.nan) for t in TERMS}}
 
 
-def train_config(dataset: str, objective: str, profile: Profile, seed: int = 0, eps: float | None = None,
+def train_config(dataset: str, objective: str, scale: Scale, seed: int = 0, eps: float | None = None,
                  n_train_total: int | None = None) -> TrainConfig:
-    """The :class:`~attx_core.robust.training.TrainConfig` of (dataset, objective) under ``profile``;
-    ``n_train_total`` (the training split's size) is needed when the profile uses the authors' schedule."""
+    """The :class:`~attx_core.robust.training.TrainConfig` of (dataset, objective) under ``scale``;
+    ``n_train_total`` (the training split's size) is needed when the scale uses the authors' schedule."""
     s = dataset_settings(dataset)
-    overrides: dict[str, Any] = {"n_train": profile.n_train, "width": profile.width, "seed": seed, **profile.train}
+    overrides: dict[str, Any] = {"n_train": scale.n_train, "width": scale.width, "seed": seed, **scale.train}
     if eps is not None:  # another radius: the PGD step scales with it
         steps = overrides.get("pgd_steps", s.pgd_steps)
         step = overrides.get("pgd_step", s.pgd_step * s.pgd_steps / steps)
         overrides.update(eps=eps, pgd_steps=steps, pgd_step=step * eps / s.eps)
-    if profile.epochs is None:
+    if scale.epochs is None:
         require(n_train_total is not None, "the authors' schedule (epochs=None) needs the training-set size")
-        n = min(n_train_total, profile.n_train or n_train_total)
+        n = min(n_train_total, scale.n_train or n_train_total)
         opt = s.optimisers[family(objective)]
         batch = overrides.get("batch_size", opt.batch_size)
         overrides["epochs"] = max(1, math.ceil(opt.steps * batch / n))
     else:
-        overrides["epochs"] = profile.epochs
+        overrides["epochs"] = scale.epochs
     return config(objective, dataset, **overrides)
 
 
 def run_study(
     dataset: str | list[str],
     objectives: list[str] | tuple[str, ...] = BASE_OBJECTIVES,
-    profile: str = "quick",
+    scale: str = "quick",
     seed: int = 0,
     progress: bool = True,
     eps: float | None = None,
@@ -238,25 +238,25 @@ def run_study(
     and shows the reason). ``eps`` (None: each dataset's own, MNIST 0.3, FMNIST 0.1, GTSRB / Flower
     8/255) is the training, PGD-evaluation and top-k attack radius; ``device`` where nets train and are evaluated.
     """
-    require(profile in PROFILES, f"profile must be one of {tuple(PROFILES)}, got {profile!r}")
+    require(scale in SCALES, f"robustness scale must be one of {tuple(SCALES)}, got {scale!r}")
     bad = [o for o in objectives if o not in OBJECTIVES]
     require(not bad, f"unknown objective(s) {bad}; known: {OBJECTIVES}")
     require(eps is None or eps > 0, f"eps must be > 0 or None, got {eps}")
-    prof = PROFILES[profile]
+    spec = SCALES[scale]
     datasets = [dataset] if isinstance(dataset, str) else list(dataset)
     for name in datasets:
         dataset_settings(name)  # ValueError on an unknown dataset before any work
     if progress:
-        print(f"profile {profile!r}: {asdict(prof)}; eps={'per dataset' if eps is None else f'{eps:.4g}'}; seed={seed}")
+        print(f"scale {scale!r}: {asdict(spec)}; eps={'per dataset' if eps is None else f'{eps:.4g}'}; seed={seed}")
     rows = []
     for name in datasets:
-        x, y = (t.to(device) for t in subset(*load_dataset(name, "test", data_root), prof.n_test, seed))
-        n_total = load_dataset(name, "train", data_root)[1].shape[0] if prof.epochs is None else None
+        x, y = (t.to(device) for t in subset(*load_dataset(name, "test", data_root), spec.n_test, seed))
+        n_total = load_dataset(name, "train", data_root)[1].shape[0] if spec.epochs is None else None
         for objective in objectives:
             start = time.perf_counter()
-            cfg = train_config(name, objective, prof, seed, eps, n_total)
+            cfg = train_config(name, objective, spec, seed, eps, n_total)
             net = train(name, cfg, data_root, progress=progress, device=device)
-            row = {"dataset": name, "objective": objective, **evaluate(net, name, x, y, prof, eps, seed),
+            row = {"dataset": name, "objective": objective, **evaluate(net, name, x, y, spec, eps, seed),
                    "eps": cfg.eps, "epochs": cfg.epochs, **_term_sizes(history(name, cfg))}
             row["seconds"] = time.perf_counter() - start
             rows.append(row)
@@ -295,5 +295,5 @@ def attack_methods(
     return pd.DataFrame(rows)
 
 
-__all__ = ["COLUMNS", "PROFILES", "Profile", "VERSION", "accuracy", "adversarial_accuracy", "attack_config", "attack_methods", "evaluate",
+__all__ = ["COLUMNS", "SCALES", "Scale", "VERSION", "accuracy", "adversarial_accuracy", "attack_config", "attack_methods", "evaluate",
            "paired_robustness", "run_study", "train_config"]
