@@ -6,7 +6,7 @@ robust, experiments, the planner, the book) may use it.
 * :mod:`.confseq`: confidence sequences for a mean over images, valid at every n
   (asymptotic, the default; exact bounded-range, optional), the relative-difference
   sequence and the projection of images needed.
-* :mod:`.verdicts`: the verdict rule of issue 25.
+* :mod:`.verdicts`: the verdict rule (reversed, reproduced, ruled out, not separable, open).
 * :mod:`.bootstrap`: the mean over images with its percentile-bootstrap interval (the tables' CSV columns).
 * :mod:`.paired`: paired differences on the same images and rank agreement with the paper (bootstrap, fixed n).
 * :mod:`.coverage`: the simulation that measures how often each interval holds the true

@@ -7,7 +7,7 @@ shown. :func:`simulate_coverage` draws sequences of paired differences like ours
 counts how often that happens for the asymptotic confidence sequence (with and without
 its skew guard), the exact bounded-range sequence and a plain fixed-n normal 95%
 interval (which, looked at 61 times, misses the true mean far more often than 5%). The
-book's statistics page prints the result; the test suite asserts it (issue 25, item 1).
+book's statistics page prints the result; the test suite asserts it.
 
 Why the skew guard: without it the asymptotic sequence covers ~97% of nearly symmetric
 sequences but ~90% of those with skewness 2 and ~85% with skewness 3, the miss coming

@@ -1,4 +1,4 @@
-"""The verdict rule of issue 25: what a claim's confidence sequence says about the paper.
+"""The verdict rule: what a claim's confidence sequence says about the paper.
 
 Each claim compares two arms image by image and carries a 95% confidence sequence
 (:func:`attx_core.stats.confseq.asymptotic_cs`) valid at every n, so its verdict may be
