@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from .engine import OBJECTIVES, Objective, Segment, input_gradients, named_objective
+from .engine import LOGIT_OBJECTIVES, Objective, Segment, input_gradients, named_objective
 from .seeding import ImageRandom
 from .transforms import Diversity, IntegratedScales, Neighbours, Scales, Spectrum, smooth
 from .validate import check_images, check_param_types, check_target, hints_from_defaults, require
@@ -173,7 +173,7 @@ def _check_params(p: dict[str, Any]) -> None:
     require(p["epsilon"] >= 0, f"epsilon must be >= 0, got {p['epsilon']}")
     require(int(p["num_steps"]) == p["num_steps"] and p["num_steps"] >= 1, f"num_steps must be an integer >= 1, got {p['num_steps']}")
     require(p["alpha"] is None or p["alpha"] > 0, f"alpha must be > 0 (or None for epsilon/num_steps), got {p['alpha']}")
-    require(p["objective"] in OBJECTIVES, f"objective must be one of {list(OBJECTIVES)}, got {p['objective']!r}")
+    require(p["objective"] in LOGIT_OBJECTIVES, f"objective must be one of {list(LOGIT_OBJECTIVES)}, got {p['objective']!r}")
     require(p["direction"] in DIRECTIONS, f"direction must be one of {DIRECTIONS}, got {p['direction']!r}")
     for key in ("N", "num_scales", "scales", "neighbors", "ensemble"):
         if key in p:
@@ -284,7 +284,7 @@ def trajectory(
     """Yield Segment(x_t, x_{t+1}, G_t) of the attack path from x (the gradient G_t chose the step).
 
     Keywords are the attack's parameters (see ``ATTACKS[name].defaults``), its published values unless
-    given: ``objective`` (a name in :data:`~attx_core.engine.OBJECTIVES`), ``direction`` (ascend or
+    given: ``objective`` (a name in :data:`~attx_core.engine.LOGIT_OBJECTIVES`), ``direction`` (ascend or
     descend it), ``accumulate`` (True reproduces old reference code that never zeroed the input
     gradient, so each step uses the running sum of all gradients so far). Randomness is per image
     (:class:`~attx_core.seeding.ImageRandom`). An :class:`Explorer` may be passed directly; then only

@@ -71,7 +71,7 @@ def cross_entropy(output: str) -> Objective:
     return objective
 
 
-OBJECTIVES = {
+LOGIT_OBJECTIVES = {  # the scalar functions of (logits, target) whose input gradient methods and attacks take
     "ce": "cross-entropy of the logits (TransferAttack's attacks)",
     "ce_prob": "cross-entropy over softmax(logits): two softmaxes",
     "ce_prob2": "cross-entropy over softmax(softmax(logits)): three softmaxes, the published AttEXplore loss",
@@ -82,10 +82,10 @@ OBJECTIVES = {
 
 
 def named_objective(name: str) -> Objective:
-    """The objective called ``name`` in :data:`OBJECTIVES` (data, so explorers and methods can name theirs),
+    """The objective called ``name`` in :data:`LOGIT_OBJECTIVES` (data, so explorers and methods can name theirs),
     composed from :func:`cross_entropy` and :func:`class_score`; a trailing 2 applies one more softmax first."""
-    if name not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {name!r}")
+    if name not in LOGIT_OBJECTIVES:
+        raise ValueError(f"objective must be one of {list(LOGIT_OBJECTIVES)}, got {name!r}")
     base = {"ce": cross_entropy("logit"), "ce_prob": cross_entropy("prob"), "ce_prob2": cross_entropy("prob"),
             "prob": class_score("prob"), "prob2": class_score("prob"), "logit": class_score("logit")}[name]
     if name.endswith("2"):
