@@ -753,7 +753,7 @@ def bench_machine(model: nn.Module, shape: tuple[int, ...], forward_s: dict[str,
 def bench_table1(model: nn.Module, x: Tensor, batch: int) -> dict[str, Any]:
     """Seconds per image of the whole Table 1 protocol on these images: the 11 methods at the paper's settings
     (the standard profile's), each followed by insertion/deletion at 224 pixels per step, under today's policy
-    (``bench/today.py``: compiled forward, the code before issue 22) and under the new one (the default),
+    (``bench/today.py``: the compiled forward and the methods before OpenVINO and the batched transforms) and under the new one (the default),
     interleaved method by method; compilation and conversion warmed up untimed."""
     from .chapters.protocol import PAPER_INSDEL, PAPER_METHODS
     from .metrics import insertion_deletion

@@ -31,7 +31,7 @@ from .settings import dataset_settings, family
 from .topk_attack import AttackConfig, topk_attack
 from .training import BASE_OBJECTIVES, OBJECTIVES, TERMS, TrainConfig, config, history, train
 
-VERSION = 3  # bump when a change makes stored robustness results stale (2: issue 14, the authors' protocol; 3: per-image values)
+VERSION = 3  # bump when a change makes stored robustness results stale (2: the authors' protocol; 3: per-image values)
 METRICS = ("topk", "kendall", "spearman")
 COLUMNS = ["dataset", "objective", "NA", "AA", *METRICS, *(f"{m}_{b}" for m in METRICS for b in ("lo", "hi")),
            "n_images", "n_test", "eps", "epochs", *(f"{t}_{w}" for w in ("init", "final") for t in TERMS), "seconds",
@@ -72,7 +72,7 @@ SCALES = {
     # half the split, 469 steps, left IG-NORM at 0.79 with seed 3407)
     "mnist_cpu": Scale(n_train=None, epochs=1, width=0.25, n_test=None, n_attack=500, pgd_eval_steps=10,
                          train={**QUICK_TRAIN, "eps_warmup": 0.5, "lr_schedule": ((0, 3e-3), (703, 3e-4))}, attack=QUICK_ATTACK),
-    # the issue-14 scale: paper-size nets on the whole training split, the same 4 epochs for every objective (the
+    # the paper-size scale: paper-size nets on the whole training split, the same 4 epochs for every objective (the
     # natural nets reach NA 0.984 MNIST / 0.889 FMNIST, bench/robust_natural_na.py; 2 epochs gave 0.977 / 0.878), every
     # test image for NA / AA, the authors' attack on 500 correctly classified test images per net. Measured costs
     # (`attx bench --robustness`): a GPU job.
