@@ -104,12 +104,16 @@ def test_bad_policy_names(monkeypatch, tiny_model, tiny_images):
         tiny_model(tiny_images[0])
 
 
-def test_compiled_copy_follows_weight_changes(tiny_model):
-    """The compiled channels-last copy re-syncs when the model's weights change in place (training, randomisation)."""
+@pytest.mark.parametrize("backend", ["compiled", "openvino"])
+def test_forward_backend_follows_weight_changes(tiny_model, backend):
+    """The compiled channels-last copy re-syncs, and OpenVINO re-converts, when the model's weights change in place
+    (training, randomisation)."""
+    if backend == "openvino":
+        pytest.importorskip("openvino")
     model = models.load("tiny_cnn", weights=None)
     model.load_state_dict(tiny_model.state_dict())
     x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(4))
-    with execution.policy_scope("compiled"):
+    with execution.policy_scope(backend):
         before = execution.predict(model, x, batch_size=4)
         with torch.no_grad():
             next(model.parameters()).mul_(-1.0)
