@@ -33,6 +33,10 @@
 # runs the paper's own model instead; the standard profile always uses the stand-ins so that its committed
 # store does not depend on which machine filled it.
 
+# %% tags=["parameters", "hide-input"]
+profile = "standard"  # the book passes every page its profile; this page is the same for all of them
+force = False
+
 # %% tags=["hide-input"]
 import pandas as pd
 
