@@ -48,7 +48,7 @@ page.status_line(profile, "attexplorepp")
 ours = frames["explorers"]
 gain = ex.relative_to(ours, reference=("setting", "ssa"))
 fig = ex.plots.relative_bars(gain, title="AttEXplore++ explorers: change relative to AttEXplore (ssa)")
-page.sentence(ex.plusplus_sentence(gain))
+display(page.sentence(ex.plusplus_sentence(gain)))
 gain.drop(columns=["ci_lo", "ci_hi"], errors="ignore").style.hide(axis="index").format(precision=3) if len(gain) else None
 
 # %% [markdown]
