@@ -51,7 +51,9 @@ page.decisions(profile, "table01", frames, **overrides)
 # ours (1: same order, 0: unrelated), with a 95% interval from resampling images.
 
 # %% tags=["hide-input"]
-rank_agreement(ours, cmp).round(3)
+agreement = rank_agreement(ours, cmp).round(3)
+agreement if len(agreement) else page.sentence("Not computed: the rank agreement needs the paper's scores for the model "
+                                                "that ran and every method on the same images.")
 
 # %% [markdown]
 # Section 5.2 quotes AttEXplore's margins in score points x100: over AGI, and over "other algorithms on
