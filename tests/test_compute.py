@@ -341,6 +341,18 @@ def test_a_sanity_entry_costs_every_method_at_every_stage(tmp_path) -> None:
     assert sanity == pytest.approx(3 * (alone["saliency"] + alone["ig"]))
 
 
+def test_a_robustness_net_costs_its_scales_measured_hours() -> None:
+    """A robustness record is one trained and evaluated net: priced from the committed one-thread measurement of its
+    scale (the mean per net over the measured datasets), not as one pass; an unmeasured scale stays at one unit."""
+    from attx_core.compute.costs import cpu_hours, key_cost
+    from attx_core.robust.costs import measured_hours
+
+    key = {"eps": None, "method": "mnist_cpu", "model": "robust", "seed": 3407, "version": 3}
+    per_net = [measured_hours("mnist_cpu", d) / 6 for d in ("mnist", "fmnist")]
+    assert cpu_hours(key_cost(key)) == pytest.approx(sum(per_net) / 2) and 0.01 < cpu_hours(key_cost(key)) < 1
+    assert key_cost({**key, "method": "not_measured"}) == 1.0
+
+
 def test_store_status_counts_what_is_stored_against_the_targets(tiny_profile, monkeypatch) -> None:
     """Fewest/most images over a chapter's methods per model, the target, and what is missing."""
     compute.Cell("table01_insdel", "resnet50").frames("test")
