@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import pandas as pd
 import pytest
 
 from attx_core import chapters
@@ -52,6 +53,8 @@ def test_a_registered_module_is_a_chapter_everywhere(new_chapter, tmp_path) -> N
     assert (tmp_path / "results" / "quick" / "tables" / "zz_new_chapter.csv") in write_tables("quick")
     row = claims_table("quick").set_index("claim").loc["zz_new_claim"]
     assert row.verdict == "not computed yet" and row.chapter == "zz_new_chapter"
+    written = pd.read_csv(tmp_path / "results" / "quick" / "tables" / "claims.csv").set_index("claim")
+    assert written.loc["zz_new_claim", "claim_cpu_hours"] > 0  # its first look is still to be computed, and priced
     names, reference = toc_notebooks(), [c.name for c in chapters.CHAPTERS.values() if c.part == "Reference"]
     assert names.index("zz_new_chapter") == names.index(reference[0]) - 1  # book order: last of its part, before the reference pages
     beyond = next(p for p in toc()["parts"] if p["caption"] == "Beyond the tables")

@@ -13,6 +13,7 @@ from ..chapters.claims import claims_table
 from ..metrics import mean_ci
 from ..stats.confseq import BURN_IN as FIRST_LOOK
 from ..store import ResultsStore
+from .planner import open_claims
 
 CSV_COLUMNS = ["chapter", "model", "method", "setting", "metric", "n", "mean", "ci_lo", "ci_hi"]
 
@@ -109,9 +110,13 @@ def write_tables(profile: str, root: Path | None = None) -> list[Path]:
 
 def write_claims(profile: str, folder: Path) -> Path:
     """``claims.csv``: every comparison of every registered claim decided on the store (chapter, model, claim, metric,
-    the two arms, n, mean, the 95% confidence sequence's interval at n, the paper's value, the verdict, images needed)."""
+    the two arms, n, mean, the 95% confidence sequence's interval at n, the paper's value, the verdict, images needed),
+    and per claim and model the CPU-hours (one thread) its open comparisons are projected to need (``claim_cpu_hours``:
+    0 once decided, up to its first look at 16 images while nothing is paired; the same on each of the claim's rows)."""
     path = folder / "claims.csv"
     tmp = path.with_name(f"{path.name}.{os.getpid()}.csv.tmp")
-    claims_table(profile, fresh=True).to_csv(tmp, index=False, float_format="%.6g")
+    table = claims_table(profile, fresh=True)
+    hours = open_claims(profile)[["claim", "model", "cpu_hours"]].rename(columns={"cpu_hours": "claim_cpu_hours"})
+    table.merge(hours, on=["claim", "model"], how="left").to_csv(tmp, index=False, float_format="%.6g")
     tmp.replace(path)
     return path
