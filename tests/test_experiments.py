@@ -120,6 +120,9 @@ def test_claims_on_a_constructed_table() -> None:
     assert found["agi"].verdict == "reversed" and overall(list(found.values())) == "partly reversed"
     few = compare_claim(claim, ours[ours.image.isin([f"i{k}" for k in range(8)])])
     assert {c.verdict for c in few} == {"too few images"} and all(c.lo != c.lo for c in few)
+    from attx_core.book.page import verdict_text
+
+    assert verdict_text("standard", "table01", list(found.values())) == "partly reversed (resnet50, vgg16: not computed yet)"
 
 
 def test_vit_claim_on_a_cnn_stand_in_is_not_testable() -> None:

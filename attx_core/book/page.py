@@ -10,7 +10,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from ..chapters import CLAIMS, chapters, get, is_store, run_options, settings, stored_only
-from ..chapters.claims import Comparison, compare_claim, evaluate, overall, paper_contradictions, testable
+from ..chapters.claims import Comparison, compare_claim, evaluate, not_computed, overall, paper_contradictions, testable
 from ..compute.planner import status
 from ..data import ImageDataError, ImageSet
 from ..experiments import plots
@@ -85,6 +85,12 @@ def comparisons_table(comparisons: list[Comparison], profile: str) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def verdict_text(profile: str, name: str, comparisons: list[Comparison]) -> str:
+    """A claim's verdict over its comparisons, naming the models (datasets) it does not cover yet."""
+    lacking = not_computed(profile, name, comparisons)
+    return overall(comparisons) + (f" ({', '.join(lacking)}: not computed yet)" if lacking else "")
+
+
 def claim_box(profile: str, name: str, decided: list[Comparison] | None = None) -> HTML:
     """A registered claim decided on the store (or by ``decided``, a page's own comparisons): the verdict, the claim, per
     model the primary comparisons in one line each (n, ours with its 95% confidence sequence, the paper's value, the
@@ -92,7 +98,8 @@ def claim_box(profile: str, name: str, decided: list[Comparison] | None = None) 
     chapter, claim = CLAIMS[name]
     reason = testable(profile, name) if decided is None else ""
     comparisons = decided if decided is not None else [] if reason else evaluate(profile, name)
-    verdict = f"not testable offline ({reason})" if reason else overall(comparisons)
+    verdict = (f"not testable offline ({reason})" if reason else overall(comparisons) if decided is not None
+               else verdict_text(profile, name, comparisons))
     colour = _colour(verdict)
     lines = []
     for model in dict.fromkeys(c.model for c in comparisons):
@@ -331,7 +338,8 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
         for claim in chapter.claims:
             reason = testable(profile, claim.name)
             comparisons = [] if reason else evaluate(profile, claim.name)
-            found.append((claim, reason, comparisons, f"not testable offline ({reason})" if reason else overall(comparisons)))
+            verdict = f"not testable offline ({reason})" if reason else verdict_text(profile, claim.name, comparisons)
+            found.append((claim, reason, comparisons, verdict))
         link = f'<a href="{chapter.name}.html">{{}}</a>'
         if len(found) >= GROUPED:
             verdicts = [v for *_, v in found]

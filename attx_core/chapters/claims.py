@@ -277,6 +277,14 @@ def overall(comparisons: list[Comparison]) -> str:
     return "partly reproduced"
 
 
+def not_computed(profile: str, name: str, comparisons: list[Comparison]) -> list[str]:
+    """The models (robustness: datasets) a claim covers that have no comparison yet, while others have one: a verdict
+    read from the others holds for them only."""
+    cfg = settings(profile, CLAIMS[name][0].name)
+    seen = {c.model for c in comparisons}
+    return [m for m in cfg.get("models") or cfg.get("datasets") or [] if m not in seen] if seen else []
+
+
 def claims_table(profile: str, fresh: bool = False) -> pd.DataFrame:
     """Every comparison of every registered claim (:data:`COLUMNS`), from ``profile``'s store; a claim that cannot be
     tested here gets one row saying why, one without stored images one row 'not computed yet'."""
@@ -287,7 +295,8 @@ def claims_table(profile: str, fresh: bool = False) -> pd.DataFrame:
         reason = testable(profile, name)
         comparisons = [] if reason else evaluate(profile, name, fresh)
         seen = {c.model for c in comparisons}
-        for model in settings(profile, chapter.name).get("models") or ([] if seen else [None]):
+        cfg = settings(profile, chapter.name)
+        for model in cfg.get("models") or cfg.get("datasets") or ([] if seen else [None]):  # robustness: one row per dataset
             if model not in seen:
                 rows.append({**{c: None for c in COLUMNS}, "claim": name, "label": claim.label, "chapter": chapter.name, "model": model,
                              "metric": claim.metric, "primary": True, "kind": claim.kind, "n": 0,
@@ -296,5 +305,5 @@ def claims_table(profile: str, fresh: bool = False) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-__all__ = ["BURN_IN", "COLUMNS", "Comparison", "N_AVAILABLE", "claims_table", "compare_claim", "evaluate", "overall",
-           "paper_contradictions", "testable"]
+__all__ = ["BURN_IN", "COLUMNS", "Comparison", "N_AVAILABLE", "claims_table", "compare_claim", "evaluate", "not_computed",
+           "overall", "paper_contradictions", "testable"]
