@@ -62,13 +62,11 @@ class ComputePolicy:
 
     ``deadline``: ``time.time()`` after which no new batch starts (:class:`DeadlineReached`);
     ``wait``: wait for images another process is computing (False: raise :class:`EntryBusy`);
-    ``plan``: when a list, compute nothing: append ``(entry, n_missing)`` and raise :class:`NotComputedError`;
     ``on_batch``: called with (entry, batch ids, seconds) after every stored batch.
     """
 
     deadline: float | None = None
     wait: bool = True
-    plan: list[tuple["StoreEntry", int]] | None = None
     on_batch: Callable[["StoreEntry", list[str], float], None] | None = None
     poll_seconds: float = 1.0
     busy: int = field(default=0)  # EntryBusy raised so far
@@ -429,12 +427,6 @@ class StoreEntry:
         policy = _POLICY.get()
         if self.missing(ids):
             self.refresh()
-        if policy.plan is not None:
-            todo = self.missing(ids)
-            if todo:
-                policy.plan.append((self, len(todo)))
-                raise NotComputedError(f"{self.path.stem}: {len(todo)} of {len(ids)} images not computed")
-            return [self.records[i] for i in ids]
         todo = self.missing(ids)
         quiet = not todo or os.environ.get("TQDM_DISABLE") == "1" or policy.on_batch is not None  # the book build sets TQDM_DISABLE
         with tqdm(total=len(todo), desc=desc or self.path.stem, disable=quiet, leave=False) as bar:
