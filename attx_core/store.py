@@ -92,6 +92,7 @@ def results_root() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str:
     """Short commit of the repository (``+dirty`` when the tree has uncommitted changes), or 'unknown';
     looked up on a process's first provenance record and kept for the rest of the process."""

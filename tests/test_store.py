@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from attx_core import store
 from attx_core.store import ResultsStore, config_key, provenance
 
 
@@ -64,3 +65,11 @@ def test_every_record_points_to_the_provenance_that_computed_it(tmp_path):
     other = ResultsStore("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig", shard=1))
     other.put({"d": {"v": 4}}, provenance={}, record_provenance={"d": {**a, "rank": 3}})
     assert other.provenance_of("d")["rank"] == 3 and other.provenance_of("d")["date"] == a["date"]
+
+
+def test_the_commit_is_looked_up_once_per_process(monkeypatch) -> None:
+    """A long worker names the commit it started from, even after the checkout moves on."""
+    store.git_commit.cache_clear()
+    first = store.git_commit()
+    monkeypatch.setattr(store.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(AssertionError("git run again")))
+    assert store.git_commit() == first and store.provenance(profile="x")["commit"] == first
