@@ -460,6 +460,9 @@ class StoreEntry:
         return [self.records[i] for i in ids]
 
 
+REPORTS = "audit"  # the folder of a profile's store that holds reports about it, not entries
+
+
 class ResultsStore:
     """Stored results of one profile (``quick``, ``paper``, ...); ``force=True`` ignores stored records."""
 
@@ -474,6 +477,15 @@ class ResultsStore:
     def folder(self) -> Path:
         """The profile's store: ``<root>/<profile>``."""
         return self.root / self.profile
+
+    @property
+    def reports(self) -> Path:
+        """Where reports about the store live (the recompute audit, the float-sensitivity measurement): not entries."""
+        return self.folder / REPORTS
+
+    def entry_paths(self) -> list[Path]:
+        """Every entry file of the profile's store (``<kind>/<slug>-<hash>.json``), the reports left out."""
+        return sorted(p for p in self.folder.glob("*/*.json") if p.parent.name != REPORTS)
 
     def entry(self, kind: str, key: dict[str, Any]) -> StoreEntry:
         """The store entry of configuration ``key`` under ``kind`` (e.g. ``insdel``, ``fps``)."""

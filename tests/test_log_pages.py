@@ -44,8 +44,12 @@ def test_compute_log_reads_provenance_per_record(tmp_path, monkeypatch) -> None:
     old.parent.mkdir(parents=True)
     old.write_text(json.dumps({"key": {"model": "efficientnet_lite0", "method": "ig"}, "records": {"0000.png": {"map": [0]}},
                                "provenance": {"commit": "0ld0000", "device": "cpu (x86_64, 1 threads)", "date": "2026-11-23T19:00:00Z"}}))
+    report = tmp_path / "standard" / "audit" / "float_sensitivity.json"  # a report beside the entries, not an entry
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"classes": {"ig": "float-sensitive"}}))
     records = logs.store_records("standard")
     assert len(records) == 3 and records.own.tolist().count(True) == 2
+    assert report.is_file() and not (report.parent / ".quarantine").exists()  # read past, never set aside as damaged
     legacy = records[~records.own].iloc[0]
     assert legacy.commit == "0ld0000" and legacy.cpu == "cpu (x86_64, 1 threads)" and legacy.isa == "not recorded"
     days = logs.per_day(records).set_index("day (UTC)")

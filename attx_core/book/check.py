@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 
 from ..chapters import CHAPTERS
-from ..store import REPO_ROOT, results_root
+from ..store import REPO_ROOT, ResultsStore
 from .toc import toc_notebooks
 
 HTML_DIR = REPO_ROOT / "_build" / "html" / "book" / "_executed"
@@ -192,7 +192,7 @@ def _store_written(profile: str) -> dict[str | None, float]:
     of the profile's store (what the landing page counts)."""
     from ..compute import cells, missing
 
-    out: dict[str | None, float] = {None: max((p.stat().st_mtime for p in (results_root() / profile).glob("*/*.json")), default=0.0)}
+    out: dict[str | None, float] = {None: max((p.stat().st_mtime for p in ResultsStore(profile).entry_paths()), default=0.0)}
     for cell in cells(profile):
         times = [entry.path.stat().st_mtime for entry, _ in missing(profile, cell) if entry.path.is_file()]
         out[cell.chapter] = max([out.get(cell.chapter, 0.0), *times])

@@ -90,9 +90,8 @@ def execution_view(profile: str) -> HTML:
 
 def _entries(profile: str) -> list[StoreEntry]:
     """Every store entry of the profile, read from its folder (``<kind>/<slug>-<hash>.json``)."""
-    folder = ResultsStore(profile).folder
     out = []
-    for path in sorted(folder.glob("*/*.json")):
+    for path in ResultsStore(profile).entry_paths():
         key = json.loads(path.read_bytes()).get("key", {})
         out.append(StoreEntry(path, key))
     return out

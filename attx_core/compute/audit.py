@@ -52,7 +52,7 @@ SENSITIVITY_FILE = "float_sensitivity.json"
 
 def sensitivity(profile: str) -> dict[str, Any] | None:
     """The profile's stored float-sensitivity measurement (``bench/float_sensitivity.py``), None when there is none."""
-    path = ResultsStore(profile).folder / "audit" / SENSITIVITY_FILE
+    path = ResultsStore(profile).reports / SENSITIVITY_FILE
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -78,7 +78,7 @@ def sensitivity_table(measurement: dict[str, Any]) -> pd.DataFrame:
 def provenance_coverage(profile: str) -> pd.DataFrame:
     """Per kind and model of the profile's store: records stored, and how many name the run that computed them."""
     rows = []
-    for path in sorted(ResultsStore(profile).folder.glob("*/*.json")):
+    for path in ResultsStore(profile).entry_paths():
         stored = json.loads(path.read_text())
         if not isinstance(stored.get("records"), dict) or "key" not in stored:
             continue
@@ -305,14 +305,14 @@ def audit(profile: str, n: int = 8, only: Sequence[str] | None = None, seed: int
 def write(result: dict[str, Any]) -> Path:
     """Store an audit's result as ``audit/audit-<UTC time>.json`` in the profile's store folder."""
     stamp = _dt.datetime.strptime(result["provenance"]["date"], "%Y-%m-%dT%H:%M:%SZ").strftime("%Y%m%dT%H%M%SZ")
-    path = ResultsStore(result["profile"]).folder / "audit" / f"audit-{stamp}.json"
+    path = ResultsStore(result["profile"]).reports / f"audit-{stamp}.json"
     atomic_write_json(path, result)
     return path
 
 
 def latest(profile: str) -> dict[str, Any] | None:
     """The most recent stored audit of ``profile`` (None when there is none)."""
-    found = sorted((ResultsStore(profile).folder / "audit").glob("audit-*.json"))
+    found = sorted(ResultsStore(profile).reports.glob("audit-*.json"))
     return json.loads(found[-1].read_text()) if found else None
 
 
