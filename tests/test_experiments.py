@@ -1,6 +1,8 @@
 """The experiment layer: settings, model resolution, paper comparison, stored and resumable results."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,6 +75,27 @@ def test_compare_table2_applies_to_the_models_run() -> None:
     ours = _ours([10.0]).assign(method="ig", metric="fps")
     cmp = ex.compare(ours, "table02_fps", models=["inception_v3"])
     assert cmp[cmp.method == "ig"].iloc[0].ours == 10.0 and len(cmp) == 6
+
+
+def test_expected_gradients_draws_from_the_whole_set_whatever_the_run_count(tmp_path, monkeypatch) -> None:
+    """A record's reference pool is every image of the set (named in the key), so an image's record is the same whether
+    the run that computed it asked for 1 image or 3."""
+    import attx_core.experiments.runners as runners
+
+    pools = []
+    real = runners.attribute
+    monkeypatch.setattr(runners, "attribute", lambda *a, **k: pools.append(k["background"].shape[0]) or real(*a, **k))
+    kw = dict(profile="quick", models=["inception_v3"], methods={"expected_gradients": {"background": runners.EVALUATION_SET}},
+              images="sample", seed=0, insdel={"step": 224 * 56, "substrate": "zeros", "order": "pixel"}, batch_size=1)
+    everything = len(ex.image_ids("sample", None)[0])
+    monkeypatch.setenv("ATTX_RESULTS", str(tmp_path / "one"))
+    one = ex.insdel_table(n_images=1, **kw)
+    monkeypatch.setenv("ATTX_RESULTS", str(tmp_path / "three"))
+    three = ex.insdel_table(n_images=3, **kw)
+    assert pools == [everything] * 4 and everything > 3
+    pd.testing.assert_frame_equal(three[three.image == one.image.iloc[0]].reset_index(drop=True), one.reset_index(drop=True))
+    entry = next((tmp_path / "one" / "quick" / "insdel").glob("*expected_gradients*.json"))
+    assert json.loads(entry.read_text())["key"]["background_images"] == everything
 
 
 def test_insdel_table_is_stored_and_resumable(tmp_path, monkeypatch) -> None:

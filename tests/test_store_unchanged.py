@@ -20,14 +20,18 @@ COMMIT = "6259a9a"
 # decides how many each claim needs), so their most count the 140 and 148 images they share with Table 1. The explorer's
 # MIG/GRA settings at 5 samples (its samples slider then ran them at 20) and its path strip are new: none at that commit.
 STATUS = {
-    ("table01_insdel", "inception_v3"): (140, 148), ("table01_insdel", "resnet50"): (0, 8), ("table01_insdel", "vgg16"): (0, 0),
+    ("table01_insdel", "inception_v3"): (0, 148), ("table01_insdel", "resnet50"): (0, 8), ("table01_insdel", "vgg16"): (0, 0),
     ("table02_fps", "inception_v3"): (8, 8), ("ablation_n", "inception_v3"): (0, 0), ("ablation_num_steps", "inception_v3"): (0, 0),
-    ("ablation_epsilon", "inception_v3"): (0, 0), ("table06_attacks", "inception_v3"): (0, 0), ("table07_vit", "vit_b_16"): (140, 148),
+    ("ablation_epsilon", "inception_v3"): (0, 0), ("table06_attacks", "inception_v3"): (0, 0), ("table07_vit", "vit_b_16"): (0, 148),
     ("table08_infd", "inception_v3"): (0, 0), ("table08_infd", "resnet50"): (0, 0), ("table08_infd", "vgg16"): (0, 0),
-    ("figure04_heatmaps", "inception_v3"): (6, 6), ("explorer", "inception_v3"): (0, 4),
+    ("figure04_heatmaps", "inception_v3"): (0, 6), ("explorer", "inception_v3"): (0, 4),
     ("attexplorepp", "inception_v3"): (0, 140), ("published_vs_corrected", "inception_v3"): (0, 148),
     ("sanity_check", "inception_v3"): (16, 16), ("robustness", None): (0, 500), ("substrates", "inception_v3"): (0, 0),
 }
+# Expected Gradients' entries were re-keyed on purpose (the fewest counts of Table 1 and Figure 4 are 0 until they are
+# recomputed; Table 7 reads Table 1): its references were drawn from the first n images of each fill run, and n grew from run to run, so stored
+# records of one key drew from pools of 8 to 400 images; now every record draws from the whole set, named in the key.
+REKEYED = "expected_gradients"
 # Since then MNIST moved to the mnist_cpu robustness scale (its cpu-scale nets did not learn): its nets are new records,
 # none at that commit (FMNIST's are read as they were); the substrates chapter is new.
 
@@ -63,7 +67,8 @@ def test_every_stored_entry_is_read_under_its_key_and_counts_stay(without_images
 
     read = {entry.path.name for cell in cells("standard") for entry, _ in missing("standard", cell)}
     stored = {p.name for p in without_images.rglob("*.json") if "tables" not in p.parts}
-    assert stored <= read, f"stored entries no chapter reads any more (their keys changed): {sorted(stored - read)[:5]}"
+    gone = {name for name in stored - read if REKEYED not in name}
+    assert not gone and stored - read, f"stored entries no chapter reads any more (their keys changed): {sorted(gone)[:5]}"
     status = store_status("standard")
     got = {(r.chapter, None if pd.isna(r.model) else r.model): (r.fewest, r.most) for r in status.itertuples()}
     assert got == STATUS
@@ -82,6 +87,8 @@ def test_the_tables_keep_their_values(without_images, tmp_path) -> None:
             before = before[~before.model.str.contains("mnist)", regex=False) | before.model.str.contains("fmnist", regex=False)]
         if old.stem == "explorer":  # MIG's and GRA's "samples=5" rows were their 20-sample maps (the knob was dropped then)
             before = before[~(before.method.isin(["attexplore[mig]", "attexplore[gra]"]) & before.setting.str.contains("samples=5 "))]
+        if "method" in before:
+            before = before[~before.method.astype(str).str.contains(REKEYED)]
         keys = ["chapter", "model", "method", "setting", "metric"]
         merged = before.merge(after, on=keys, how="left", suffixes=("", "_new"), indicator=True)
         assert (merged._merge == "both").all(), f"{old.stem}: rows gone: {merged[merged._merge != 'both'][keys].head()}"

@@ -70,8 +70,7 @@ def _needed_ids(profile: str, cell: Cell) -> tuple[list[str], set[str], set[str]
         sets.add(str(entry.key.get("images")))
         params = entry.key.get("params")
         if isinstance(params, dict) and params.get("background") == EVALUATION_SET:
-            cfg = cell.settings(profile)
-            lacking = image_ids(cfg["images"], (cfg.get("n_images_per_model") or {}).get(cell.model, cfg.get("n_images")))[0]
+            lacking = image_ids(str(entry.key["images"]), None)[0]  # references are drawn from the whole set
         ids += [i for i in lacking if i not in ids]
     return ids, kinds, sets
 

@@ -55,7 +55,7 @@ def method_params(method: str, params: Mapping[str, Any], seed: int | None = Non
     return full, notes
 
 
-EVALUATION_SET = "evaluation_set"  # a method's background= drawn from the run's whole image set (Expected Gradients)
+EVALUATION_SET = "evaluation_set"  # a method's background= drawn from the whole named image set (Expected Gradients)
 
 
 def _key_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,8 +153,10 @@ class Run:
         for text in dropped:
             self.note(text)
         resolved = self.model(requested)
+        # the whole set, whatever this run's image count: a record's references must not depend on how far the store has grown
+        pool_ids = image_ids(self.images, None)[0] if full.get("background") == EVALUATION_SET else None
         key = {"model": resolved.name, "weights": resolved.weights, **self.digests[requested], "method": method, "version": METHODS[method].version,
-               "params": _key_params(full),
+               "params": _key_params(full), **({"background_images": len(pool_ids)} if pool_ids else {}),
                "images": self.images, "size": IMAGE_SIZE, "seed": seed, **extra}
         entry = self.store.entry(kind, key)
         if self.partial:
@@ -164,14 +166,14 @@ class Run:
         if self.stored_only and entry.missing(wanted):
             raise NotComputedError(f"{kind} {resolved.name}/{method}: {len(entry.missing(wanted))} of {len(wanted)} images not computed")
         imgs = self.image_set(requested)
-        _check_images(self.images, imgs, ids, labels, entry.missing(wanted), full.get("background") == EVALUATION_SET)
+        _check_images(self.images, imgs, ids, labels, entry.missing(wanted))
         index = {name: i for i, name in enumerate(imgs.names)}
 
         def batch_fn(batch_ids: list[str]) -> list[dict[str, Any]]:
             rows = [index[i] for i in batch_ids]
             x, y = imgs.x[rows].to(device()), imgs.labels[rows].to(device())
-            params = {**full, "background": imgs.x.to(device())} if full.get("background") == EVALUATION_SET else full
-            return compute(resolved, x, y, params)
+            pool = _background_pool(self.images, pool_ids).to(device()) if pool_ids else None  # loaded once (a cached set)
+            return compute(resolved, x, y, {**full, "background": pool} if pool is not None else full)
 
         prov = provenance(device(), profile=self.profile, model=resolved.name, requested_model=requested, weights=resolved.weights,
                           images=self.images, n_images=len(ids), seed=seed, method=method,
@@ -197,9 +199,20 @@ class Run:
         return df
 
 
-def _check_images(name: str, imgs, ids: list[str], labels: list[int], todo: list[str], whole: bool) -> None:
+def _background_pool(name: str, pool_ids: list[str]) -> torch.Tensor:
+    """Every image of set ``name`` in manifest order: the references Expected Gradients draws from."""
+    pool = image_set(name, None)
+    lacking = [i for i in pool_ids if i not in set(pool.names)]
+    if lacking or list(pool.names) != pool_ids:
+        raise ValueError(f"{pool.source} holds {len(pool)} of the {len(pool_ids)} images of set {name!r}; Expected Gradients draws each "
+                         f"image's reference from all of them (lacking {', '.join(lacking[:3])}{', ...' if len(lacking) > 3 else ''}): "
+                         "point ATTX_DATA_DIR at the shared subset")
+    return pool.x
+
+
+def _check_images(name: str, imgs, ids: list[str], labels: list[int], todo: list[str]) -> None:
     """The loaded images must be the manifest's first n (labels included), or, from a folder holding only some of the
-    set (a GPU bundle), every image still to compute (all n, in order, where the whole set is each image's background)."""
+    set (a GPU bundle), every image still to compute."""
     loaded = dict(zip(imgs.names, imgs.labels.tolist()))
     if list(imgs.names) == ids and [loaded[i] for i in ids] == labels:
         return
@@ -207,11 +220,10 @@ def _check_images(name: str, imgs, ids: list[str], labels: list[int], todo: list
     if any(manifest.get(i) != label for i, label in loaded.items()):
         raise ValueError(f"the images of set {name!r} ({imgs.source}) are not the ones its manifest (data/imagesets/{name}.csv) "
                          "lists: point ATTX_DATA_DIR at the shared subset, or name your own folder as the image set")
-    lacking = [i for i in (ids if whole else todo) if i not in loaded]
-    if lacking or (whole and todo):
-        raise ValueError(f"{imgs.source} holds only some images of set {name!r} and lacks {len(lacking) or len(ids)} this computation "
-                         f"needs ({', '.join((lacking or ids)[:3])}{', ...' if len(lacking or ids) > 3 else ''}"
-                         f"{'; each image is explained against the whole set' if whole else ''}): build the bundle again "
+    lacking = [i for i in todo if i not in loaded]
+    if lacking:
+        raise ValueError(f"{imgs.source} holds only some images of set {name!r} and lacks {len(lacking)} this computation "
+                         f"needs ({', '.join(lacking[:3])}{', ...' if len(lacking) > 3 else ''}): build the bundle again "
                          "(attx compute --bundle) or point ATTX_DATA_DIR at the shared subset")
 
 
