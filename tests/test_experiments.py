@@ -141,6 +141,8 @@ def test_claims_on_a_constructed_table() -> None:
     found = {c.rival: c for c in compare_claim(claim, ours) if c.metric == "insertion"}
     assert found["ig"].verdict.startswith("reproduced") and found["ig"].n == 40 and found["ig"].lo > 0
     assert found["agi"].verdict == "reversed" and overall(list(found.values())) == "partly reversed"
+    unstored = [c for c in compare_claim(claim, ours, expected=["attexplore", "ig", "agi", "saliency"]) if c.rival == "saliency"]
+    assert [(c.n, c.verdict, c.open) for c in unstored] == [(0, "too few images", True)]  # run, nothing stored: still compared
     few = compare_claim(claim, ours[ours.image.isin([f"i{k}" for k in range(8)])])
     assert {c.verdict for c in few} == {"too few images"} and all(c.lo != c.lo for c in few)
     from attx_core.book.page import verdict_text

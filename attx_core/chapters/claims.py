@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -104,8 +104,9 @@ def _setting_order(columns: list[str]) -> list[str]:
         return list(columns)
 
 
-def _pairs(claim: Claim, wide: pd.DataFrame) -> Iterator[tuple[str, str]]:
-    """(reference, rival) of every comparison the claim makes on one (model, metric)."""
+def _pairs(claim: Claim, wide: pd.DataFrame, expected: Sequence[str] = ()) -> Iterator[tuple[str, str]]:
+    """(reference, rival) of every comparison the claim makes on one (model, metric): its named rivals, else every
+    configuration its section runs (``expected``) or holds; a rival without stored values is still a comparison (n = 0)."""
     if claim.kind in ("trend", "equivalence") and claim.by == "setting" and not claim.rivals:
         order = _setting_order(list(wide.columns))
         if len(order) >= 2:
@@ -113,9 +114,8 @@ def _pairs(claim: Claim, wide: pd.DataFrame) -> Iterator[tuple[str, str]]:
         return
     if claim.reference not in wide:
         return
-    for rival in claim.rivals or [c for c in wide.columns if c != claim.reference and c not in claim.pools]:
-        if rival in wide:
-            yield claim.reference, rival
+    found = [c for c in wide.columns if c != claim.reference and c not in claim.pools]
+    yield from ((claim.reference, rival) for rival in claim.rivals or list(dict.fromkeys([*expected, *found])) if rival != claim.reference)
 
 
 def _interval(kind: str, values: np.ndarray, rival_values: np.ndarray | None) -> tuple[float, float, float]:
@@ -158,9 +158,10 @@ def _trend_values(full: pd.DataFrame) -> np.ndarray:
     return per_image_trend(full.to_numpy(dtype=float)) if len(full) and full.shape[1] >= 2 else np.array([])
 
 
-def compare_claim(claim: Claim, long: pd.DataFrame, rivals: pd.DataFrame | None = None) -> list[Comparison]:
+def compare_claim(claim: Claim, long: pd.DataFrame, rivals: pd.DataFrame | None = None, expected: Sequence[str] = ()) -> list[Comparison]:
     """Every comparison of ``claim`` on the long per-image frame of its section (``rivals``: the frame of the
-    chapter its rivals come from, for ``rivals_from`` claims)."""
+    chapter its rivals come from, for ``rivals_from`` claims; ``expected``: the configurations its section runs, so that
+    one with nothing stored yet is a comparison at n = 0, not left out)."""
     chapter = CLAIMS[claim.name][0]
     paper = _paper(claim, chapter)
     for column, value in claim.where.items():
@@ -173,7 +174,9 @@ def compare_claim(claim: Claim, long: pd.DataFrame, rivals: pd.DataFrame | None 
                 other = _wide(rivals, model, metric, "method")
                 wide = wide.join(other.drop(columns=[c for c in other if c in wide]), how="outer")
             wide = _with_pools(wide, dict(claim.pools))
-            for reference, rival in _pairs(claim, wide):
+            for reference, rival in _pairs(claim, wide, expected):
+                if rival not in wide:
+                    wide[rival] = np.nan
                 both = wide[[reference, rival]].dropna()
                 ref, riv = both[reference].to_numpy(dtype=float), both[rival].to_numpy(dtype=float)
                 p_ref, p_riv = (paper.get((model, c, metric), paper.get(("", c, metric))) for c in (reference, rival))  # "": any model
@@ -239,7 +242,8 @@ def evaluate(profile: str, name: str, fresh: bool = False) -> list[Comparison]:
     if claim.rivals_from:
         source = get(claim.rivals_from)
         rivals = read(profile, source.name, source.sections[0].name)
-    return compare_claim(claim, long, rivals)
+    runs = settings(profile, chapter.name).get("methods") if claim.by == "method" and not claim.rivals else None
+    return compare_claim(claim, long, rivals, list(runs or ()))
 
 
 def testable(profile: str, name: str) -> str:
