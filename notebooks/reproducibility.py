@@ -31,7 +31,10 @@
 # - **the audit of the committed store** (`attx compute --audit`), judged by that class: a float-stable method's
 #   record recomputed like with like may not move by more than 1e-4 (else the code changed silently: its version
 #   must be bumped and its records recomputed); for a float-sensitive method, and for records too old to name the run
-#   that computed them, the 95% interval of the mean difference must contain 0.
+#   that computed them, the interval of the mean difference may not lie wholly beyond +-1e-4 (a shift larger than
+#   float rounding). The intervals are Student's t at a family-wise 95% level (Bonferroni over the configurations
+#   audited together): with 22 configurations, separate 95% intervals would fail an unchanged store 2 times in 3, and
+#   a percentile bootstrap of 8 differences covers far less than 95%.
 
 # %% tags=["parameters", "hide-input"]
 profile = "standard"
@@ -78,7 +81,7 @@ if measurement is not None:
 # The most recent `attx compute --audit` (its command, date and machine below): per configuration, the images
 # recomputed like with like (their record names this CPU type, thread count and forward backend) and at the mean
 # level only (older records that name no run), the largest per-image |difference| like with like, and the mean
-# difference with its 95% interval (percentile bootstrap: the confidence sequences the claims use show no interval
+# difference with its interval (Student's t, family-wise 95%; the confidence sequences the claims use show no interval
 # below 16 images).
 
 # %% tags=["hide-input"]

@@ -131,8 +131,8 @@ def test_records_without_provenance_are_audited_at_the_mean_level(tiny_store) ->
     rows = {(c["method"], c["metric"]): c for c in latest("audit_test")["configurations"]}
     assert rows["saliency", "deletion"]["n_mean_level"] == 4 and rows["saliency", "deletion"]["n_like"] == 0
     assert rows["ig", "deletion"]["class"] == "float-sensitive (not measured)"
-    _edit(tiny_store.root, "saliency", lambda s: [r.update(deletion=r["deletion"] + 1e-3) for r in s["records"].values()])
-    assert audit_command("audit_test", n=4) == 1  # every image moved: the mean moved
+    _edit(tiny_store.root, "saliency", lambda s: [r.update(deletion=r["deletion"] + 1e-2) for r in s["records"].values()])
+    assert audit_command("audit_test", n=4) == 1  # every image moved by 0.01: the mean moved beyond float rounding
 
 
 def test_records_from_another_cpu_are_passed_over(tiny_store, capsys) -> None:
@@ -143,3 +143,23 @@ def test_records_from_another_cpu_are_passed_over(tiny_store, capsys) -> None:
     out = capsys.readouterr().out
     assert "4 record(s) passed over (computed on Another CPU (avx2)" in out and "no float-sensitivity measurement" in out
     assert {c["method"] for c in latest("audit_test")["configurations"]} == {"saliency"} and len(tiny_store.threads) == 1
+
+
+def test_the_rule_reads_shifts_beyond_float_rounding_at_a_family_wise_level() -> None:
+    """Tiny systematic shifts (another CPU's rounding) pass; a mean that moved by 0.05 fails; the interval widens with
+    the number of configurations judged together (Bonferroni), and Student's t makes 8 images honest."""
+    import numpy as np
+    import pandas as pd
+
+    from attx_core.compute.audit import verdicts
+    from attx_core.stats import t_interval
+
+    rng = np.random.default_rng(0)
+    rows = [{"entry": f"e{k}", "model": "m", "method": "agi", "image": f"{i:04d}.png", "metric": "insertion", "stored": 0.5,
+             "recomputed": 0.5 + d, "difference": d, "like": False}
+            for k, shift in enumerate([2e-10] * 20 + [0.0, 0.05]) for i, d in enumerate(shift + rng.normal(0, 1e-11 if shift < 1e-3 else 0.01, 8))]
+    table = verdicts(pd.DataFrame(rows), {"agi": "float-sensitive"})
+    assert table.passed.tolist() == [True] * 21 + [False] and "beyond +-0.0001" in table.why.iloc[-1]
+    d = rng.normal(0, 1, 8)
+    assert t_interval(d, 0.05 / 22)[2] - t_interval(d, 0.05 / 22)[1] > t_interval(d, 0.05)[2] - t_interval(d, 0.05)[1]
+    assert t_interval(np.array([0.3]))[1:] == (-np.inf, np.inf)

@@ -4,18 +4,21 @@ For every store entry with per-image scores (insertion, deletion, INFD) that the
 the seed and recomputed by the entry's own runner (:class:`~attx_core.experiments.runners.Run` with ``recompute``) into a
 temporary store; the committed store is only read. Like is compared with like: a record whose provenance names another
 CPU (model or instruction-set flags), another GPU, or a forward backend this machine does not run is skipped with a note;
-the others are recomputed with the thread count, execution policy and image count (an Expected-Gradients background is
-the run's image set) their provenance names, in the batch they were stored with. Records stored before per-record
-provenance are recomputed on the entry's first run's settings and audited at the mean level only.
+the others are recomputed with the thread count, execution policy and image count their provenance names, in the batch
+they were stored with. Records stored before per-record provenance are recomputed on the entry's first run's settings and
+audited at the mean level only.
 
 Each method is classed by the float-sensitivity measurement (``bench/float_sensitivity.py``, stored as
 ``audit/float_sensitivity.json`` in the profile's store) by the stated rule: *float-stable* when its largest per-image
 |difference| under two threads, weights x (1 + 1e-7) and another batch composition is <= :data:`STABLE_LIMIT`, else
 *float-sensitive* (a method not measured counts as float-sensitive). A float-stable configuration fails when a record
 recomputed like with like moves by more than :data:`STABLE_FAIL` (a silent code change: bump the method's version and
-recompute its records); a float-sensitive one, or records audited at the mean level, fail when the 95% interval of the
-mean difference (percentile bootstrap, :func:`attx_core.stats.mean_ci`: the asymptotic confidence sequence shows no
-interval below 16 images) excludes 0. The result is printed and written to ``audit/audit-<UTC time>.json``.
+recompute its records); a float-sensitive one, or records audited at the mean level, fail when the interval of the mean
+difference excludes 0 by more than float rounding (it lies wholly beyond +-:data:`STABLE_FAIL`). The interval is Student's t
+(:func:`attx_core.stats.t_interval`: exact for normal differences at the audit's small n, where a percentile bootstrap covers
+far less than it says) at a family-wise 95% level: Bonferroni over the configurations audited together, so that an
+unchanged store fails an audit of 22 configurations about 1 time in 20, not 2 times in 3. The result is printed and
+written to ``audit/audit-<UTC time>.json``.
 """
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ from ..chapters import settings
 from ..execution import forward_backend, policy_scope
 from ..experiments.resolve import image_ids
 from ..experiments.runners import device
-from ..stats import mean_ci
+from ..stats import t_interval
 from ..store import ResultsStore, StoreEntry, atomic_write_json, cpu_info, device_name, provenance
 from ..validate import require
 from .plan import Cell, cells, missing
@@ -46,7 +49,7 @@ from .plan import Cell, cells, missing
 STABLE_LIMIT = 1e-5  # float-stable: the largest per-image |difference| under (a)-(c) of the sensitivity measurement
 STABLE_FAIL = 1e-4  # a float-stable record recomputed like with like may move at most this much
 SCORES = ("insertion", "deletion", "infd")  # the per-image scores an audited record holds
-N_BOOT = 2000
+FAMILY_ALPHA = 0.05  # the chance that an audit of an unchanged store fails somewhere (Bonferroni over its configurations)
 SENSITIVITY_FILE = "float_sensitivity.json"
 
 
@@ -231,20 +234,22 @@ def compare(entries: dict[str, StoreEntry], units: Sequence[Unit], fresh: dict[s
 
 def verdicts(records: pd.DataFrame, method_class: dict[str, str]) -> pd.DataFrame:
     """Per entry and score: n (like with like / mean level), the largest per-image |difference| like with like, the mean
-    difference with its 95% bootstrap interval, the method's class, and pass/fail by the module's rule."""
+    difference with its family-wise interval, the method's class, and pass/fail by the module's rule."""
     rows = []
-    for (entry, model, method, metric), g in records.groupby(["entry", "model", "method", "metric"], sort=False):
+    groups = list(records.groupby(["entry", "model", "method", "metric"], sort=False))
+    alpha = FAMILY_ALPHA / max(len(groups), 1)
+    for (entry, model, method, metric), g in groups:
         cls = method_class.get(method, "float-sensitive")
         like, mean_level = g[g.like].difference, g[~g.like].difference
-        judged = mean_level if cls == "float-stable" else g.difference  # the values whose mean interval must hold 0
-        mean, lo, hi = mean_ci(g.difference.to_numpy(), n_boot=N_BOOT)
-        j_lo, j_hi = mean_ci(judged.to_numpy(), n_boot=N_BOOT)[1:] if len(judged) else (0.0, 0.0)
+        judged = mean_level if cls == "float-stable" else g.difference  # the values whose mean interval is judged
+        mean, lo, hi = t_interval(g.difference.to_numpy(), alpha)
+        j_lo, j_hi = t_interval(judged.to_numpy(), alpha)[1:] if len(judged) else (0.0, 0.0)
         largest = float(like.abs().max()) if len(like) else float("nan")
         why = []
         if cls == "float-stable" and len(like) and largest > STABLE_FAIL:
             why.append(f"a per-image difference {largest:.2g} > {STABLE_FAIL:g}: bump {method}'s version and recompute its records")
-        if not j_lo <= 0.0 <= j_hi:
-            why.append(f"the mean difference's interval [{j_lo:.2g}, {j_hi:.2g}] excludes 0")
+        if j_lo > STABLE_FAIL or j_hi < -STABLE_FAIL:
+            why.append(f"the mean difference's interval [{j_lo:.2g}, {j_hi:.2g}] lies beyond +-{STABLE_FAIL:g} (more than float rounding)")
         rows.append({"entry": entry, "model": model, "method": method, "metric": metric,
                      "class": cls + ("" if method in method_class else " (not measured)"),
                      "n_like": len(like), "n_mean_level": len(mean_level), "max_abs_diff": largest,
@@ -291,8 +296,9 @@ def audit(profile: str, n: int = 8, only: Sequence[str] | None = None, seed: int
         "profile": profile, "n": n, "seed": seed, "only": list(only or []),
         "command": f"attx compute --profile {profile} --audit --n {n} --seed {seed}" + (f" --only {','.join(only)}" if only else ""),
         "rule": f"float-stable (largest per-image |difference| under (a)-(c) <= {STABLE_LIMIT:g}): a like-with-like difference above "
-                f"{STABLE_FAIL:g} fails; float-sensitive, or no per-record provenance: the mean difference's 95% interval must contain 0",
-        "interval": f"percentile bootstrap, {N_BOOT} resamples (attx_core.stats.mean_ci)",
+                f"{STABLE_FAIL:g} fails; float-sensitive, or no per-record provenance: the interval of the mean difference may not lie "
+                f"wholly beyond +-{STABLE_FAIL:g}",
+        "interval": f"Student's t, family-wise {1 - FAMILY_ALPHA:.0%} (Bonferroni over the configurations audited together)",
         "classes": method_class,
         "passed": bool(table.empty or table.passed.all()),
         "configurations": json.loads(table.to_json(orient="records")) if len(table) else [],
@@ -321,10 +327,10 @@ def summary(result: dict[str, Any]) -> pd.DataFrame:
     table = pd.DataFrame(result["configurations"])
     if table.empty:
         return table
-    table["95% interval"] = [f"[{lo:.2g}, {hi:.2g}]" for lo, hi in zip(table.ci_lo, table.ci_hi)]
+    table["interval"] = [f"[{lo:.2g}, {hi:.2g}]" for lo, hi in zip(table.ci_lo, table.ci_hi)]
     table["verdict"] = np.where(table.passed, "pass", "FAIL")
     columns = {"model": "model", "method": "method", "metric": "metric", "class": "class", "n_like": "n like with like",
-               "n_mean_level": "n mean level", "max_abs_diff": "largest |diff| (like)", "mean_diff": "mean diff", "95% interval": "95% interval",
+               "n_mean_level": "n mean level", "max_abs_diff": "largest |diff| (like)", "mean_diff": "mean diff", "interval": "interval (family-wise 95%)",
                "verdict": "verdict"}
     return table[list(columns)].rename(columns=columns)
 

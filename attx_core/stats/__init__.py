@@ -30,7 +30,7 @@ from .confseq import (
     relative_cs,
 )
 from .coverage import resampled_coverage, simulate_coverage
-from .paired import LOWER_IS_BETTER, paired_differences, rank_agreement
+from .paired import LOWER_IS_BETTER, paired_differences, rank_agreement, t_interval
 from .verdicts import DECIDED, KINDS, SUBSET_SIZE, VERDICTS, Verdict, decide, per_image_trend
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "mean_ci",
     "paired_differences",
     "rank_agreement",
+    "t_interval",
     "ALPHA",
     "BURN_IN",
     "DECIDED",
