@@ -267,7 +267,7 @@ def overall(comparisons: list[Comparison]) -> str:
     *reproduced* where all are (", smaller than the paper" where some are); else *partly reproduced* (which
     of the rest: effect ruled out, not separable)."""
     primary = [c for c in comparisons if c.primary] or comparisons
-    if not primary:
+    if not primary or all(c.n == 0 for c in primary):
         return "not computed yet"
     verdicts = [c.verdict for c in primary]
     if all(v == TOO_FEW for v in verdicts):
