@@ -191,8 +191,12 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
         return merge_command(profile, args.merge)
     if args.plan:
+        from .compute import cpu_hours, missing, remaining
+
         steps = plan(profile, only or None)
-        print("\n".join(f"{i + 1:3d}. {s}" for i, s in enumerate(steps[:args.plan])) or "nothing to compute: every claim is decided")
+        hours = [cpu_hours(remaining(missing(profile, s.cell))[2]) for s in steps[:args.plan]]
+        print("\n".join(f"{i + 1:3d}. {s}  (~{h:.2f} CPU-h)" for i, (s, h) in enumerate(zip(steps, hours)))
+              or "nothing to compute: every claim is decided")
         if len(steps) > args.plan:
             print(f"... and {len(steps) - args.plan} more steps")
         return 0
