@@ -343,7 +343,7 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
         link = f'<a href="{chapter.name}.html">{{}}</a>'
         if len(found) >= GROUPED:
             verdicts = [v for *_, v in found]
-            n = sorted({c.n for _, _, cs, _ in found for c in cs if c.primary})
+            n = sorted({c.n for _, _, cs, _ in found for c in cs if c.primary and c.n})
             rows.append({"claim": link.format(html.escape(chapter.title.split(":")[0])),
                          "the paper says": html.escape(f"{len(found)} separate claims, e.g. {found[0][0].text}"),
                          "verdict": html.escape(", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))),
@@ -351,7 +351,7 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
             continue
         for claim, reason, comparisons, verdict in found:
             primary = [c for c in comparisons if c.primary]
-            n = sorted({c.n for c in primary})
+            n = sorted({c.n for c in primary if c.n})
             counts: dict[str, int] = {}
             for c in primary:
                 counts[c.verdict] = counts.get(c.verdict, 0) + 1
