@@ -278,3 +278,12 @@ def test_variant_sentence_names_variants_missing_a_version_instead_of_printing_n
     text = ex.variant_sentence(table)
     assert text == "Insertion, corrected minus published: AGI: walk +0.1000. Not computed yet in both versions: IG: trapezoid."
     assert "nan" not in ex.variant_sentence(table[table.parameter == "IG: trapezoid"])
+
+
+def test_map_concentration_shows_no_interval_before_the_first_look() -> None:
+    from attx_core.experiments.summaries import describe_maps
+
+    rng = np.random.default_rng(0)
+    maps = pd.DataFrame([{"method": m, "image": i, "map": rng.random((4, 4))} for m in ("attexplore", "ig") for i in range(20)])
+    assert "[" not in describe_maps(maps[maps.image < 6]) and "not ranked" in describe_maps(maps[maps.image < 6])
+    assert "95% interval" in describe_maps(maps) and "ranks" in describe_maps(maps)

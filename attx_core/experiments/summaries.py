@@ -153,7 +153,7 @@ def robustness_sentence(df: pd.DataFrame) -> str:
 
 def describe_maps(maps: pd.DataFrame, first_look: int = 16) -> str:
     """How concentrated each method's maps are: the mean share of a map's heat in its top 10% of cells, with a bootstrap
-    95% interval over images; methods are ranked only from ``first_look`` images on."""
+    95% interval over images; intervals and a ranking only from ``first_look`` images on."""
     if maps.empty:
         return "No maps stored yet."
 
@@ -164,8 +164,11 @@ def describe_maps(maps: pd.DataFrame, first_look: int = 16) -> str:
     shares = maps.assign(share=maps["map"].map(top_share))
     n = shares.image.nunique()
     table = {m: mean_ci(g.share.to_numpy()) for m, g in shares.groupby("method")}
-    listed = ", ".join(f"{m} {v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]" for m, v in sorted(table.items(), key=lambda kv: -kv[1][0]))
-    text = f"Share of each map's heat in its top 10% of cells (higher = more concentrated; mean over {n} images, 95% interval): {listed}."
+    shown = n >= first_look  # no interval before the first look, on any page
+    listed = ", ".join(f"{m} {v[0]:.2f}" + (f" [{v[1]:.2f}, {v[2]:.2f}]" if shown else "")
+                       for m, v in sorted(table.items(), key=lambda kv: -kv[1][0]))
+    text = (f"Share of each map's heat in its top 10% of cells (higher = more concentrated; mean over {n} images"
+            f"{', 95% interval' if shown else ''}): {listed}.")
     if n < first_look:
         return text + (f" With {n} images the methods are not ranked (no ranking before {first_look} images); the paper calls "
                        "AttEXplore's maps denser and clearer, a claim about how maps look, not a number it reports.")
