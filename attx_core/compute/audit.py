@@ -330,8 +330,8 @@ def summary(result: dict[str, Any]) -> pd.DataFrame:
     table["interval"] = [f"[{lo:.2g}, {hi:.2g}]" for lo, hi in zip(table.ci_lo, table.ci_hi)]
     table["verdict"] = np.where(table.passed, "pass", "FAIL")
     columns = {"model": "model", "method": "method", "metric": "metric", "class": "class", "n_like": "n like with like",
-               "n_mean_level": "n mean level", "max_abs_diff": "largest |diff| (like)", "mean_diff": "mean diff", "interval": "interval (family-wise 95%)",
-               "verdict": "verdict"}
+               "n_mean_level": "n mean level", "max_abs_diff": "largest |diff| (like)", "mean_diff": "mean diff",
+               "interval": "interval (family-wise 95%)", "verdict": "verdict"}
     return table[list(columns)].rename(columns=columns)
 
 
