@@ -110,8 +110,9 @@ def claim_box(profile: str, name: str, decided: list[Comparison] | None = None) 
         parts = []
         name = _namer(claim.name)
         for v, cs in counts.items():
-            detail = "; ".join(f"{name(c.rival)}: {' '.join(_effect(c)[:2])}, paper {_effect(c)[2]}" for c in cs)
-            parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}): {html.escape(detail)}")
+            bare = all(c.lo != c.lo for c in cs)  # no interval yet: said once for the group, not after every rival
+            detail = "; ".join(f"{name(c.rival)}: {_effect(c)[0] if bare else ' '.join(_effect(c)[:2])}, paper {_effect(c)[2]}" for c in cs)
+            parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}{', no interval before 16 images' if bare else ''}): {html.escape(detail)}")
         n = sorted({c.n for c in mine})
         n_text = f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "")
         if mine and all(c.paper != c.paper for c in mine):
