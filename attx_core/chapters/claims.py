@@ -281,12 +281,17 @@ def overall(comparisons: list[Comparison]) -> str:
     return "partly reproduced"
 
 
+def covered(profile: str, chapter: str) -> list[str]:
+    """What a chapter's claims are decided per: its models (the robustness study: its datasets); [] where it names none."""
+    cfg = settings(profile, chapter)
+    return list(cfg.get("models") or cfg.get("datasets") or [])
+
+
 def not_computed(profile: str, name: str, comparisons: list[Comparison]) -> list[str]:
     """The models (robustness: datasets) a claim covers that have no comparison yet, while others have one: a verdict
     read from the others holds for them only."""
-    cfg = settings(profile, CLAIMS[name][0].name)
     seen = {c.model for c in comparisons}
-    return [m for m in cfg.get("models") or cfg.get("datasets") or [] if m not in seen] if seen else []
+    return [m for m in covered(profile, CLAIMS[name][0].name) if m not in seen] if seen else []
 
 
 def claims_table(profile: str, fresh: bool = False) -> pd.DataFrame:
@@ -299,8 +304,7 @@ def claims_table(profile: str, fresh: bool = False) -> pd.DataFrame:
         reason = testable(profile, name)
         comparisons = [] if reason else evaluate(profile, name, fresh)
         seen = {c.model for c in comparisons}
-        cfg = settings(profile, chapter.name)
-        for model in cfg.get("models") or cfg.get("datasets") or ([] if seen else [None]):  # robustness: one row per dataset
+        for model in covered(profile, chapter.name) or ([] if seen else [None]):
             if model not in seen:
                 rows.append({**{c: None for c in COLUMNS}, "claim": name, "label": claim.label, "chapter": chapter.name, "model": model,
                              "metric": claim.metric, "primary": True, "kind": claim.kind, "n": 0,
@@ -309,5 +313,5 @@ def claims_table(profile: str, fresh: bool = False) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-__all__ = ["BURN_IN", "COLUMNS", "Comparison", "N_AVAILABLE", "claims_table", "compare_claim", "evaluate", "not_computed",
+__all__ = ["BURN_IN", "COLUMNS", "Comparison", "N_AVAILABLE", "claims_table", "compare_claim", "covered", "evaluate", "not_computed",
            "overall", "paper_contradictions", "testable"]

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from ..experiments.resolve import IMAGE_SIZE
 from ..experiments.runners import passes_per_image
 from ..metrics import num_points
-from ..robust.costs import measured_hours
+from ..robust.costs import SPLIT_SIZES, measured_hours
 from ..robust.training import BASE_OBJECTIVES
 from ..store import StoreEntry
 
@@ -41,7 +41,7 @@ def key_cost(key: Mapping[str, Any]) -> float:
     forwards, scaled by the model's size (a sanity-check entry: every method at every stage; a robustness entry: one
     trained and evaluated net, the mean of its scale's measured one-thread hours per net)."""
     if key.get("model") == "robust":
-        per_net = [h / len(BASE_OBJECTIVES) for d in ("mnist", "fmnist") if (h := measured_hours(key["method"], d)) is not None]
+        per_net = [h / len(BASE_OBJECTIVES) for d in SPLIT_SIZES if (h := measured_hours(key["method"], d)) is not None]
         return sum(per_net) / len(per_net) * 3600 * CPU_PASSES_PER_SECOND if per_net else 1.0
     if "methods" in key:
         passes = sum(_passes(m, p) for m, p in key["methods"].items()) * (len(key.get("layers", [])) + 1)

@@ -16,7 +16,7 @@ from typing import Sequence
 import pandas as pd
 
 from ..chapters import CLAIMS, PROFILES, chapters, get, settings
-from ..chapters.claims import N_AVAILABLE, Comparison, evaluate, testable
+from ..chapters.claims import N_AVAILABLE, Comparison, covered, evaluate, testable
 from ..chapters.registry import Claim
 from .costs import cpu_hours
 from .plan import Cell, cells, limits, missing, remaining, stages, store_status
@@ -75,7 +75,7 @@ def claim_state(profile: str, fresh: bool = True, only: Sequence[str] | None = N
         if chapter.name not in names or testable(profile, name):
             continue
         found = evaluate(profile, name, fresh=fresh)
-        for model in settings(profile, chapter.name).get("models") or sorted({c.model for c in found}):  # robustness: datasets
+        for model in covered(profile, chapter.name) or sorted({c.model for c in found}):
             out[(name, model)] = [c for c in found if c.model == model]
     return out
 
