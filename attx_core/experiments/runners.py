@@ -168,12 +168,14 @@ class Run:
         imgs = self.image_set(requested)
         _check_images(self.images, imgs, ids, labels, entry.missing(wanted))
         index = {name: i for i, name in enumerate(imgs.names)}
+        pool: list[torch.Tensor] = []  # the background, loaded and moved to the device on the first batch only
 
         def batch_fn(batch_ids: list[str]) -> list[dict[str, Any]]:
             rows = [index[i] for i in batch_ids]
             x, y = imgs.x[rows].to(device()), imgs.labels[rows].to(device())
-            pool = _background_pool(self.images, pool_ids).to(device()) if pool_ids else None  # loaded once (a cached set)
-            return compute(resolved, x, y, {**full, "background": pool} if pool is not None else full)
+            if pool_ids and not pool:
+                pool.append(_background_pool(self.images, pool_ids).to(device()))
+            return compute(resolved, x, y, {**full, "background": pool[0]} if pool else full)
 
         prov = provenance(device(), profile=self.profile, model=resolved.name, requested_model=requested, weights=resolved.weights,
                           images=self.images, n_images=len(ids), seed=seed, method=method,
