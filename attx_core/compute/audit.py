@@ -241,9 +241,11 @@ def verdicts(records: pd.DataFrame, method_class: dict[str, str]) -> pd.DataFram
     for (entry, model, method, metric), g in groups:
         cls = method_class.get(method, "float-sensitive")
         like, mean_level = g[g.like].difference, g[~g.like].difference
-        judged = mean_level if cls == "float-stable" else g.difference  # the values whose mean interval is judged
         mean, lo, hi = t_interval(g.difference.to_numpy(), alpha)
-        j_lo, j_hi = t_interval(judged.to_numpy(), alpha)[1:] if len(judged) else (0.0, 0.0)
+        if cls != "float-stable":  # every image is judged at the mean level
+            j_lo, j_hi = lo, hi
+        else:  # like-with-like images are judged one by one; the others by their mean
+            j_lo, j_hi = t_interval(mean_level.to_numpy(), alpha)[1:] if len(mean_level) else (0.0, 0.0)
         largest = float(like.abs().max()) if len(like) else float("nan")
         why = []
         if cls == "float-stable" and len(like) and largest > STABLE_FAIL:
