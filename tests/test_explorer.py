@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import shutil
+import subprocess
 
 import nbformat
 import numpy as np
@@ -108,6 +109,22 @@ def test_the_figure4_maps_need_no_photos() -> None:
     data = _data(page)
     assert data["names"] == ["0.png", "1.png"] and data["labels"]["saliency"] == "SaliencyMap" and data["labels"]["attexplore"] == "AttEXplore"
     assert 'class="attx-colorbar"' in page and set(data["cells"]) == {"0|saliency", "0|attexplore", "1|saliency", "1|attexplore"}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to parse the pages' JavaScript")
+def test_both_pages_scripts_parse_as_javascript(tmp_path) -> None:
+    """The grid's and the Figure 4 scripts (built from a shared opening) are valid JavaScript as the page carries them."""
+    images = ["a.jpg", "b.jpg"]
+    maps = pd.DataFrame([dict(method="saliency", image=i, map=np.full((56, 56), 0.5).tolist()) for i in images])
+    pages = {"grid": grid_explorer(_grid(images), None, images, SAMPLE_KNOBS, paper=paper_trends("inception_v3")),
+             "maps": static_explorer(maps, None, images)}
+    for name, page in pages.items():
+        scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+        assert len(scripts) == 1 and "const D = {" in scripts[0]
+        path = tmp_path / f"{name}.js"
+        path.write_text(scripts[0])
+        checked = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True)
+        assert checked.returncode == 0, f"{name}: {checked.stderr}"
 
 
 @pytest.mark.slow

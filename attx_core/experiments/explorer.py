@@ -206,6 +206,18 @@ def trend_summary(grid: pd.DataFrame, paper: Mapping[str, Any], attack: str = "s
 
 # --- the grid explorer ---------------------------------------------------------------------------------------------------
 
+# The opening both pages' scripts share: the payload, a query within the block, the photos, the image slider (``state`` and
+# ``draw`` are each page's own and are only read when an event fires).
+_IMAGE_SLIDER_JS = """  const D = DATA;
+  const root = document.getElementById("ID");
+  const q = s => root.querySelector(s);
+  const photos = D.images.map(src => { const im = new Image(); im.src = src; im.onload = draw; return im; });
+  const slider = q("input[data-axis=image]");
+  slider.max = D.names.length - 1; slider.value = 0;
+  slider.addEventListener("input", () => { state.image = +slider.value; draw(); });
+"""
+
+
 GRID_TEMPLATE = """
 <div id="ID" class="attx-grid" style="font-size:0.9em;max-width:100%">
 <style>
@@ -257,17 +269,10 @@ so compare directions, not levels.</div>
 </div>
 <script>
 (function () {
-  const D = DATA;
-  const root = document.getElementById("ID");
-  const q = s => root.querySelector(s);
-  const at = (arr, v) => Math.max(0, arr.indexOf(v));
+""" + _IMAGE_SLIDER_JS + """  const at = (arr, v) => Math.max(0, arr.indexOf(v));
   const pick = d => ({attack: at(D.attacks, d.attack), epsilon: at(D.epsilon, d.epsilon),
                       samples: at(D.samples, d.samples), num_steps: at(D.num_steps, d.num_steps)});
   const state = {image: 0, overlay: false, a: pick(D.defaults.a), b: pick(D.defaults.b)};
-  const photos = D.images.map(src => { const im = new Image(); im.src = src; im.onload = draw; return im; });
-  const slider = q("input[data-axis=image]");
-  slider.max = D.names.length - 1; slider.value = 0;
-  slider.addEventListener("input", () => { state.image = +slider.value; draw(); });
   const toggle = q("input[data-overlay]");
   if (!photos.length) { q(".photo-toggle").style.display = "none"; q(".ax-fig[data-view=photo]").style.display = "none"; }
   toggle.addEventListener("change", () => { state.overlay = toggle.checked; draw(); });
@@ -530,14 +535,7 @@ MAPS_TEMPLATE = """
 </div>
 <script>
 (function () {
-  const D = DATA;
-  const root = document.getElementById("ID");
-  const q = s => root.querySelector(s);
-  const state = {image: 0, overlay: false};
-  const photos = D.images.map(src => { const im = new Image(); im.src = src; im.onload = draw; return im; });
-  const slider = q("input[data-axis=image]");
-  slider.max = D.names.length - 1; slider.value = 0;
-  slider.addEventListener("input", () => { state.image = +slider.value; draw(); });
+""" + _IMAGE_SLIDER_JS + """  const state = {image: 0, overlay: false};
   if (!photos.length) { q(".photo-toggle").style.display = "none"; q("div[data-view=photo]").style.display = "none"; }
   q("input[data-overlay]").addEventListener("change", e => { state.overlay = e.target.checked; draw(); });
   q("[data-view=maps]").innerHTML = D.methods.map((m, k) => `<div style="font-size:0.8em;width:104px">` +
