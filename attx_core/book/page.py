@@ -266,7 +266,8 @@ def status_line(profile: str, chapter: str) -> HTML:
         parts.append(text)
     cfg = settings(profile, chapter)
     absent = (" <i>The image files are not on this machine: every number and map below comes from the store; photos are "
-              "not shown.</i>") if "images" in cfg and images_absent(cfg["images"]) else ""
+              "not shown (set <code>ATTX_DATA_DIR</code> to the folder of the shared ImageNet validation subset to see them)."
+              "</i>") if "images" in cfg and images_absent(cfg["images"]) else ""
     fill = (f" More: <code>attx compute --profile {profile} --only {chapter}</code> (resumable; it computes only for open claims) "
             "or a short GPU run.") if table.missing.sum() else ""
     link = f'<a href="../../tables/{profile}/{chapter}.csv">{chapter}.csv</a>'
@@ -275,13 +276,11 @@ def status_line(profile: str, chapter: str) -> HTML:
 
 
 def photos(images: str, n_images: int | None) -> ImageSet | None:
-    """The image set a page draws its maps over, or None with a note on the page where its files are not on
-    this machine (the numbers come from the store; the photos do not)."""
+    """The image set a page draws its maps over, or None where its files are not on this machine (the page's status
+    line says so: the numbers and maps come from the store, the photos do not)."""
     try:
         return image_set(images, n_images)
     except ImageDataError:
-        display(HTML("<p><i>The photos are not on this machine: the maps below are the stored 56x56 maps, without their photos "
-                     "(set <code>ATTX_DATA_DIR</code> to the folder of the shared ImageNet validation subset to see them).</i></p>"))
         return None
 
 
