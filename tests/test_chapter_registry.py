@@ -3,8 +3,10 @@ everything that lists chapters (settings, planning, status, tables, claims, the 
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,3 +79,16 @@ def test_the_thirteen_claims_of_the_landing_page_are_registered() -> None:
     assert {f"table{i:02d}" for i in range(1, 13)} | {"robustness"} <= names
     assert chapters.CLAIMS["table04"][1].kind == "equivalence" and chapters.CLAIMS["table05"][1].kind == "trend"
     assert chapters.CLAIMS["attexplorepp"][1].kind == "relative" and chapters.CLAIMS["attexplorepp"][1].effect == pytest.approx(0.0757)
+
+
+def test_a_growth_claim_before_its_first_interval_says_so_in_words() -> None:
+    """Under 16 images a trend comparison's note gives the slope without an interval ('nan' never reaches claims.csv)."""
+    from attx_core.chapters.claims import _comparison
+
+    chapter, claim = chapters.CLAIMS["table05"]
+    values, trend = np.linspace(0.0, 0.02, 10), np.linspace(0.001, 0.003, 10)
+    few = _comparison(claim, chapter, "inception_v3", claim.metric, "48", "8", values, 0.01, trend=trend)
+    assert few.verdict == "too few images" and "nan" not in few.note and "(no interval yet)" in few.note
+    enough = _comparison(claim, chapter, "inception_v3", claim.metric, "48", "8", np.linspace(0.0, 0.02, 20), 0.01,
+                         trend=np.linspace(0.001, 0.003, 20))
+    assert "nan" not in enough.note and re.search(r"\[[+-]\d\.\d{4}, [+-]\d\.\d{4}\]", enough.note)

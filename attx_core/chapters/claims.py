@@ -144,7 +144,8 @@ def _comparison(claim: Claim, chapter: Chapter, model: str, metric: str, referen
     if kind == "trend":
         t_mean, t_lo, t_hi = _interval("difference", trend, None)
         trend_ci = (t_lo, t_hi)
-        note = f"trend: mean per-image slope {t_mean:+.4f} [{t_lo:+.4f}, {t_hi:+.4f}] (first to last setting)"
+        interval = f"[{t_lo:+.4f}, {t_hi:+.4f}]" if math.isfinite(t_lo) else "(no interval yet)"
+        note = f"trend: mean per-image slope {t_mean:+.4f} {interval} (first to last setting)"
     decision = decide(lo, hi, len(values), kind, paper=effect, direction=None if kind == "equivalence" else direction,
                       margin=claim.margin if kind == "equivalence" else None, trend=trend_ci, n_available=N_AVAILABLE,
                       min_n=min_images(values) if len(values) else BURN_IN)
