@@ -543,6 +543,21 @@ def test_robustness_claim_is_decided_on_paired_topk_differences(shift, verdict):
     assert overall(comparisons) == verdict and {c.rival for c in comparisons} == set(PRIOR_OBJECTIVES)
 
 
+def test_the_robustness_sentence_says_per_dataset_whether_the_ranking_agrees() -> None:
+    """A dataset whose best mean top-k belongs to a prior objective is named as not agreeing; the others as agreeing."""
+    from attx_core.experiments.summaries import robustness_sentence
+
+    rows = [("fmnist", "natural", 0.53), ("fmnist", "pgd", 0.61), ("fmnist", "adv_ar", 0.63),
+            ("mnist", "natural", 0.84), ("mnist", "pgd", 0.93), ("mnist", "adv_ar", 0.92)]
+    df = pd.DataFrame([{"dataset": d, "objective": o, "topk": t, "NA": 0.9, "attacked": [0]} for d, o, t in rows])
+    assert "regularisers on fmnist (as the paper claims), to a prior objective on mnist." in robustness_sentence(df)
+    assert robustness_sentence(df[df.dataset == "fmnist"]).endswith("regularisers on every dataset, as the paper claims.")
+    assert "belongs to a prior objective on every dataset, against the paper's claim" in robustness_sentence(df[df.dataset == "mnist"])
+    untrained = pd.concat([df, pd.DataFrame([{"dataset": "mnist", "objective": "ar", "topk": 0.99, "NA": 0.11, "attacked": [0]}])])
+    assert robustness_sentence(untrained).startswith(robustness_sentence(df)[:-1])  # a net that did not learn is not "best"
+    assert robustness_sentence(untrained).endswith("Left out (below 0.5 natural accuracy, they did not learn): mnist ar.")
+
+
 def test_mnist_cpu_scale_settings_are_accepted():
     """The MNIST scale: every objective's training config and the attack build; the radius warms up over half the steps."""
     from attx_core.robust.training import BASE_OBJECTIVES

@@ -6,11 +6,11 @@ import pandas as pd
 
 from ..experiments.runners import robustness_study
 from ..robust.evaluate import per_image_frame
+from ..robust.training import BASE_OBJECTIVES, PRIOR_OBJECTIVES
 from .registry import Chapter, Claim, register_chapter
 from .sections import whole
 
-OBJECTIVES = ["natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar"]
-PRIOR_OBJECTIVES = ("natural", "pgd", "ig_norm", "ig_sum_norm")
+OBJECTIVES = list(BASE_OBJECTIVES)
 
 
 def scales(datasets: Sequence[str], robust_scale: str, dataset_scales: Mapping[str, str] | None = None) -> dict[str, list[str]]:

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import mean_ci
+from ..robust.evaluate import TRAINED_NA
+from ..robust.training import PRIOR_OBJECTIVES
 from .compare import PAPER_DIR
 
 
@@ -131,24 +133,30 @@ def sanity_sentence(df: pd.DataFrame, threshold: float = 0.5) -> str:
 
 def robustness_sentence(df: pd.DataFrame) -> str:
     """Do the attributional regularisers keep more of the top-k IG pixels under attack than natural training? (The
-    means per dataset; the verdict box decides on paired per-image differences.)"""
+    means per dataset over the nets that learned, as in the verdict box, which decides on paired per-image differences.)"""
     if df.empty or "topk" not in df:
         return ("Not computed yet for this profile: `attx compute --only robustness` trains the nets and attacks them "
                 "(see the store's status), or the datasets are not installed.")
-    parts = []
+    learned = (df.NA >= TRAINED_NA).to_numpy() if "NA" in df else np.ones(len(df), bool)
+    untrained, df = df[~learned], df[learned]
+    parts, agree = [], {}
     for dataset, g in df.groupby("dataset"):
         by = g.set_index("objective")
         natural = by.topk.get("natural", np.nan)
         best = by.topk.idxmax()
+        agree[dataset] = best not in PRIOR_OBJECTIVES
         parts.append(f"{dataset}: top-k intersection natural {natural:.3f}, best {best} {by.topk[best]:.3f} (NA {by.NA[best]:.3f})")
-    claim = all(g.set_index("objective").topk.idxmax() in ("ar", "adv_ar", "ar_dist", "ar_sign", "adv_ar_dist", "adv_ar_sign")
-                for _, g in df.groupby("dataset"))
+    yes, no = ([d for d, a in agree.items() if a == want] for want in (True, False))
+    ranking = (" The highest mean belongs to one of the paper's regularisers on every dataset, as the paper claims." if not no else
+               " The highest mean belongs to a prior objective on every dataset, against the paper's claim that its"
+               " regularisers are the most attributionally robust." if not yes else
+               f" The highest mean belongs to one of the paper's regularisers on {', '.join(yes)} (as the paper claims),"
+               f" to a prior objective on {', '.join(no)}.")
     caveat = ("" if "attacked" in df else
               " No per-image values are stored for these nets, so no paired verdict: the ranking of means is not one.")
-    return "; ".join(parts) + (
-        f". The ranking {'agrees' if claim else 'does not agree'} with the paper's claim that its regularisers are"
-        f" the most attributionally robust.{caveat}"
-    )
+    left_out = (f" Left out (below {TRAINED_NA} natural accuracy, they did not learn): "
+                + ", ".join(f"{r.dataset} {r.objective}" for r in untrained.itertuples()) + ".") if len(untrained) else ""
+    return "; ".join(parts) + "." + ranking + left_out + caveat
 
 
 def describe_maps(maps: pd.DataFrame, first_look: int = 16) -> str:

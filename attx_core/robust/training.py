@@ -42,7 +42,8 @@ from .pgd import pgd
 from .regularizers import ig_norm, inner_loss, regularizer_terms
 from .settings import OPTIMISERS, REDUCTIONS, dataset_settings, family, objective_settings
 
-BASE_OBJECTIVES = ("natural", "pgd", "ig_norm", "ig_sum_norm", "ar", "adv_ar")
+PRIOR_OBJECTIVES = ("natural", "pgd", "ig_norm", "ig_sum_norm")  # before Sarkar et al.: what their regularisers are compared with
+BASE_OBJECTIVES = PRIOR_OBJECTIVES + ("ar", "adv_ar")
 OBJECTIVES = BASE_OBJECTIVES + ("ar_dist", "ar_sign", "adv_ar_dist", "adv_ar_sign")
 TERMS = ("ce", "ig_norm", "dist", "sign")  # loss terms recorded in the training history (raw, before lambda)
 
