@@ -281,13 +281,30 @@ def test_the_planner_grows_only_what_open_comparisons_need() -> None:
     cells = {(s.cell.chapter, s.cell.model, *s.cell.sections): s.cell for s in steps}
     assert ("table01_insdel", "resnet50", "") not in cells  # every comparison decided
     lite0 = cells[("table01_insdel", "inception_v3", "")]
-    assert lite0.configs == {"attexplore", "agi", "big"} and lite0.limit == 140 + STEP
+    assert lite0.configs == {"attexplore", "agi"} and lite0.limit == 140 + STEP  # big's open deletion waits: insertion decides
     assert cells[("table01_insdel", "vgg16", "")].configs is None and cells[("table01_insdel", "vgg16", "")].limit == STEP
     trend = cells[("ablation_n", "inception_v3", "table03_n")]
     assert trend.configs is None and trend.sections == ("table03_n",) and trend.limit == 16 + STEP
     order = [(s.cell.chapter, s.cell.model, s.cell.sections) for s in steps]
     assert order.index(("ablation_n", "inception_v3", ("table09_n_small",))) == len(order) - 1  # priority 3 last
     assert order[0] == ("table01_insdel", "vgg16", ("",))  # within a priority: the fewest paired images first
+
+
+def test_secondary_comparisons_grow_only_once_their_claims_verdict_is_decided() -> None:
+    """Deletion (not primary) against a rival waits while an insertion comparison is open; once the verdict is decided
+    it grows, after every claim's primary comparisons, from its own fewest n."""
+    from attx_core.compute.planner import STEP, claim_steps
+
+    decided = [_comparison("table01", "ig", 40, "reproduced"), _comparison("table01", "big", 32, "open", metric="deletion"),
+               _comparison("table01", "agi", 24, "too few images", metric="deletion")]
+    state = {("table01", "resnet50"): decided,
+             ("table09", "inception_v3"): [_comparison("table09", "5", 16, "open", reference="10")]}
+    steps = claim_steps("standard", state=state)
+    assert [(s.cell.chapter, s.cell.model) for s in steps] == [("ablation_n", "inception_v3"), ("table01_insdel", "resnet50")]
+    rest = steps[-1]
+    assert rest.cell.configs == {"attexplore", "big", "agi"} and rest.cell.limit == 24 + STEP and "verdict decided" in rest.why
+    assert claim_steps("standard", state={("table01", "resnet50"): [_comparison("table01", "ig", 40, "reproduced"),
+                                                                      _comparison("table01", "big", 32, "reproduced", metric="deletion")]}) == []
 
 
 def test_tables_only_summarises_the_images_stored(tiny_profile) -> None:

@@ -3,8 +3,10 @@
 Each registered claim is decided on the store (:mod:`attx_core.chapters.claims`). For every claim and model with
 an open comparison, the next step grows the configurations that comparison needs (its reference and its open
 rivals; every setting for a trend or an equivalence over the settings) by :data:`STEP` images, in the image
-set's order; a decided comparison gets nothing more. Claims go in priority order (the paper's main claims first),
-and within a priority the claim with the fewest paired images first, so every open claim advances. Chapters
+set's order; a decided comparison gets nothing more. The comparisons that decide a verdict (primary: Table 1's
+insertion) come first; the others (Table 1's deletion against every rival) once their claim's verdict is decided,
+after every claim's primary ones. Claims go in priority order (the paper's main claims first), and within a
+priority the claim with the fewest paired images first, so every open claim advances. Chapters
 without claims (figures, the explorer, the sanity check) fill to their image counts as before.
 """
 from __future__ import annotations
@@ -40,12 +42,23 @@ def _members(claim: Claim, label: str) -> set[str]:
     return set(claim.pools.get(label, (label,)))
 
 
-def _needs(claim: Claim, comparisons: list[Comparison]) -> tuple[frozenset[str] | None, frozenset[str]]:
-    """(configurations of the claim's own section, configurations of its ``rivals_from`` chapter) its open
-    comparisons need; None: every configuration of the section (trends, equivalences over the settings)."""
+def _serving(comparisons: list[Comparison]) -> tuple[list[Comparison], int]:
+    """The open comparisons a claim's next step serves, and their tier: its open primary comparisons first (they decide
+    the verdict: tier 0); its other open ones (e.g. deletion against every rival) only once those are decided (tier 1,
+    after every claim's tier 0)."""
+    open_ = [c for c in comparisons if c.open]
+    primary = [c for c in open_ if c.primary]
+    return (primary, 0) if primary or not open_ else (open_, 1)  # nothing open: nothing paired yet, a first look
+
+
+def _needs(claim: Claim, comparisons: list[Comparison], serving: list[Comparison] | None = None
+           ) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """(configurations of the claim's own section, configurations of its ``rivals_from`` chapter) that ``serving``
+    (default: every open comparison) needs; None: every configuration of the section (trends, equivalences over the
+    settings)."""
     if claim.kind in ("trend",) or (claim.kind == "equivalence" and not claim.rivals):
         return None, frozenset()
-    open_ = [c for c in comparisons if c.open] if comparisons else []
+    open_ = [c for c in comparisons if c.open] if serving is None else serving
     labels: set[str] = set()
     if comparisons:
         for c in open_:
@@ -60,9 +73,8 @@ def _needs(claim: Claim, comparisons: list[Comparison]) -> tuple[frozenset[str] 
     return frozenset(labels), frozenset()
 
 
-def _limit(comparisons: list[Comparison], step: int) -> int:
-    open_ = [c for c in comparisons if c.open]
-    base = min((c.n for c in open_), default=max((c.n for c in comparisons), default=0))
+def _limit(comparisons: list[Comparison], serving: list[Comparison], step: int) -> int:
+    base = min((c.n for c in serving), default=max((c.n for c in comparisons), default=0))
     return min(N_AVAILABLE, base + step)
 
 
@@ -86,8 +98,9 @@ def _decided(comparisons: list[Comparison]) -> bool:
 
 def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STEP,
                 state: dict[tuple[str, str], list[Comparison]] | None = None) -> list[Step]:
-    """The next steps of the open claims, most urgent first: per (claim, model) with an open comparison, its needed
-    configurations grown to ``step`` images beyond the fewest its open comparisons have."""
+    """The next steps of the open claims, most urgent first: per (claim, model) with an open comparison, the
+    configurations of the comparisons it serves (:func:`_serving`: the open primary ones while there are any) grown to
+    ``step`` images beyond the fewest those have."""
     state = claim_state(profile, only=only) if state is None else state
     ranked = []
     for (name, model), comparisons in state.items():
@@ -96,19 +109,20 @@ def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STE
             continue
         if "robust_scale" in settings(profile, chapter.name) or _decided(comparisons):
             continue  # the robustness study has no image axis: its chapter fills to its scale
-        own, theirs = _needs(claim, comparisons)
-        limit = _limit(comparisons, step)
-        open_n = [c.n for c in comparisons if c.open]
+        serving, tier = _serving(comparisons)
+        own, theirs = _needs(claim, comparisons, serving)
+        limit = _limit(comparisons, serving, step)
+        open_n = [c.n for c in serving]
         if comparisons and min(open_n, default=N_AVAILABLE) >= N_AVAILABLE:
             continue  # the whole subset is computed: nothing more to give
-        why = (f"{sum(c.open for c in comparisons)} of {len(comparisons)} comparisons open at n = {min(open_n, default=0)}"
-               if comparisons else "nothing paired yet")
+        why = (f"{len(serving)} of {len(comparisons)} comparisons open at n = {min(open_n, default=0)}"
+               + (", the verdict decided: the rest" if tier else "") if comparisons else "nothing paired yet")
         cells_ = [Cell(chapter.name, model, (claim.section,), own, limit)]
         if claim.rivals_from and theirs:
             source = get(claim.rivals_from)
             cells_.append(Cell(source.name, model, (source.sections[0].name,), theirs, limit))
         for cell in cells_:
-            ranked.append(((claim.priority, min(open_n, default=0)), Step(cell, (name,), why)))
+            ranked.append(((tier, claim.priority, min(open_n, default=0)), Step(cell, (name,), why)))
     ranked.sort(key=lambda r: r[0])
     merged: dict[Cell, Step] = {}
     for _, s in ranked:  # a cell two claims need is one step serving both
