@@ -1,6 +1,7 @@
 """`attx compute`: a store shared by processes, deadlines, resuming, CLI errors and the CSV tables."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing as mp
 import os
@@ -307,6 +308,19 @@ def test_secondary_comparisons_grow_only_once_their_claims_verdict_is_decided() 
                                                                       _comparison("table01", "big", 32, "reproduced", metric="deletion")]}) == []
 
 
+def test_the_projection_prices_what_decides_the_verdict_apart(tiny_profile) -> None:
+    """A claim's CPU-hours count every open comparison; its verdict's CPU-hours only the open primary ones (0 once they
+    are decided, while its deletion comparisons still grow)."""
+    from attx_core.compute.planner import open_claims
+
+    primary, deletion = _comparison("table01", "saliency", 1, "open"), _comparison("table01", "ig", 1, "open", metric="deletion")
+    both = open_claims("test", state={("table01", "inception_v3"): [primary, deletion]}).iloc[0]
+    assert both.missing == 6 and 0 < both.verdict_cpu_hours < both.cpu_hours  # 3 images x (saliency, ig); the verdict: saliency
+    decided = dataclasses.replace(primary, verdict="reproduced")
+    rest = open_claims("test", state={("table01", "inception_v3"): [decided, deletion]}).iloc[0]
+    assert rest.missing == 3 and rest.cpu_hours > 0 and rest.verdict_cpu_hours == 0
+
+
 def test_tables_only_summarises_the_images_stored(tiny_profile) -> None:
     compute.Cell("table01_insdel", "resnet50").frames("test")
     assert main(["compute", "--profile", "test", "--tables-only"]) == 0
@@ -396,5 +410,5 @@ def test_the_landing_page_shows_the_store_status_of_store_profiles(tiny_profile,
 def test_status_prints_the_store_and_computes_nothing(tiny_profile, capsys) -> None:
     assert main(["compute", "--profile", "test", "--status", "--only", "table01_insdel:resnet50"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["chapter", "model", "fewest", "most", "needed", "open", "missing", "cpu_hours"]
+    assert lines[0].split() == ["chapter", "model", "fewest", "most", "needed", "open", "missing", "cpu_hours", "verdict_cpu_hours"]
     assert lines[1].split()[:4] == ["table01_insdel", "inception_v3", "0", "0"] and tiny_profile.calls == []

@@ -259,6 +259,9 @@ def status_line(profile: str, chapter: str) -> HTML:
                                                        f", projected to need {str(r.needed).replace(' (projected)', '')} images")))
             if r.missing:
                 text += f": {r.missing:,} more image computations, about {r.cpu_hours:,.1f} hours on one CPU thread"
+                if r.verdict_cpu_hours < r.cpu_hours - 0.05:
+                    text += (f" ({r.verdict_cpu_hours:,.1f} of them for the comparisons that decide the verdict)"
+                             if r.verdict_cpu_hours >= 0.05 else " (the verdict is decided: all of them for the other comparisons)")
             elif str(r.needed) == "decided":
                 text += ": every comparison decided"
         else:
@@ -368,7 +371,8 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
 def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":
     """The landing page's view of a store profile: per chapter (linked to its page) and model, the images stored, the
     comparisons still open and the images they are projected to need (a claim-less chapter: its image count), and what
-    the missing image computations cost on one CPU thread. A profile the book computes itself gets one line."""
+    the missing image computations cost on one CPU thread, in all and for the comparisons that decide the verdicts. A
+    profile the book computes itself gets one line."""
     if not is_store(profile):
         return HTML(f"<p>The <b>{profile}</b> profile computes each chapter as its page builds, to the chapter's image count.</p>")
     table = status(profile)
@@ -381,6 +385,7 @@ def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":
         "images needed": table.needed,
         "missing computations": [f"{int(m):,}" if m else "" for m in table.missing],
         "CPU-hours": [f"{h:,.1f}" if h else "" for h in table.cpu_hours],
+        "of them, deciding verdicts": [f"{v:,.1f}" if h else "" for h, v in zip(table.cpu_hours, table.verdict_cpu_hours)],
     })
     return (shown.style.hide(axis="index")
             .set_table_styles([{"selector": "td, th", "props": "text-align: left; font-size: 0.9em; padding: 2px 8px"}]))

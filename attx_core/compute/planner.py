@@ -155,49 +155,60 @@ def plan(profile: str, only: Sequence[str] | None = None, step: int = STEP) -> l
 
 
 def _projected(profile: str, state: dict[tuple[str, str], list[Comparison]], only: Sequence[str] | None
-               ) -> list[tuple[dict, dict]]:
-    """Per (claim, model): its row of :func:`open_claims` and the store entries its projection lacks (path ->
-    (entry, ids)), so that totals over claims sharing entries count each computation once."""
+               ) -> list[tuple[dict, dict, dict]]:
+    """Per (claim, model): its row of :func:`open_claims`, the store entries its projection lacks (path -> (entry, ids))
+    and those its verdict's projection lacks, so that totals over claims sharing entries count each computation once."""
     out = []
     for (name, model), comparisons in state.items():
         chapter, claim = CLAIMS[name]
         if only and chapter.name not in only and f"{chapter.name}:{model}" not in only:
             continue
         open_ = [c for c in comparisons if c.open]
-        needed = max((min(c.images_needed, N_AVAILABLE) for c in open_ if math.isfinite(c.images_needed)), default=0)
-        lacking: dict = {}
-        if (open_ or not comparisons) and "robust_scale" not in settings(profile, chapter.name):
-            target = int(needed) if comparisons else STEP * 2
-            own, theirs = _needs(claim, comparisons)
-            planned = missing(profile, Cell(chapter.name, model, (claim.section,), own, target))
-            if claim.rivals_from and theirs:
-                planned += missing(profile, Cell(claim.rivals_from, model, None, theirs, target))
-            lacking = {e.path: (e, ids) for e, ids in planned if ids}
+        needed, lacking = _lacking(profile, claim, model, comparisons, open_)
+        deciding = [c for c in open_ if c.primary]
+        verdict = lacking if len(deciding) == len(open_) else _lacking(profile, claim, model, comparisons, deciding)[1]
         n, _, passes = remaining(lacking.values())
         row = {"claim": name, "chapter": chapter.name, "model": model, "comparisons": len(comparisons), "open": len(open_),
                "n": min((c.n for c in comparisons), default=0), "projected n": int(needed) if open_ else None, "missing": n,
-               "passes": passes, "cpu_hours": cpu_hours(passes)}
-        out.append((row, lacking))
+               "passes": passes, "cpu_hours": cpu_hours(passes), "verdict_cpu_hours": cpu_hours(remaining(verdict.values())[2])}
+        out.append((row, lacking, verdict))
     return out
 
 
-OPEN_COLUMNS = ["claim", "chapter", "model", "comparisons", "open", "n", "projected n", "missing", "passes", "cpu_hours"]
+def _lacking(profile: str, claim: Claim, model: str, comparisons: list[Comparison], serving: list[Comparison]
+             ) -> tuple[int, dict]:
+    """(the n ``serving`` is projected to need, the store entries that projection lacks: path -> (entry, ids))."""
+    chapter = CLAIMS[claim.name][0]
+    needed = max((min(c.images_needed, N_AVAILABLE) for c in serving if math.isfinite(c.images_needed)), default=0)
+    if (comparisons and not serving) or "robust_scale" in settings(profile, chapter.name):
+        return int(needed), {}
+    target = int(needed) if comparisons else STEP * 2
+    own, theirs = _needs(claim, comparisons, serving if comparisons else None)
+    planned = missing(profile, Cell(chapter.name, model, (claim.section,), own, target))
+    if claim.rivals_from and theirs:
+        planned += missing(profile, Cell(claim.rivals_from, model, None, theirs, target))
+    return int(needed), {e.path: (e, ids) for e, ids in planned if ids}
+
+
+OPEN_COLUMNS = ["claim", "chapter", "model", "comparisons", "open", "n", "projected n", "missing", "passes", "cpu_hours",
+                "verdict_cpu_hours"]
 
 
 def open_claims(profile: str, state: dict[tuple[str, str], list[Comparison]] | None = None,
                 only: Sequence[str] | None = None) -> pd.DataFrame:
     """Per claim and model: its comparisons, how many are open, the paired n, the n its open comparisons are projected
     to need (at most the subset; a claim with nothing paired yet: two steps), the image computations that projection
-    still lacks and their cost (passes, CPU-hours on one thread)."""
+    still lacks and their cost (passes, CPU-hours on one thread), and the CPU-hours of the part that decides the verdict
+    (its open primary comparisons: ``verdict_cpu_hours``)."""
     state = claim_state(profile, fresh=False) if state is None else state
-    return pd.DataFrame([row for row, _ in _projected(profile, state, only)], columns=OPEN_COLUMNS)
+    return pd.DataFrame([row for row, *_ in _projected(profile, state, only)], columns=OPEN_COLUMNS)
 
 
 def outlook(profile: str, only: Sequence[str] | None = None) -> tuple[int, float, dict[str, int]]:
     """(image computations still needed, their cost in passes, per chapter): the open claims' projections plus what the
     claim-less chapters lack of their counts, each store entry's images counted once; computes nothing."""
     lacking: dict = {}
-    for row, entries in _projected(profile, claim_state(profile, only=only), only):
+    for row, entries, _ in _projected(profile, claim_state(profile, only=only), only):
         for path, (entry, ids) in entries.items():
             lacking[path] = (row["chapter"], entry, sorted(set(ids) | set(lacking.get(path, ("", None, []))[2])))
     for step in fill_steps(profile, only):
@@ -216,17 +227,18 @@ def status(profile: str, names: Sequence[str] | None = None) -> pd.DataFrame:
     (fewest-most over the chapter's configurations), then for a chapter with claims its comparisons still open and
     the images they are projected to need (the open claims decide what is computed, not a fixed count), for one
     without claims its image count; the image computations still needed (each counted once) and their CPU-hours
-    on one thread."""
+    on one thread, in all and for the part that decides the claims' verdicts."""
     stored = store_status(profile, names)
     projected = _projected(profile, claim_state(profile, fresh=False, only=names), names)
     rows = []
     for r in stored.itertuples():
-        mine = [(row, e) for row, e in projected if row["chapter"] == r.chapter and row["model"] in (r.model, None)]
+        mine = [p for p in projected if p[0]["chapter"] == r.chapter and p[0]["model"] in (r.model, None)]
         if get(r.chapter).claims and "robust_scale" not in settings(profile, r.chapter):
-            lacking = {p: v for _, e in mine for p, v in e.items()}
+            lacking = {p: v for _, e, _ in mine for p, v in e.items()}
             n, _, passes = remaining(lacking.values())
-            n_open, n_all = sum(row["open"] for row, _ in mine), sum(row["comparisons"] for row, _ in mine)
-            needed = [row["projected n"] for row, _ in mine if row["projected n"] is not None]
+            verdict = remaining({p: v for *_, e in mine for p, v in e.items()}.values())[2]
+            n_open, n_all = sum(row["open"] for row, *_ in mine), sum(row["comparisons"] for row, *_ in mine)
+            needed = [row["projected n"] for row, *_ in mine if row["projected n"] is not None]
             if all(testable(profile, c.name) for c in get(r.chapter).claims):
                 target = "not testable offline"
             elif needed:
@@ -234,9 +246,12 @@ def status(profile: str, names: Sequence[str] | None = None) -> pd.DataFrame:
             else:
                 target = "decided" if n_all and not n else f"{2 * STEP} (first look)" if n else "–"
             rows.append({"chapter": r.chapter, "model": r.model, "fewest": r.fewest, "most": r.most, "needed": target,
-                         "open": f"{n_open} of {n_all}", "missing": n, "cpu_hours": cpu_hours(passes)})
+                         "open": f"{n_open} of {n_all}", "missing": n, "cpu_hours": cpu_hours(passes),
+                         "verdict_cpu_hours": cpu_hours(verdict)})
         else:
             first = stored[stored.chapter == r.chapter].index[0] == r.Index
+            hours = float(r.cpu_hours) if first else 0.0
             rows.append({"chapter": r.chapter, "model": r.model, "fewest": r.fewest, "most": r.most, "needed": f"{r.target} (count)",
-                         "open": "", "missing": int(r.missing) if first else 0, "cpu_hours": float(r.cpu_hours) if first else 0.0})
-    return pd.DataFrame(rows, columns=["chapter", "model", "fewest", "most", "needed", "open", "missing", "cpu_hours"])
+                         "open": "", "missing": int(r.missing) if first else 0, "cpu_hours": hours, "verdict_cpu_hours": hours})
+    return pd.DataFrame(rows, columns=["chapter", "model", "fewest", "most", "needed", "open", "missing", "cpu_hours",
+                                       "verdict_cpu_hours"])

@@ -112,11 +112,12 @@ def write_claims(profile: str, folder: Path) -> Path:
     """``claims.csv``: every comparison of every registered claim decided on the store (chapter, model, claim, metric,
     the two arms, n, mean, the 95% confidence sequence's interval at n, the paper's value, the verdict, images needed),
     and per claim and model the CPU-hours (one thread) its open comparisons are projected to need (``claim_cpu_hours``:
-    0 once decided, up to its first look at 16 images while nothing is paired; the same on each of the claim's rows)."""
+    0 once decided, up to its first look at 16 images while nothing is paired; the same on each of the claim's rows) and
+    the part of them its open primary comparisons, which decide the verdict, need (``verdict_cpu_hours``)."""
     path = folder / "claims.csv"
     tmp = path.with_name(f"{path.name}.{os.getpid()}.csv.tmp")
     table = claims_table(profile, fresh=True)
-    hours = open_claims(profile)[["claim", "model", "cpu_hours"]].rename(columns={"cpu_hours": "claim_cpu_hours"})
+    hours = open_claims(profile)[["claim", "model", "cpu_hours", "verdict_cpu_hours"]].rename(columns={"cpu_hours": "claim_cpu_hours"})
     table.merge(hours, on=["claim", "model"], how="left").to_csv(tmp, index=False, float_format="%.6g")
     tmp.replace(path)
     return path
