@@ -51,17 +51,15 @@ def _serving(comparisons: list[Comparison]) -> tuple[list[Comparison], int]:
     return (primary, 0) if primary or not open_ else (open_, 1)  # nothing open: nothing paired yet, a first look
 
 
-def _needs(claim: Claim, comparisons: list[Comparison], serving: list[Comparison] | None = None
+def _needs(claim: Claim, comparisons: list[Comparison], serving: list[Comparison]
            ) -> tuple[frozenset[str] | None, frozenset[str]]:
-    """(configurations of the claim's own section, configurations of its ``rivals_from`` chapter) that ``serving``
-    (default: every open comparison) needs; None: every configuration of the section (trends, equivalences over the
-    settings)."""
+    """(configurations of the claim's own section, configurations of its ``rivals_from`` chapter) that the open
+    comparisons ``serving`` need; None: every configuration of the section (trends, equivalences over the settings)."""
     if claim.kind in ("trend",) or (claim.kind == "equivalence" and not claim.rivals):
         return None, frozenset()
-    open_ = [c for c in comparisons if c.open] if serving is None else serving
     labels: set[str] = set()
     if comparisons:
-        for c in open_:
+        for c in serving:
             labels |= _members(claim, c.reference) | _members(claim, c.rival)
     else:  # nothing paired yet: the reference and every rival the claim names (all, where it names none)
         if not claim.rivals and not claim.pools:
@@ -183,7 +181,7 @@ def _lacking(profile: str, claim: Claim, model: str, comparisons: list[Compariso
     if (comparisons and not serving) or "robust_scale" in settings(profile, chapter.name):
         return int(needed), {}
     target = int(needed) if comparisons else STEP * 2
-    own, theirs = _needs(claim, comparisons, serving if comparisons else None)
+    own, theirs = _needs(claim, comparisons, serving)
     planned = missing(profile, Cell(chapter.name, model, (claim.section,), own, target))
     if claim.rivals_from and theirs:
         planned += missing(profile, Cell(claim.rivals_from, model, None, theirs, target))
