@@ -58,10 +58,11 @@ page.landing_claims(profile)
 # %% [markdown]
 # ## What the store holds
 #
-# Per chapter and model: the images stored (fewest-most over the chapter's methods and settings; bold where
-# the fewest fall short of the target), the target, and what the missing image computations cost on one CPU
-# thread (`attx compute --profile standard`, resumable; or a GPU run, `--device cuda`, not yet timed here).
-# A chapter's verdict rests on the fewest.
+# Per chapter and model: the images stored (fewest-most over the chapter's methods and settings), the comparisons
+# still open and the images they are projected to need (a chapter without claims: its image count), the image
+# computations still missing and their cost on one CPU thread, in brackets the part that decides the verdicts (the
+# rest serves the comparisons reported beside them, such as Table 1's deletion). `attx compute --profile standard`
+# computes them, resumably; or a GPU run, `--device cuda`, not yet timed here.
 
 # %% tags=["hide-input"]
 page.store_table(profile)

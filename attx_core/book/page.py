@@ -384,8 +384,8 @@ def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":
         "comparisons open": table.open,
         "images needed": table.needed,
         "missing computations": [f"{int(m):,}" if m else "" for m in table.missing],
-        "CPU-hours": [f"{h:,.1f}" if h else "" for h in table.cpu_hours],
-        "of them, deciding verdicts": [f"{v:,.1f}" if h else "" for h, v in zip(table.cpu_hours, table.verdict_cpu_hours)],
+        "CPU-hours (of them deciding verdicts)": [f"{h:,.1f} ({v:,.1f})" if h else ""
+                                                  for h, v in zip(table.cpu_hours, table.verdict_cpu_hours)],
     })
     return (shown.style.hide(axis="index")
             .set_table_styles([{"selector": "td, th", "props": "text-align: left; font-size: 0.9em; padding: 2px 8px"}]))
