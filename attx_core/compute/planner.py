@@ -5,8 +5,10 @@ an open comparison, the next step grows the configurations that comparison needs
 rivals; every setting for a trend or an equivalence over the settings) by :data:`STEP` images, in the image
 set's order; a decided comparison gets nothing more. The comparisons that decide a verdict (primary: Table 1's
 insertion) come first; the others (Table 1's deletion against every rival) once their claim's verdict is decided,
-after every claim's primary ones. Claims go in priority order (the paper's main claims first), and within a
-priority the claim with the fewest paired images first, so every open claim advances. Chapters
+after every claim's primary ones. Before either, every claim gets its first look: the burn-in's images, from which its
+sequence shows an interval, so that no claim rests on nothing while another grows. Claims go in priority order (the
+paper's main claims first), and within a priority the claim with the fewest paired images first, so every open claim
+advances. Chapters
 without claims (figures, the explorer, the sanity check) fill to their image counts as before.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 from ..chapters import CLAIMS, PROFILES, chapters, get, settings
 from ..chapters.claims import N_AVAILABLE, Comparison, covered, evaluate, testable
 from ..chapters.registry import Claim
+from ..stats.confseq import BURN_IN
 from .costs import cpu_hours
 from .plan import Cell, cells, limits, missing, remaining, stages, store_status
 
@@ -43,12 +46,14 @@ def _members(claim: Claim, label: str) -> set[str]:
 
 
 def _serving(comparisons: list[Comparison]) -> tuple[list[Comparison], int]:
-    """The open comparisons a claim's next step serves, and their tier: its open primary comparisons first (they decide
-    the verdict: tier 0); its other open ones (e.g. deletion against every rival) only once those are decided (tier 1,
-    after every claim's tier 0)."""
+    """The open comparisons a claim's next step serves, and their tier: its open primary comparisons (they decide the
+    verdict: tier 1; tier 0, a first look, while they have fewer than the burn-in's images and so no interval, or
+    nothing is paired yet); its other open ones (e.g. deletion against every rival) only once those are decided (tier 2,
+    after every claim's tier 1)."""
     open_ = [c for c in comparisons if c.open]
     primary = [c for c in open_ if c.primary]
-    return (primary, 0) if primary or not open_ else (open_, 1)  # nothing open: nothing paired yet, a first look
+    serving, tier = (primary, 1) if primary or not open_ else (open_, 2)
+    return serving, 0 if tier == 1 and min((c.n for c in serving), default=0) < BURN_IN else tier
 
 
 def _needs(claim: Claim, comparisons: list[Comparison], serving: list[Comparison]
@@ -114,7 +119,7 @@ def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STE
         if comparisons and min(open_n, default=N_AVAILABLE) >= N_AVAILABLE:
             continue  # the whole subset is computed: nothing more to give
         why = (f"{len(serving)} of {len(comparisons)} comparisons open at n = {min(open_n, default=0)}"
-               + (", the verdict decided: the rest" if tier else "") if comparisons else "nothing paired yet")
+               + (", the verdict decided: the rest" if tier == 2 else "") if comparisons else "nothing paired yet")
         cells_ = [Cell(chapter.name, model, (claim.section,), own, limit)]
         if claim.rivals_from and theirs:
             source = get(claim.rivals_from)
