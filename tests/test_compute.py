@@ -288,6 +288,7 @@ def test_the_planner_grows_only_what_open_comparisons_need() -> None:
     trend = cells[("ablation_n", "inception_v3", "table03_n")]
     assert trend.configs is None and trend.sections == ("table03_n",) and trend.limit == 16 + STEP
     assert cells[("ablation_n", "inception_v3", "table09_n_small")].limit == 8 + STEP  # 8 images: no interval yet
+    assert [s.why for s in steps[:2]] == ["nothing paired yet", "1 of 1 comparisons open at n = 8, a first look"]
     order = [(s.cell.chapter, s.cell.model, s.cell.sections) for s in steps]
     assert order[:2] == [("table01_insdel", "vgg16", ("",)), ("ablation_n", "inception_v3", ("table09_n_small",))]  # first looks
     assert order[2:] == [("ablation_n", "inception_v3", ("table03_n",)), ("table01_insdel", "inception_v3", ("",))]  # fewest n first

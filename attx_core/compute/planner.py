@@ -119,7 +119,7 @@ def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STE
         if comparisons and min(open_n, default=N_AVAILABLE) >= N_AVAILABLE:
             continue  # the whole subset is computed: nothing more to give
         why = (f"{len(serving)} of {len(comparisons)} comparisons open at n = {min(open_n, default=0)}"
-               + (", the verdict decided: the rest" if tier == 2 else "") if comparisons else "nothing paired yet")
+               + {0: ", a first look", 2: ", the verdict decided: the rest"}.get(tier, "") if comparisons else "nothing paired yet")
         cells_ = [Cell(chapter.name, model, (claim.section,), own, limit)]
         if claim.rivals_from and theirs:
             source = get(claim.rivals_from)
