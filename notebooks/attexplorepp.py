@@ -49,7 +49,8 @@ ours = frames["explorers"]
 gain = ex.relative_to(ours, reference=("setting", "ssa"))
 fig = ex.plots.relative_bars(gain, title="AttEXplore++ explorers: change relative to AttEXplore (ssa)")
 display(page.sentence(ex.plusplus_sentence(gain)))
-gain.drop(columns=["ci_lo", "ci_hi"], errors="ignore").style.hide(axis="index").format(precision=3) if len(gain) else None
+(gain.drop(columns=["ci_lo", "ci_hi"], errors="ignore").rename(columns={"relative_pct": "vs SSA (%)"})
+ .style.hide(axis="index").format(precision=3).format(lambda v: f"{round(v, 1) + 0.0:+.1f}", subset=["vs SSA (%)"]) if len(gain) else None)
 
 # %% [markdown]
 # ## Sensitivity: epsilon, DP (di_prob) and beta

@@ -22,6 +22,18 @@ def test_toc_lists_every_notebook_source() -> None:
     assert not extra, f"notebooks of no registered chapter: {extra}"
 
 
+def test_the_book_config_names_a_stylesheet_the_repository_has() -> None:
+    """The stylesheet that spaces the notebooks' tables is named in ``_config.yml`` and tracked (Sphinx only warns
+    about a missing one, and the tables' columns then run together)."""
+    import yaml
+
+    from attx_core.book.build import REPO_ROOT
+
+    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    found = [REPO_ROOT / folder / name for folder in config["html_static_path"] for name in config["html_css_files"]]
+    assert any(path.is_file() and ".cell_output table" in path.read_text() for path in found), found
+
+
 @pytest.mark.slow
 def test_table01_notebook_executes_and_shows_the_comparison(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("ATTX_RESULTS", str(tmp_path / "results"))

@@ -134,7 +134,6 @@ def _build_config() -> Path:
     config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
     if widget_assets():
         sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
-        sphinx["html_static_path"] = ["book/_static"]
         sphinx["nb_ipywidgets_js"] = {"widgets/require.js": {}, "widgets/embed-amd.js": {"data-jupyter-widgets-cdn": "https://cdn.jsdelivr.net/npm/"}}
     else:
         print("[book] widget JavaScript not available locally (no npm): the HTML loads it from a CDN", flush=True)
