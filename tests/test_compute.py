@@ -415,3 +415,22 @@ def test_status_prints_the_store_and_computes_nothing(tiny_profile, capsys) -> N
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["chapter", "model", "fewest", "most", "needed", "open", "missing", "cpu_hours", "verdict_cpu_hours"]
     assert lines[1].split()[:4] == ["table01_insdel", "inception_v3", "0", "0"] and tiny_profile.calls == []
+
+
+def test_a_sections_status_line_counts_only_its_own_claims(monkeypatch) -> None:
+    """Tables 3, 9 and 10 share a chapter: each section's status line counts its own claim's open comparisons and
+    CPU-hours (the committed store), not the chapter's sum three times; a one-section chapter keeps the whole."""
+    from attx_core.book import page
+    from attx_core.compute.planner import status
+
+    whole = status("standard", ["ablation_n"]).iloc[0]
+    parts = [status("standard", ["ablation_n"], claims=[c]).iloc[0] for c in ("table03", "table09", "table10")]
+    assert all(p.missing <= whole.missing and p.cpu_hours <= whole.cpu_hours + 1e-9 for p in parts)
+    assert sum(p.missing for p in parts) >= whole.missing  # the claims share Table 1's N = 20 images
+    counts = [int(p.open.split(" of ")[1]) for p in parts]  # "open of all" comparisons: one per claim once it has images
+    assert all(c <= 1 for c in counts) and int(whole.open.split(" of ")[1]) == sum(counts)
+    seen: list = []
+    monkeypatch.setattr(page, "status", lambda profile, names, claims=None: seen.append(claims) or status(profile, names, claims))
+    page.status_line("standard", "ablation_n", "table09_n_small")
+    page.status_line("standard", "table01_insdel", "")
+    assert seen == [["table09"], None]

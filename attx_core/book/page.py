@@ -227,11 +227,6 @@ def sentence(text: str) -> HTML:
 
 
 @functools.lru_cache(maxsize=None)
-def _status(profile: str, chapter: str) -> pd.DataFrame:
-    """The planner's status of one chapter (once per page: a store profile's page only reads the store)."""
-    return status(profile, [chapter])
-
-
 def images_absent(images: str) -> bool:
     """Whether the image files of a named set are missing on this machine (the store still has every number)."""
     try:
@@ -241,10 +236,14 @@ def images_absent(images: str) -> bool:
     return False
 
 
-def status_line(profile: str, chapter: str) -> HTML:
+def status_line(profile: str, chapter: str, section: str | None = None) -> HTML:
     """Per model: the images stored; for a chapter with claims the comparisons still open and the images they are projected
-    to need, with their cost on one CPU thread (else the chapter's image count); the CSV these numbers are in."""
-    table = _status(profile, chapter) if is_store(profile) else status(profile, [chapter])
+    to need, with their cost on one CPU thread (else the chapter's image count); the CSV these numbers are in.
+    ``section``: where the chapter's claims lie in several sections, count only that section's claims."""
+    spec = get(chapter)
+    mine = [c.name for c in spec.claims if c.section == section]
+    several = len({c.section for c in spec.claims}) > 1
+    table = status(profile, [chapter], claims=mine if several and mine else None)
     parts = []
     for r in table.itertuples():
         stored = f"{r.fewest}" if r.fewest == r.most else f"{r.fewest}-{r.most}"
@@ -513,7 +512,7 @@ def render(profile: str, chapter: str, force: bool = False, **overrides: Any) ->
         display(paper_layout(cmp, row="setting" if by_setting else "paper_label"))
         if models is None or models:
             if not overrides:  # a page run with its own settings (attx run): the store's status is another run's
-                display(status_line(profile, chapter))
+                display(status_line(profile, chapter, section.name))
             title = section.title or spec.title
             if section.parameter:
                 plots.ablation_curves(cmp, section.parameter, title=title)

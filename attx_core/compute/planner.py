@@ -225,14 +225,16 @@ def outlook(profile: str, only: Sequence[str] | None = None) -> tuple[int, float
     return n, passes, per
 
 
-def status(profile: str, names: Sequence[str] | None = None) -> pd.DataFrame:
+def status(profile: str, names: Sequence[str] | None = None, claims: Sequence[str] | None = None) -> pd.DataFrame:
     """What the store holds and what is still needed, per chapter and model (computes nothing): images stored
     (fewest-most over the chapter's configurations), then for a chapter with claims its comparisons still open and
     the images they are projected to need (the open claims decide what is computed, not a fixed count), for one
     without claims its image count; the image computations still needed (each counted once) and their CPU-hours
-    on one thread, in all and for the part that decides the claims' verdicts."""
+    on one thread, in all and for the part that decides the claims' verdicts. ``claims``: count only these claims'
+    comparisons (one section of a chapter with several)."""
     stored = store_status(profile, names)
-    projected = _projected(profile, claim_state(profile, fresh=False, only=names), names)
+    projected = [p for p in _projected(profile, claim_state(profile, fresh=False, only=names), names)
+                 if claims is None or p[0]["claim"] in claims]
     rows = []
     for r in stored.itertuples():
         mine = [p for p in projected if p[0]["chapter"] == r.chapter and p[0]["model"] in (r.model, None)]
