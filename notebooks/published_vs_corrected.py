@@ -39,7 +39,7 @@ ours = ex.published_vs_corrected(**cfg, **chapters.run_options(profile, force))
 display(page.status_line(profile, "published_vs_corrected"))
 overview = page.claims_overview(profile, "published_vs_corrected")
 fig = ex.plots.intervals(overview, title="Corrected minus published insertion, paired over the same images")
-overview.drop(columns=["lo", "hi", "mean", "margin"], errors="ignore").style.hide(axis="index") if len(overview) else None
+page.overview_table(overview)
 
 # %% [markdown]
 # Each comparison in full: the claim it tests (does the deviation move insertion by more than the margin?), its verdict

@@ -83,7 +83,7 @@ overview = page.claims_overview(profile, "substrates")
 if len(overview):
     overview = overview.assign(compared=overview.compared.map(lambda s: NAMES.get(s, s)) + ": " + overview.arms)
 fig = ex.plots.intervals(overview, title="AttEXplore minus each rival, insertion, per substrate")
-overview.drop(columns=["lo", "hi", "mean", "margin", "arms"], errors="ignore").style.hide(axis="index") if len(overview) else None
+page.overview_table(overview, drop=["arms"])
 
 # %% tags=["hide-input"]
 page.settings_dropdown(cfg, ours)

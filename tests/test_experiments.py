@@ -150,6 +150,21 @@ def test_claims_on_a_constructed_table() -> None:
     assert verdict_text("standard", "table01", list(found.values())) == "partly reversed (resnet50, vgg16: not computed yet)"
 
 
+def test_an_overview_says_a_value_every_row_shares_once() -> None:
+    """The variants' overview names the model and the arms once in its caption when every row has the same, and keeps
+    them as columns when rows differ (the substrates compare several rivals)."""
+    from attx_core.book.page import overview_table
+
+    rows = [{"compared": f"v{i}", "model": "Lite0", "arms": "corrected − published", "n": 16, "ours": "+0.01", "95% CS": "[-0.01, +0.03]",
+             "paper": "–", "verdict": "open", "lo": -0.01, "hi": 0.03, "mean": 0.01, "margin": 0.01} for i in range(3)]
+    html = overview_table(pd.DataFrame(rows)).to_html()
+    assert "Every row: model: Lite0; arms: corrected − published; no paper value" in html and html.count("Lite0") == 1
+    rows[1]["arms"] = "attexplore − ig"
+    html = overview_table(pd.DataFrame(rows), drop=["margin"]).to_html()
+    assert "Every row: model: Lite0; no paper value" in html and html.count("attexplore − ig") == 1 and ">mean<" not in html
+    assert overview_table(pd.DataFrame()) is None
+
+
 def test_vit_claim_on_a_cnn_stand_in_is_not_testable() -> None:
     from attx_core.chapters.claims import testable
 

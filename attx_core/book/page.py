@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 from IPython.display import HTML, display
@@ -154,6 +154,20 @@ def claims_overview(profile: str, chapter: str) -> pd.DataFrame:
                          "n": c.n, "ours": ours, "95% CS": interval, "paper": paper, "verdict": c.verdict,
                          "lo": c.lo, "hi": c.hi, "mean": c.mean, "margin": claim.margin})
     return pd.DataFrame(rows)
+
+
+def overview_table(overview: pd.DataFrame, drop: Sequence[str] = ()) -> "pd.io.formats.style.Styler | None":
+    """:func:`claims_overview` as a table: without the plot's columns (and ``drop``); the model, the arms or the paper's
+    value, where every row has the same, said once in the caption instead of in every row."""
+    if not len(overview):
+        return None
+    shown = overview.drop(columns=["lo", "hi", "mean", "margin", *drop], errors="ignore")
+    same = [c for c in ("model", "arms", "paper") if c in shown and len(shown) > 1 and shown[c].nunique(dropna=False) == 1]
+    styled = shown.drop(columns=same).style.hide(axis="index")
+    if not same:
+        return styled
+    caption = "; ".join(f"{c}: {shown[c].iloc[0]}" for c in same).replace("paper: –", "no paper value")
+    return styled.set_caption(f"Every row: {html.escape(caption)}")
 
 
 def claim_boxes(profile: str, chapter: str, section: str | None = None, frame: pd.DataFrame | None = None, **overrides: Any) -> HTML:
