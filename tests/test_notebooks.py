@@ -52,6 +52,9 @@ def test_table01_notebook_executes_and_shows_the_comparison(tmp_path, monkeypatc
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert any("image/png" in o.get("data", {}) for o in outputs), "no figure"
     assert not any(o.get("output_type") == "error" or o.get("name") == "stderr" and "Traceback" in o.get("text", "") for o in outputs)
+    shown = ["png" if "image/png" in o.get("data", {}) else o.get("data", {}).get("text/html", "") for o in outputs]
+    settings_at = next(i for i, h in enumerate(shown) if "Settings, deviations" in h)
+    assert shown.index("png") < settings_at and shown.count("png") == 1  # the figure under its section, once
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ import functools
 import html
 from typing import Any, Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, display
 
@@ -528,10 +529,11 @@ def render(profile: str, chapter: str, force: bool = False, **overrides: Any) ->
             if not overrides:  # a page run with its own settings (attx run): the store's status is another run's
                 display(status_line(profile, chapter, section.name))
             title = section.title or spec.title
-            if section.parameter:
-                plots.ablation_curves(cmp, section.parameter, title=title)
-            else:
-                plots.paper_vs_ours(cmp, x="setting" if by_setting else "paper_label", title=f"{title}: paper (grey) vs ours (blue)")
+            fig = (plots.ablation_curves(cmp, section.parameter, title=title) if section.parameter else
+                   plots.paper_vs_ours(cmp, x="setting" if by_setting else "paper_label", title=f"{title}: paper (grey) vs ours (blue)"))
+            if fig is not None:  # under its own section, not gathered at the end of the page's cell
+                display(fig)
+                plt.close(fig)
     display(settings_dropdown(cfg, next(reversed(frames.values())) if frames else None))
     return frames
 
