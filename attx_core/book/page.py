@@ -254,7 +254,8 @@ def images_absent(images: str) -> bool:
 def status_line(profile: str, chapter: str, section: str | None = None) -> HTML:
     """Per model: the images stored; for a chapter with claims the comparisons still open and the images they are projected
     to need, with their cost on one CPU thread (else the chapter's image count); the CSV these numbers are in.
-    ``section``: where the chapter's claims lie in several sections, count only that section's claims."""
+    ``section``: where the chapter's claims lie in several sections, count only that section's claims (and say only under
+    the first that the image files are absent)."""
     spec = get(chapter)
     mine = [c.name for c in spec.claims if c.section == section]
     several = len({c.section for c in spec.claims}) > 1
@@ -284,7 +285,7 @@ def status_line(profile: str, chapter: str, section: str | None = None) -> HTML:
     cfg = settings(profile, chapter)
     absent = (" <i>The image files are not on this machine: every number and map below comes from the store; photos are "
               "not shown (set <code>ATTX_DATA_DIR</code> to the folder of the shared ImageNet validation subset to see them)."
-              "</i>") if "images" in cfg and images_absent(cfg["images"]) else ""
+              "</i>") if "images" in cfg and images_absent(cfg["images"]) and section in (None, spec.sections[0].name) else ""
     fill = (f" More: <code>attx compute --profile {profile} --only {chapter}</code> (resumable; it computes only for open claims) "
             "or a short GPU run.") if table.missing.sum() else ""
     link = f'<a href="../../tables/{profile}/{chapter}.csv">{chapter}.csv</a>'
