@@ -165,6 +165,22 @@ def test_an_overview_says_a_value_every_row_shares_once() -> None:
     assert overview_table(pd.DataFrame()) is None
 
 
+def test_a_claim_with_nothing_reproduced_is_not_called_partly_reproduced() -> None:
+    """Where no primary comparison is reproduced, the claim's verdict is the one they share (a published-vs-corrected
+    claim whose one comparison is not separable on the subset) or "not reproduced" with the counts, never "partly
+    reproduced"; one reproduced among them is "partly reproduced"."""
+    import dataclasses
+
+    from attx_core.chapters.claims import Comparison, overall
+
+    one = Comparison("c", "C", "ch", "m", "insertion", True, "a", "b", "difference", 16, 0.0, -0.1, 0.1, float("nan"), None,
+                     "not separable on this subset", 2261.0)
+    ruled_out = dataclasses.replace(one, rival="d", verdict="paper's effect ruled out")
+    assert overall([one]) == "not separable on this subset"
+    assert overall([one, ruled_out]) == "not reproduced: not separable on this subset (1), paper's effect ruled out (1)"
+    assert overall([one, dataclasses.replace(one, rival="e", verdict="reproduced")]) == "partly reproduced"
+
+
 def test_vit_claim_on_a_cnn_stand_in_is_not_testable() -> None:
     from attx_core.chapters.claims import testable
 

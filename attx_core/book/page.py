@@ -30,7 +30,7 @@ from ..experiments.resolve import ANALOGUES, image_set
 from ..metrics import mean_ci
 
 VERDICT_COLOURS = {"reproduced": "#1b5e20", "reversed": "#b71c1c", "partly reversed": "#b71c1c", "paper's effect ruled out": "#b71c1c",
-                   "partly reproduced": "#e65100", "not separable": "#6d4c41", "open": "#455a64", "too few": "#455a64",
+                   "partly reproduced": "#e65100", "not separable": "#6d4c41", "not reproduced": "#6d4c41", "open": "#455a64", "too few": "#455a64",
                    "not testable": "#455a64", "not computed": "#455a64"}
 
 

@@ -9,6 +9,7 @@ same comparison, and the verdict of :func:`attx_core.stats.verdicts.verdict`.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Iterator, Sequence
@@ -265,8 +266,8 @@ def _own_weights(models: list[str]) -> bool:
 
 def overall(comparisons: list[Comparison]) -> str:
     """A claim's verdict over its primary comparisons: *open* while any is open; *reversed* where any is;
-    *reproduced* where all are (", smaller than the paper" where some are); else *partly reproduced* (which
-    of the rest: effect ruled out, not separable)."""
+    *reproduced* where all are (", smaller than the paper" where some are); *partly reproduced* where some are; where
+    none is, the one verdict they share (effect ruled out, not separable), else *not reproduced* with their counts."""
     primary = [c for c in comparisons if c.primary] or comparisons
     if not primary or all(c.n == 0 for c in primary):
         return "not computed yet"
@@ -279,7 +280,10 @@ def overall(comparisons: list[Comparison]) -> str:
         return "open"
     if all(v.startswith("reproduced") for v in verdicts):
         return "reproduced, smaller than the paper" if any(v != "reproduced" for v in verdicts) else "reproduced"
-    return "partly reproduced"
+    if any(v.startswith("reproduced") for v in verdicts):
+        return "partly reproduced"
+    kinds = Counter(verdicts)
+    return verdicts[0] if len(kinds) == 1 else "not reproduced: " + ", ".join(f"{v} ({k})" for v, k in kinds.items())
 
 
 def covered(profile: str, chapter: str) -> list[str]:
