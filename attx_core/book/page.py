@@ -242,6 +242,12 @@ def sentence(text: str) -> HTML:
 
 
 @functools.lru_cache(maxsize=None)
+def _status(profile: str, chapter: str, claims: tuple[str, ...] | None) -> pd.DataFrame:
+    """The planner's status of one chapter (or of some of its claims), once per page: a store profile's page only reads
+    the store, which does not change while it renders."""
+    return status(profile, [chapter], claims=claims)
+
+
 def images_absent(images: str) -> bool:
     """Whether the image files of a named set are missing on this machine (the store still has every number)."""
     try:
@@ -259,7 +265,8 @@ def status_line(profile: str, chapter: str, section: str | None = None) -> HTML:
     spec = get(chapter)
     mine = [c.name for c in spec.claims if c.section == section]
     several = len({c.section for c in spec.claims}) > 1
-    table = status(profile, [chapter], claims=mine if several and mine else None)
+    claims = tuple(mine) if several and mine else None
+    table = _status(profile, chapter, claims) if is_store(profile) else status(profile, [chapter], claims=claims)
     parts = []
     for r in table.itertuples():
         stored = f"{r.fewest}" if r.fewest == r.most else f"{r.fewest}-{r.most}"
