@@ -92,3 +92,14 @@ def test_a_growth_claim_before_its_first_interval_says_so_in_words() -> None:
     enough = _comparison(claim, chapter, "inception_v3", claim.metric, "48", "8", np.linspace(0.0, 0.02, 20), 0.01,
                          trend=np.linspace(0.001, 0.003, 20))
     assert "nan" not in enough.note and re.search(r"\[[+-]\d\.\d{4}, [+-]\d\.\d{4}\]", enough.note)
+
+
+def test_an_ablation_comparison_names_its_settings_not_the_method_twice() -> None:
+    """Table 5 compares AttEXplore with itself at two settings: the page says 'epsilon = 48 − epsilon = 8'."""
+    from attx_core.book.page import comparisons_table
+    from attx_core.chapters.claims import _comparison
+
+    chapter, claim = chapters.CLAIMS["table05"]
+    c = _comparison(claim, chapter, "inception_v3", claim.metric, "48", "8", np.linspace(0.0, 0.02, 20), 0.01,
+                    trend=np.linspace(0.001, 0.003, 20))
+    assert comparisons_table([c], "standard").comparison.tolist() == ["epsilon = 48 − epsilon = 8"]

@@ -70,6 +70,11 @@ def _effect(c: Comparison) -> str:
     return fmt(c.mean), (f"[{fmt(c.lo)}, {fmt(c.hi)}]" if c.lo == c.lo else "no interval before 16 images"), fmt(c.paper)
 
 
+def _arms(c: Comparison, name) -> str:
+    """What a comparison subtracts (or divides), in the paper's labels: ``"N = 60 − N = 10"``."""
+    return f"{name(c.reference)} − {name(c.rival)}" if c.kind != "relative" else f"{name(c.reference)} / {name(c.rival)} − 1"
+
+
 def comparisons_table(comparisons: list[Comparison], profile: str) -> pd.DataFrame:
     """Every comparison of a claim: model, metric, the two arms, n, our mean with its 95% confidence sequence (no interval
     before 16 images), the paper's value, whether it lies inside, the verdict and the images it is projected to need."""
@@ -78,8 +83,7 @@ def comparisons_table(comparisons: list[Comparison], profile: str) -> pd.DataFra
         name = _namer(c.claim)
         ours, interval, paper = _effect(c)
         needed = "" if c.images_needed != c.images_needed else ("never" if c.images_needed == float("inf") else f"{int(c.images_needed)}")
-        arms = f"{name(c.reference)} − {name(c.rival)}" if c.kind != "relative" else f"{name(c.reference)} / {name(c.rival)} − 1"
-        rows.append({"model": _model_name(profile, c.chapter, c.model), "metric": c.metric, "comparison": arms, "n": c.n, "ours": ours,
+        rows.append({"model": _model_name(profile, c.chapter, c.model), "metric": c.metric, "comparison": _arms(c, name), "n": c.n, "ours": ours,
                      "95% CS": interval,
                      "paper": paper, "paper inside": {True: "yes", False: "no", None: ""}[c.paper_inside], "verdict": c.verdict,
                      "images needed": needed if c.open else "", "note": c.note})
@@ -112,7 +116,8 @@ def claim_box(profile: str, name: str, decided: list[Comparison] | None = None) 
         name = _namer(claim.name)
         for v, cs in counts.items():
             bare = all(c.lo != c.lo for c in cs)  # no interval yet: said once for the group, not after every rival
-            detail = "; ".join(f"{name(c.rival)}: {_effect(c)[0] if bare else ' '.join(_effect(c)[:2])}, paper {_effect(c)[2]}" for c in cs)
+            arm = (lambda c: _arms(c, name)) if claim.kind in ("trend", "equivalence") else (lambda c: name(c.rival))
+            detail = "; ".join(f"{arm(c)}: {_effect(c)[0] if bare else ' '.join(_effect(c)[:2])}, paper {_effect(c)[2]}" for c in cs)
             parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}{', no interval before 16 images' if bare else ''}): {html.escape(detail)}")
         n = sorted({c.n for c in mine})
         n_text = f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "")
@@ -151,7 +156,7 @@ def claims_overview(profile: str, chapter: str) -> pd.DataFrame:
             name = _namer(claim.name)
             ours, interval, paper = _effect(c)
             rows.append({"compared": next(iter(claim.where.values()), claim.label), "model": _model_name(profile, chapter, c.model),
-                         "arms": f"{name(c.reference)} − {name(c.rival)}" if c.kind != "relative" else f"{name(c.reference)} / {name(c.rival)} − 1",
+                         "arms": _arms(c, name),
                          "n": c.n, "ours": ours, "95% CS": interval, "paper": paper, "verdict": c.verdict,
                          "lo": c.lo, "hi": c.hi, "mean": c.mean, "margin": claim.margin})
     return pd.DataFrame(rows)

@@ -86,11 +86,15 @@ EXTRA_LABELS = {"fgsm": "AttEXplore-FGSM", "ssa": "AttEXplore", "mig": "AttEXplo
 @lru_cache(maxsize=None)
 def labels(table: str | None, by: str = "method") -> dict[str, str]:
     """The paper's label of each configuration a transcribed table names (``by``: method, or setting for the attack
-    explorers), e.g. ``{"agi": "AGI", "saliency": "SaliencyMap"}``; ``{}`` without a table."""
+    explorers), e.g. ``{"agi": "AGI", "saliency": "SaliencyMap"}``; an ablation's rows, one method under several
+    settings, by their setting (``{"10": "N = 10", ...}``); ``{}`` without a table."""
     if table is None:
         return {}
     paper = paper_table(table)
-    return {str(k): str(v) for k, v in zip(paper[by], paper.paper_label)}
+    named = {str(k): str(v) for k, v in zip(paper[by], paper.paper_label)}
+    if by == "setting" and len(set(named.values())) < len(named):
+        return {str(s): f"{p} = {s}" for s, p in zip(paper.setting, paper.parameter)}
+    return named
 
 
 def model_label(requested: str, ours: str, paper_name: str) -> str:
