@@ -269,7 +269,8 @@ def _comparison(claim: str, rival: str, n: int, verdict: str, metric: str = "ins
 
 def test_the_planner_grows_only_what_open_comparisons_need() -> None:
     """A decided comparison gets nothing more; an open one grows its two arms by one step beyond the fewest open n;
-    a claim with nothing paired starts with every configuration; trends need every setting; first looks (no interval yet)
+    a claim with nothing paired starts with every configuration; trends need every setting, an equivalence over the
+    settings its two extremes; first looks (no interval yet)
     come before any claim grows further, priorities order claims within each."""
     from attx_core.compute.planner import STEP, claim_steps
 
@@ -278,7 +279,8 @@ def test_the_planner_grows_only_what_open_comparisons_need() -> None:
              ("table01", "resnet50"): [_comparison("table01", "ig", 40, "reproduced")],
              ("table01", "vgg16"): [],
              ("table03", "inception_v3"): [_comparison("table03", "10", 16, "open", reference="60")],
-             ("table09", "inception_v3"): [_comparison("table09", "1", 8, "too few images", reference="9")]}
+             ("table09", "inception_v3"): [_comparison("table09", "1", 8, "too few images", reference="9")],
+             ("table04", "inception_v3"): [_comparison("table04", "5", 20, "open", reference="30")]}
     steps = claim_steps("standard", state=state)
     cells = {(s.cell.chapter, s.cell.model, *s.cell.sections): s.cell for s in steps}
     assert ("table01_insdel", "resnet50", "") not in cells  # every comparison decided
@@ -288,10 +290,13 @@ def test_the_planner_grows_only_what_open_comparisons_need() -> None:
     trend = cells[("ablation_n", "inception_v3", "table03_n")]
     assert trend.configs is None and trend.sections == ("table03_n",) and trend.limit == 16 + STEP
     assert cells[("ablation_n", "inception_v3", "table09_n_small")].limit == 8 + STEP  # 8 images: no interval yet
+    equivalence = cells[("ablation_num_steps", "inception_v3", "table04_num_steps")]  # decided on num_steps 5 and 30 alone
+    assert equivalence.configs == {"5", "30"} and equivalence.limit == 20 + STEP
     assert [s.why for s in steps[:2]] == ["nothing paired yet", "1 of 1 comparisons open at n = 8, a first look"]
     order = [(s.cell.chapter, s.cell.model, s.cell.sections) for s in steps]
     assert order[:2] == [("table01_insdel", "vgg16", ("",)), ("ablation_n", "inception_v3", ("table09_n_small",))]  # first looks
-    assert order[2:] == [("ablation_n", "inception_v3", ("table03_n",)), ("table01_insdel", "inception_v3", ("",))]  # fewest n first
+    assert order[2:] == [("ablation_n", "inception_v3", ("table03_n",)), ("ablation_num_steps", "inception_v3", ("table04_num_steps",)),
+                         ("table01_insdel", "inception_v3", ("",))]  # fewest n first
 
 
 def test_secondary_comparisons_grow_only_once_their_claims_verdict_is_decided() -> None:

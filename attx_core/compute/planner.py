@@ -2,7 +2,7 @@
 
 Each registered claim is decided on the store (:mod:`attx_core.chapters.claims`). For every claim and model with
 an open comparison, the next step grows the configurations that comparison needs (its reference and its open
-rivals; every setting for a trend or an equivalence over the settings) by :data:`STEP` images, in the image
+rivals; every setting for a trend, the two extreme settings for an equivalence over the settings) by :data:`STEP` images, in the image
 set's order; a decided comparison gets nothing more. The comparisons that decide a verdict (primary: Table 1's
 insertion) come first; the others (Table 1's deletion against every rival) once their claim's verdict is decided,
 after every claim's primary ones. Before either, every claim gets its first look: the burn-in's images, from which its
@@ -59,8 +59,9 @@ def _serving(comparisons: list[Comparison]) -> tuple[list[Comparison], int]:
 def _needs(claim: Claim, comparisons: list[Comparison], serving: list[Comparison]
            ) -> tuple[frozenset[str] | None, frozenset[str]]:
     """(configurations of the claim's own section, configurations of its ``rivals_from`` chapter) that the open
-    comparisons ``serving`` need; None: every configuration of the section (trends, equivalences over the settings)."""
-    if claim.kind in ("trend",) or (claim.kind == "equivalence" and not claim.rivals):
+    comparisons ``serving`` need; None: every configuration of the section (a trend: its slope reads every setting). An
+    equivalence over the settings is decided on the extreme settings alone: once paired, only they grow."""
+    if claim.kind == "trend":
         return None, frozenset()
     labels: set[str] = set()
     if comparisons:
