@@ -21,6 +21,9 @@
 # follows the direction so both maps weigh the path's features positively); the old Table-6 code's
 # never-zeroed input gradients; and the options of the baselines (AGI's path, BIG's boundary search,
 # Guided IG's steps, Fast-IG's sign, Grad-CAM's target); finally the metric's own channel-union ordering.
+#
+# Each row is a claim of its own, computed on its own: the planner gives more images only to the variants whose
+# comparison is still open, so the rows' n differ (both arms of a row are always on the same images).
 
 # %% tags=["parameters", "hide-input"]
 profile = "standard"

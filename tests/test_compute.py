@@ -270,8 +270,8 @@ def _comparison(claim: str, rival: str, n: int, verdict: str, metric: str = "ins
 def test_the_planner_grows_only_what_open_comparisons_need() -> None:
     """A decided comparison gets nothing more; an open one grows its two arms by one step beyond the fewest open n;
     a claim with nothing paired starts with every configuration; trends need every setting, an equivalence over the
-    settings its two extremes; first looks (no interval yet)
-    come before any claim grows further, priorities order claims within each."""
+    settings its two extremes; first looks (no interval yet) come before any claim grows further, priorities order
+    claims within each."""
     from attx_core.compute.planner import STEP, claim_steps
 
     state = {("table01", "inception_v3"): [_comparison("table01", "ig", 140, "reproduced"), _comparison("table01", "agi", 140, "open"),
@@ -297,6 +297,22 @@ def test_the_planner_grows_only_what_open_comparisons_need() -> None:
     assert order[:2] == [("table01_insdel", "vgg16", ("",)), ("ablation_n", "inception_v3", ("table09_n_small",))]  # first looks
     assert order[2:] == [("ablation_n", "inception_v3", ("table03_n",)), ("ablation_num_steps", "inception_v3", ("table04_num_steps",)),
                          ("table01_insdel", "inception_v3", ("",))]  # fewest n first
+
+
+def test_a_published_vs_corrected_claim_grows_its_own_variant_alone() -> None:
+    """Each published-vs-corrected claim is one variant of the chapter's runner: its step runs that variant only, to its
+    own n; a decided one (here 14) gets nothing."""
+    from attx_core.chapters import CLAIMS
+    from attx_core.compute.planner import STEP, claim_steps
+
+    state = {(f"published_{i:02d}", "inception_v3"): [_comparison(f"published_{i:02d}", "published", n, verdict, reference="corrected")]
+             for i, n, verdict in ((6, 16, "open"), (13, 40, "too few images"), (14, 16, "reversed"))}
+    steps = {s.claims: s.cell for s in claim_steps("standard", state=state)}
+    assert set(steps) == {("published_06",), ("published_13",)}
+    for name, n in (("published_06", 16), ("published_13", 40)):
+        cell = steps[(name,)]
+        assert cell.configs == {CLAIMS[name][1].where["parameter"]} and cell.limit == n + STEP
+        assert cell.settings("standard")["variants"] == [CLAIMS[name][1].where["parameter"]]
 
 
 def test_secondary_comparisons_grow_only_once_their_claims_verdict_is_decided() -> None:

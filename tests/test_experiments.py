@@ -318,3 +318,17 @@ def test_map_concentration_shows_no_interval_before_the_first_look() -> None:
     maps = pd.DataFrame([{"method": m, "image": i, "map": rng.random((4, 4))} for m in ("attexplore", "ig") for i in range(20)])
     assert "[" not in describe_maps(maps[maps.image < 6]) and "not ranked" in describe_maps(maps[maps.image < 6])
     assert "95% interval" in describe_maps(maps) and "ranks" in describe_maps(maps)
+
+
+def test_published_vs_corrected_runs_only_the_variants_asked_and_names_an_unknown_one(monkeypatch) -> None:
+    """The planner runs one variant at a time; a variant the runner does not know is one clear error, before any work."""
+    from attx_core.experiments import runners
+
+    asked = []
+    monkeypatch.setattr(runners, "_insdel_rows", lambda run, models, configs, insdel: asked.extend(c[1] for c in configs) or [])
+    monkeypatch.setattr(runners.Run, "frame", lambda self, rows, models: pd.DataFrame(rows))
+    one = runners.PUBLISHED_VS_CORRECTED[5]
+    runners.published_vs_corrected("test", ["inception_v3"], "val-subset", 1, 0, {}, variants=[one, runners.ORDER_VARIANT])
+    assert asked == [one, one, runners.ORDER_VARIANT, runners.ORDER_VARIANT]
+    with pytest.raises(ValueError, match=r"unknown published-vs-corrected variant\(s\) \['IG: nonsense'\]"):
+        runners.published_vs_corrected("test", ["inception_v3"], "val-subset", 1, 0, {}, variants=["IG: nonsense"])

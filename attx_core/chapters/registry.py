@@ -71,8 +71,9 @@ class Section:
 
     ``run(cfg, opts)`` calls the runner with the chapter's settings and the run options (``force``,
     ``partial``, ...); ``axis`` names the settings entry that lists the section's compared configurations
-    (``methods``, ``values``, ``attacks``) so a planner may restrict a run to some of them, and ``label`` turns
-    one entry into the frame's label of it (its ``method`` or ``setting`` value).
+    (``methods``, ``values``, ``attacks``) so a planner may restrict a run to some of them. ``axis_column``: where
+    the axis lists not the compared configurations but the variants a claim's ``where`` picks by this frame column
+    (published_vs_corrected: ``parameter``), so that a claim's run is restricted to its own variant.
     """
 
     name: str
@@ -82,6 +83,7 @@ class Section:
     parameter: str = ""  # the paper's parameter the section varies (ablations), for its figure
     title: str = ""  # the section's heading on a page with several sections
     long: Callable[[pd.DataFrame], pd.DataFrame] | None = None  # the runner's frame -> the long per-image frame claims read
+    axis_column: str = ""
 
     def configurations(self, cfg: Mapping[str, Any]) -> list[str]:
         """The labels of the section's compared configurations under ``cfg`` (as the frame names them)."""

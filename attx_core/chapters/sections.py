@@ -10,9 +10,9 @@ from .registry import Section
 
 
 def whole(runner: Callable[..., pd.DataFrame], paper_table: str | None = None, axis: tuple[str, ...] = ("methods",),
-          long: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> Section:
+          long: Callable[[pd.DataFrame], pd.DataFrame] | None = None, axis_column: str = "") -> Section:
     """The whole chapter as one runner call with every setting (``runner(**cfg, **opts)``)."""
-    return Section("", lambda cfg, opts: runner(**cfg, **opts), paper_table, axis, long=long)
+    return Section("", lambda cfg, opts: runner(**cfg, **opts), paper_table, axis, long=long, axis_column=axis_column)
 
 
 def ablation_table(name: str, parameter: str, title: str) -> Section:

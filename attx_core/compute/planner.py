@@ -60,7 +60,11 @@ def _needs(claim: Claim, comparisons: list[Comparison], serving: list[Comparison
            ) -> tuple[frozenset[str] | None, frozenset[str]]:
     """(configurations of the claim's own section, configurations of its ``rivals_from`` chapter) that the open
     comparisons ``serving`` need; None: every configuration of the section (a trend: its slope reads every setting). An
-    equivalence over the settings is decided on the extreme settings alone: once paired, only they grow."""
+    equivalence over the settings is decided on the extreme settings alone: once paired, only they grow. A claim on one
+    variant of its section's axis (its ``where``) needs that variant alone."""
+    column = CLAIMS[claim.name][0].section(claim.section).axis_column
+    if column in claim.where:
+        return frozenset({claim.where[column]}), frozenset()
     if claim.kind == "trend":
         return None, frozenset()
     labels: set[str] = set()

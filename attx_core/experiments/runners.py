@@ -633,23 +633,31 @@ PUBLISHED_VARIANTS = (
     ("Fast-IG: flipped sign (published) vs correct sign", "fast_ig", {"reference_bugs": True}, {"reference_bugs": False}),
     ("Grad-CAM: explains the prediction (published) vs the label", "gradcam", {"explain": "predicted"}, {"explain": "label"}),
 )
+ORDER_VARIANT = "insertion/deletion ranking: union of channel ranks (published) vs channel-summed pixels"
+PUBLISHED_VS_CORRECTED = (*(v for v, *_ in PUBLISHED_VARIANTS), ORDER_VARIANT)
+"""Every variant :func:`published_vs_corrected` compares, as its frame's ``parameter`` names it."""
 
 
 @any_model
 def published_vs_corrected(profile: str, models: Sequence[str], images: str, n_images: int | None, seed: int,
-                           insdel: Mapping[str, Any], base: Mapping[str, Any] | None = None, **run_opts: Any) -> pd.DataFrame:
+                           insdel: Mapping[str, Any], base: Mapping[str, Any] | None = None,
+                           variants: Sequence[str] = PUBLISHED_VS_CORRECTED, **run_opts: Any) -> pd.DataFrame:
     """Insertion/deletion of each published-code behaviour against its corrected version, plus the
     metric's own reference ("union of channels") vs pixel ordering for AttEXplore; ``base`` = AttEXplore's
-    settings. Rows: parameter = the variant, setting = 'published' or 'corrected'."""
+    settings; ``variants``: the ones to run (of :data:`PUBLISHED_VS_CORRECTED`; the planner runs only the open
+    claims'). Rows: parameter = the variant, setting = 'published' or 'corrected'."""
+    unknown = [v for v in variants if v not in PUBLISHED_VS_CORRECTED]
+    require(not unknown, f"unknown published-vs-corrected variant(s) {unknown}; known: {list(PUBLISHED_VS_CORRECTED)}")
     run = Run(profile, images, n_images, seed, **run_opts)
     rows = []
     for variant, method, published, corrected in PUBLISHED_VARIANTS:
+        if variant not in variants:
+            continue
         extra = dict(base or {}) if method == "attexplore" else {}
         configs = [(method, variant, "published", {**extra, **published}), (method, variant, "corrected", {**extra, **corrected})]
         rows += _insdel_rows(run, models, configs, insdel)
-    order_variant = "insertion/deletion ranking: union of channel ranks (published) vs channel-summed pixels"
-    for setting, order in (("published", "reference"), ("corrected", "pixel")):
-        configs = [("attexplore", order_variant, setting, dict(base or {}))]
+    for setting, order in (("published", "reference"), ("corrected", "pixel")) if ORDER_VARIANT in variants else ():
+        configs = [("attexplore", ORDER_VARIANT, setting, dict(base or {}))]
         rows += _insdel_rows(run, models, configs, {**insdel, "order": order})
     return run.frame(rows, models)
 
