@@ -267,12 +267,16 @@ def _comparison(claim: str, rival: str, n: int, verdict: str, metric: str = "ins
                       n, 0.1, 0.0, 0.2, 0.05, True, verdict, 200.0 if verdict == "open" else float(n))
 
 
-def test_the_planner_grows_only_what_open_comparisons_need() -> None:
+def test_the_planner_grows_only_what_open_comparisons_need(monkeypatch) -> None:
     """A decided comparison gets nothing more; an open one grows its two arms by one step beyond the fewest open n;
     a claim with nothing paired starts with every configuration; trends need every setting, an equivalence over the
     settings its two extremes; first looks (no interval yet) come before any claim grows further, priorities order
-    claims within each."""
+    claims within each, then the CPU-hours projected to decide a claim (cheapest first), then its fewest images."""
+    from attx_core.compute import planner
     from attx_core.compute.planner import STEP, claim_steps
+
+    hours = {("table01", "inception_v3"): 1.0, ("table03", "inception_v3"): 5.0, ("table04", "inception_v3"): 5.0}
+    monkeypatch.setattr(planner, "_hours_to_verdict", lambda profile, state, only: hours)
 
     state = {("table01", "inception_v3"): [_comparison("table01", "ig", 140, "reproduced"), _comparison("table01", "agi", 140, "open"),
                                            _comparison("table01", "big", 148, "open", metric="deletion")],
@@ -295,8 +299,9 @@ def test_the_planner_grows_only_what_open_comparisons_need() -> None:
     assert [s.why for s in steps[:2]] == ["nothing paired yet", "1 of 1 comparisons open at n = 8, a first look"]
     order = [(s.cell.chapter, s.cell.model, s.cell.sections) for s in steps]
     assert order[:2] == [("table01_insdel", "vgg16", ("",)), ("ablation_n", "inception_v3", ("table09_n_small",))]  # first looks
-    assert order[2:] == [("ablation_n", "inception_v3", ("table03_n",)), ("ablation_num_steps", "inception_v3", ("table04_num_steps",)),
-                         ("table01_insdel", "inception_v3", ("",))]  # fewest n first
+    assert order[2:] == [("table01_insdel", "inception_v3", ("",)),  # the cheapest verdict first, though it has the most images
+                         ("ablation_n", "inception_v3", ("table03_n",)),  # a tie with Table 4: the fewest images first
+                         ("ablation_num_steps", "inception_v3", ("table04_num_steps",))]
 
 
 def test_a_published_vs_corrected_claim_grows_its_own_variant_alone() -> None:

@@ -7,9 +7,9 @@ set's order; a decided comparison gets nothing more. The comparisons that decide
 insertion) come first; the others (Table 1's deletion against every rival) once their claim's verdict is decided,
 after every claim's primary ones. Before either, every claim gets its first look: the burn-in's images, from which its
 sequence shows an interval, so that no claim rests on nothing while another grows. Claims go in priority order (the
-paper's main claims first), and within a priority the claim with the fewest paired images first, so every open claim
-advances. Chapters
-without claims (figures, the explorer, the sanity check) fill to their image counts as before.
+paper's main claims first); within a priority, the claim whose verdict is projected to cost the fewest CPU-hours goes
+first (the fewest paired images on a tie), so that a fixed budget decides as many claims as it can; the projection is
+redone after every step. Chapters without claims (figures, the explorer, the sanity check) fill to their image counts.
 """
 from __future__ import annotations
 
@@ -104,12 +104,21 @@ def _decided(comparisons: list[Comparison]) -> bool:
     return bool(comparisons) and not any(c.open for c in comparisons)
 
 
+def _hours_to_verdict(profile: str, state: dict[tuple[str, str], list[Comparison]], only: Sequence[str] | None
+                      ) -> dict[tuple[str, str], float]:
+    """(claim, model) -> the CPU-hours its projection still lacks: for its verdict while its primary comparisons are
+    open, else for the rest of its comparisons."""
+    return {(row["claim"], row["model"]): row["verdict_cpu_hours"] or row["cpu_hours"] for row, *_ in _projected(profile, state, only)}
+
+
 def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STEP,
                 state: dict[tuple[str, str], list[Comparison]] | None = None) -> list[Step]:
-    """The next steps of the open claims, most urgent first: per (claim, model) with an open comparison, the
-    configurations of the comparisons it serves (:func:`_serving`: the open primary ones while there are any) grown to
-    ``step`` images beyond the fewest those have."""
+    """The next steps of the open claims, most urgent first (tier, priority, then the CPU-hours projected to decide
+    the claim, then the fewest paired images): per (claim, model) with an open comparison, the configurations of the
+    comparisons it serves (:func:`_serving`: the open primary ones while there are any) grown to ``step`` images beyond
+    the fewest those have."""
     state = claim_state(profile, only=only) if state is None else state
+    hours = _hours_to_verdict(profile, state, only)
     ranked = []
     for (name, model), comparisons in state.items():
         chapter, claim = CLAIMS[name]
@@ -130,7 +139,7 @@ def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STE
             source = get(claim.rivals_from)
             cells_.append(Cell(source.name, model, (source.sections[0].name,), theirs, limit))
         for cell in cells_:
-            ranked.append(((tier, claim.priority, min(open_n, default=0)), Step(cell, (name,), why)))
+            ranked.append(((tier, claim.priority, hours.get((name, model), math.inf), min(open_n, default=0)), Step(cell, (name,), why)))
     ranked.sort(key=lambda r: r[0])
     merged: dict[Cell, Step] = {}
     for _, s in ranked:  # a cell two claims need is one step serving both
