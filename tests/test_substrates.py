@@ -223,3 +223,16 @@ def test_ranks_per_substrate_on_the_images_every_method_has() -> None:
     table = ranks(pd.DataFrame(rows)).set_index("substrate")
     assert table.loc["zeros", ["insertion rank", "deletion rank", "n", "methods"]].tolist() == [1, 1, 2, 3]
     assert table.loc["blur", ["insertion rank", "highest insertion", "lowest deletion"]].tolist() == [2, "ig", "ig"]
+
+
+def test_the_claim_box_of_a_claim_without_paper_values_says_so_once() -> None:
+    """The substrates' claims are ours: the box says 'no paper value' once, not 'paper –' after every rival."""
+    from attx_core.book.page import claim_box
+    from attx_core.chapters import CLAIMS
+    from attx_core.chapters.claims import _comparison
+
+    chapter, claim = CLAIMS["substrate_blur"]
+    found = [_comparison(claim, chapter, "inception_v3", "insertion", "attexplore", rival, np.full(20, 0.05) + np.linspace(0, 0.01, 20),
+                         float("nan")) for rival in ("ig", "big")]
+    text = claim_box("standard", "substrate_blur", decided=found).data
+    assert text.count("our question (no paper value)") == 1 and "paper –" not in text and "not in the paper" not in text

@@ -117,13 +117,15 @@ def claim_box(profile: str, name: str, decided: list[Comparison] | None = None) 
         for v, cs in counts.items():
             bare = all(c.lo != c.lo for c in cs)  # no interval yet: said once for the group, not after every rival
             arm = (lambda c: _arms(c, name)) if claim.kind in ("trend", "equivalence") else (lambda c: name(c.rival))
-            detail = "; ".join(f"{arm(c)}: {_effect(c)[0] if bare else ' '.join(_effect(c)[:2])}, paper {_effect(c)[2]}" for c in cs)
+            detail = "; ".join(f"{arm(c)}: {_effect(c)[0] if bare else ' '.join(_effect(c)[:2])}"
+                               + (f", paper {_effect(c)[2]}" if c.paper == c.paper else "") for c in cs)
             parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}{', no interval before 16 images' if bare else ''}): {html.escape(detail)}")
         n = sorted({c.n for c in mine})
         n_text = f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "")
         if mine and all(c.paper != c.paper for c in mine):
             ahead, behind = (sum(c.verdict.startswith(v) for c in mine) for v in ("reproduced", "reversed"))
-            parts.insert(0, f"on this model (not in the paper): {html.escape(name(claim.reference))} ahead of {ahead} of {len(mine)} "
+            where = "on this model (not in the paper)" if chapter.section(claim.section).paper_table else "our question (no paper value)"
+            parts.insert(0, f"{where}: {html.escape(name(claim.reference))} ahead of {ahead} of {len(mine)} "
                             f"rivals, behind {behind}, {len(mine) - ahead - behind} undecided")
         lines.append(f"<div><b>{html.escape(_model_name(profile, chapter.name, model))}</b>, {claim.metric}, {n_text}: "
                      + "; ".join(parts) + "</div>")
