@@ -103,3 +103,18 @@ def test_an_ablation_comparison_names_its_settings_not_the_method_twice() -> Non
     c = _comparison(claim, chapter, "inception_v3", claim.metric, "48", "8", np.linspace(0.0, 0.02, 20), 0.01,
                     trend=np.linspace(0.001, 0.003, 20))
     assert comparisons_table([c], "standard").comparison.tolist() == ["epsilon = 48 − epsilon = 8"]
+
+
+def test_a_comparison_without_an_interval_says_why() -> None:
+    """Under 16 images: 'no interval before 16 images'; at 20 images with strongly skewed differences: the images the
+    skew guard needs, not the burn-in it has passed."""
+    from attx_core.book.page import comparisons_table
+    from attx_core.chapters.claims import _comparison
+
+    chapter, claim = chapters.CLAIMS["table01"]
+    few = _comparison(claim, chapter, "inception_v3", "insertion", "attexplore", "ig", np.linspace(0.0, 0.2, 10), 0.1)
+    skewed = _comparison(claim, chapter, "inception_v3", "insertion", "attexplore", "ig", np.r_[np.zeros(19), 1.0], 0.1)
+    shown = comparisons_table([few, skewed], "standard")["95% CS"].tolist()
+    assert shown[0] == "no interval before 16 images"
+    assert skewed.verdict == "too few images" and shown[1] == f"no interval yet: skewed differences, {int(skewed.images_needed)} images needed"
+    assert skewed.images_needed > 20

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -28,6 +29,7 @@ from ..experiments.compare import (
 )
 from ..experiments.resolve import ANALOGUES, image_set
 from ..metrics import mean_ci
+from ..stats.confseq import BURN_IN
 
 VERDICT_COLOURS = {"reproduced": "#1b5e20", "reversed": "#b71c1c", "partly reversed": "#b71c1c", "paper's effect ruled out": "#b71c1c",
                    "partly reproduced": "#e65100", "not separable": "#6d4c41", "not reproduced": "#6d4c41", "open": "#455a64", "too few": "#455a64",
@@ -60,6 +62,15 @@ def _number(value: float | None, digits: int = 3, sign: bool = True) -> str:
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
+def _no_interval(cs: Sequence[Comparison]) -> str:
+    """Why comparisons show no interval yet: fewer than the burn-in's images, or differences so skewed that the
+    sequence needs more (the images it needs, from the statistics page's skew guard)."""
+    if all(c.n < BURN_IN for c in cs):
+        return f"no interval before {BURN_IN} images"
+    need = max((int(c.images_needed) for c in cs if math.isfinite(c.images_needed)), default=BURN_IN)
+    return f"no interval yet: skewed differences, {need} images needed"
+
+
 def _effect(c: Comparison) -> str:
     pct = c.kind == "relative"
     scale = 100 if pct else 1
@@ -67,7 +78,7 @@ def _effect(c: Comparison) -> str:
     def fmt(v: float) -> str:
         return "–" if v != v else (f"{v * scale:+.1f}%" if pct else f"{v:+.3f}")
 
-    return fmt(c.mean), (f"[{fmt(c.lo)}, {fmt(c.hi)}]" if c.lo == c.lo else "no interval before 16 images"), fmt(c.paper)
+    return fmt(c.mean), (f"[{fmt(c.lo)}, {fmt(c.hi)}]" if c.lo == c.lo else _no_interval([c])), fmt(c.paper)
 
 
 def _arms(c: Comparison, name) -> str:
@@ -119,7 +130,7 @@ def claim_box(profile: str, name: str, decided: list[Comparison] | None = None) 
             arm = (lambda c: _arms(c, name)) if claim.kind in ("trend", "equivalence") else (lambda c: name(c.rival))
             detail = "; ".join(f"{arm(c)}: {_effect(c)[0] if bare else ' '.join(_effect(c)[:2])}"
                                + (f", paper {_effect(c)[2]}" if c.paper == c.paper else "") for c in cs)
-            parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}{', no interval before 16 images' if bare else ''}): {html.escape(detail)}")
+            parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}{', ' + _no_interval(cs) if bare else ''}): {html.escape(detail)}")
         n = sorted({c.n for c in mine})
         n_text = f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "")
         if mine and all(c.paper != c.paper for c in mine):
