@@ -36,7 +36,10 @@
 # difference, exceed the 500-image subset); otherwise *open*. Relative claims (AttEXplore++'s +7.57%) use the sequence
 # of the relative difference of the means (Fieller's test inversion); growth claims the difference between the
 # extreme settings plus a per-image trend (least-squares slope); minor-influence claims an equivalence margin
-# (*reproduced* inside ±margin, *reversed* wholly outside it).
+# (*reproduced* inside ±margin, *reversed* wholly outside it). A minor-influence claim is *not separable* only when
+# neither its observed difference nor a difference of 0 (no influence, the claim itself, while the interval still
+# holds 0) would decide it within the subset: a mean that happens to lie near the margin after 16 images does not end
+# a claim that more images of a true 0 would still decide.
 
 # %% tags=["parameters", "hide-input"]
 profile = "standard"

@@ -301,8 +301,13 @@ def test_equivalence_claims_against_their_margin():
     assert decide(-0.06, -0.03, 100, "equivalence", margin=0.02).verdict == REVERSED
     lo, hi = _interval(0.005, 0.05, 60)  # straddles +margin, centre inside
     v = decide(lo, hi, 60, "equivalence", margin=0.02)
-    assert v.verdict == OPEN and v.images_needed == images_to_exclude(0.02, 0.005, 0.05, 60)
-    lo, hi = _interval(0.019, 0.1, 60)  # centre on the margin: no count decides it
+    assert v.verdict == OPEN and 60 < v.images_needed <= images_to_exclude(0.02, 0.005, 0.05, 60)
+    lo, hi = _interval(0.019, 0.02, 60)  # centre on the margin, 0 excluded: no count decides it
+    assert lo > 0 and decide(lo, hi, 60, "equivalence", margin=0.02).verdict == NOT_SEPARABLE
+    lo, hi = _interval(0.019, 0.1, 60)  # centre on the margin, but 0 (no influence) still inside and decidable in time
+    v = decide(lo, hi, 60, "equivalence", margin=0.02)
+    assert v.verdict == OPEN and v.images_needed == images_to_exclude(0.02, 0.0, 0.1, 60) < 500
+    lo, hi = _interval(0.019, 0.3, 60)  # 0 inside but so noisy that even 0 would not decide within the subset
     assert decide(lo, hi, 60, "equivalence", margin=0.02).verdict == NOT_SEPARABLE
     with pytest.raises(ValueError):
         decide(-0.01, 0.015, 100, "equivalence")

@@ -31,7 +31,10 @@ Claim kinds (the interval is always for a mean over images, paired by image):
   0 in its direction; the paper's effect is compared with the extreme difference.
 * ``"equivalence"`` (minor-influence claims) with a declared ``margin``: *reproduced*
   when the interval lies within [-margin, margin], *reversed* when it lies wholly outside
-  it, otherwise *not separable on this subset* or *open* by projection.
+  it, otherwise *not separable on this subset* or *open* by projection: from the observed
+  difference and, while the interval holds 0 (the claim itself: no influence), from 0;
+  not separable only when neither would decide within the subset, so that a noisy mean
+  near the margin at a few images does not end a claim that 0 would still decide.
 
 Pure functions of numbers: the claim registry and the planner call them.
 """
@@ -177,6 +180,9 @@ def decide(
             return verdict(REPRODUCED, float(n))
         centre = (lo + hi) / 2.0
         needed = need(math.copysign(margin, centre), lo, hi)  # the nearer margin decides either way
+        if lo <= 0.0 <= hi:  # no influence is still plausible: were it true, the interval would close inside the margin
+            at_zero = images_to_exclude(margin, 0.0, implied_sd(lo, hi, n, alpha, t_star), n, alpha, t_star)
+            needed = min(needed, max(at_zero, float(min_n), n + 1.0))  # at least one image more: it is not decided yet
     else:
         assert direction is not None
         if any(_excludes_zero_against(a, b, direction) for a, b in intervals):
