@@ -348,6 +348,8 @@ def test_the_projection_prices_what_decides_the_verdict_apart(tiny_profile) -> N
     decided = dataclasses.replace(primary, verdict="reproduced")
     rest = open_claims("test", state={("table01", "inception_v3"): [decided, deletion]}).iloc[0]
     assert rest.missing == 3 and rest.cpu_hours > 0 and rest.verdict_cpu_hours == 0
+    near = dataclasses.replace(primary, images_needed=1.0)  # each comparison's arms to its own projected n
+    assert open_claims("test", state={("table01", "inception_v3"): [near, deletion]}).iloc[0].missing == 1 + 3
 
 
 def test_tables_only_summarises_the_images_stored(tiny_profile) -> None:

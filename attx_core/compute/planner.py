@@ -194,17 +194,24 @@ def _projected(profile: str, state: dict[tuple[str, str], list[Comparison]], onl
 
 def _lacking(profile: str, claim: Claim, model: str, comparisons: list[Comparison], serving: list[Comparison]
              ) -> tuple[int, dict]:
-    """(the n ``serving`` is projected to need, the store entries that projection lacks: path -> (entry, ids))."""
+    """(the n ``serving`` is projected to need, the store entries that projection lacks: path -> (entry, ids)); each
+    comparison's arms to its own projected n (a rival decided early stops there), nothing paired yet: a first look."""
     chapter = CLAIMS[claim.name][0]
-    needed = max((min(c.images_needed, N_AVAILABLE) for c in serving if math.isfinite(c.images_needed)), default=0)
+    needs = {i: min(c.images_needed, N_AVAILABLE) for i, c in enumerate(serving) if math.isfinite(c.images_needed)}
+    needed = max(needs.values(), default=0)
     if (comparisons and not serving) or "robust_scale" in settings(profile, chapter.name):
         return int(needed), {}
-    target = int(needed) if comparisons else STEP * 2
-    own, theirs = _needs(claim, comparisons, serving)
-    planned = missing(profile, Cell(chapter.name, model, (claim.section,), own, target))
-    if claim.rivals_from and theirs:
-        planned += missing(profile, Cell(claim.rivals_from, model, None, theirs, target))
-    return int(needed), {e.path: (e, ids) for e, ids in planned if ids}
+    groups = [(serving[i], int(n)) for i, n in needs.items()] if comparisons else [(None, STEP * 2)]
+    lacking: dict = {}
+    for c, target in groups:
+        own, theirs = _needs(claim, comparisons, serving if c is None else [c])
+        planned = missing(profile, Cell(chapter.name, model, (claim.section,), own, target))
+        if claim.rivals_from and theirs:
+            planned += missing(profile, Cell(claim.rivals_from, model, None, theirs, target))
+        for e, ids in planned:
+            if ids:
+                lacking[e.path] = (e, sorted(set(ids) | set(lacking.get(e.path, (e, []))[1])))
+    return int(needed), lacking
 
 
 OPEN_COLUMNS = ["claim", "chapter", "model", "comparisons", "open", "n", "projected n", "missing", "passes", "cpu_hours",
