@@ -2,14 +2,15 @@
 
 Each registered claim is decided on the store (:mod:`attx_core.chapters.claims`). For every claim and model with
 an open comparison, the next step grows the configurations that comparison needs (its reference and its open
-rivals; every setting for a trend, the two extreme settings for an equivalence over the settings) by :data:`STEP` images, in the image
-set's order; a decided comparison gets nothing more. The comparisons that decide a verdict (primary: Table 1's
-insertion) come first; the others (Table 1's deletion against every rival) once their claim's verdict is decided,
-after every claim's primary ones. Before either, every claim gets its first look: the burn-in's images, from which its
-sequence shows an interval, so that no claim rests on nothing while another grows. Claims go in priority order (the
-paper's main claims first); within a priority, the claim whose verdict is projected to cost the fewest CPU-hours goes
-first (the fewest paired images on a tie), so that a fixed budget decides as many claims as it can; the projection is
-redone after every step. Chapters without claims (figures, the explorer, the sanity check) fill to their image counts.
+rivals; every setting for a trend, the two extreme settings for an equivalence over the settings; one variant for a
+claim on one) by :data:`STEP` images, in the image set's order; a decided comparison gets nothing more. The
+comparisons that decide a verdict (primary: Table 1's insertion) come first; the others (Table 1's deletion against
+every rival) once their claim's verdict is decided, after every claim's primary ones. Before either, every claim
+gets its first look: the burn-in's images, from which its sequence shows an interval, so that no claim rests on
+nothing while another grows. Claims go in priority order (the paper's main claims first); within a priority, the
+claim whose verdict is projected to cost the fewest CPU-hours goes first (the fewest paired images on a tie), so that
+a fixed budget decides as many claims as it can; the projection is redone after every step. Chapters without claims
+(figures, the explorer, the sanity check) fill to their image counts.
 """
 from __future__ import annotations
 
