@@ -135,12 +135,15 @@ def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STE
             continue  # the whole subset is computed: nothing more to give
         why = (f"{len(serving)} of {len(comparisons)} comparisons open at n = {min(open_n, default=0)}"
                + {0: ", a first look", 2: ", the verdict decided: the rest"}.get(tier, "") if comparisons else "nothing paired yet")
+        left = hours.get((name, model), math.inf)
+        if comparisons and math.isfinite(left):  # what orders the claims within a priority
+            why += f"; {f'~{left:.1f}' if left >= 0.1 else '<0.1'} CPU-h projected to {'the rest' if tier == 2 else 'its verdict'}"
         cells_ = [Cell(chapter.name, model, (claim.section,), own, limit)]
         if claim.rivals_from and theirs:
             source = get(claim.rivals_from)
             cells_.append(Cell(source.name, model, (source.sections[0].name,), theirs, limit))
         for cell in cells_:
-            ranked.append(((tier, claim.priority, hours.get((name, model), math.inf), min(open_n, default=0)), Step(cell, (name,), why)))
+            ranked.append(((tier, claim.priority, left, min(open_n, default=0)), Step(cell, (name,), why)))
     ranked.sort(key=lambda r: r[0])
     merged: dict[Cell, Step] = {}
     for _, s in ranked:  # a cell two claims need is one step serving both
