@@ -36,6 +36,9 @@ force = False
 
 # %% [markdown]
 # ## Reproduction status
+#
+# Per claim: what the paper says, the verdict, the images it rests on (n), its comparisons' verdicts and, while it is
+# open, the CPU-hours on one thread its verdict is still projected to need (`attx compute` spends them cheapest first).
 
 # %% tags=["hide-input"]
 from IPython.display import HTML

@@ -118,3 +118,18 @@ def test_a_comparison_without_an_interval_says_why() -> None:
     assert shown[0] == "no interval before 16 images"
     assert skewed.verdict == "too few images" and shown[1] == f"no interval yet: skewed differences, {int(skewed.images_needed)} images needed"
     assert skewed.images_needed > 20
+
+
+def test_the_landing_table_prices_each_open_claim(monkeypatch) -> None:
+    """The landing page's status table gives, per open claim, the CPU-hours projected to its verdict (summed over its
+    models; a grouped chapter over its claims), and nothing for a decided one."""
+    from attx_core.book import page
+    from attx_core.compute.planner import OPEN_COLUMNS
+
+    rows = [{"claim": "table01", "model": m, "verdict_cpu_hours": h} for m, h in (("inception_v3", 1.0), ("resnet50", 0.25))]
+    rows += [{"claim": "published_01", "verdict_cpu_hours": 0.02}, {"claim": "published_02", "verdict_cpu_hours": 0.03}]
+    monkeypatch.setattr(page, "open_claims", lambda profile: pd.DataFrame(rows, columns=OPEN_COLUMNS))
+    shown = page.landing_claims("standard").data.set_index("claim")["CPU-h to verdict"]
+    by_label = {re.sub(r"<[^>]+>", "", k): v for k, v in shown.items()}
+    assert by_label["Table 1"] == "1.2" and by_label["The published code vs corrected behaviour"] == "<0.1"
+    assert by_label["Table 7"] == "" and by_label["Table 5"] == ""

@@ -13,7 +13,7 @@ from IPython.display import HTML, display
 
 from ..chapters import CLAIMS, chapters, get, is_store, run_options, settings, stored_only
 from ..chapters.claims import Comparison, compare_claim, evaluate, not_computed, overall, paper_contradictions, testable
-from ..compute.planner import status
+from ..compute.planner import open_claims, status
 from ..data import ImageDataError, ImageSet
 from ..experiments import plots
 from ..experiments.compare import (
@@ -373,8 +373,18 @@ GROUPED = 4  # a chapter with at least this many claims (one per variant) is one
 
 def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
     """The landing page's reproduction status, in book order: per registered claim (linked to its page) what the paper
-    says, the verdict, n and its primary comparisons' verdicts counted; a chapter of many small claims (the published
-    code's deviations) is one row counting its claims' verdicts."""
+    says, the verdict, n, its primary comparisons' verdicts counted and (a store profile) the CPU-hours on one thread
+    still projected to decide it; a chapter of many small claims (the published code's deviations) is one row counting
+    its claims' verdicts."""
+    left: dict[str, float] = {}
+    if is_store(profile):
+        for r in open_claims(profile).itertuples():
+            left[r.claim] = left.get(r.claim, 0.0) + r.verdict_cpu_hours
+
+    def hours(names: Sequence[str]) -> str:
+        total = sum(left.get(n, 0.0) for n in names)
+        return "" if total == 0 else f"{total:.1f}" if total >= 0.1 else "<0.1"
+
     rows = []
     for chapter in chapters(profile):
         found = []
@@ -390,7 +400,8 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
             rows.append({"claim": link.format(html.escape(chapter.title.split(":")[0])),
                          "the paper says": html.escape(f"{len(found)} separate claims, e.g. {found[0][0].text}"),
                          "verdict": html.escape(", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))),
-                         "n": "" if not n else f"{n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""), "comparisons": ""})
+                         "n": "" if not n else f"{n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""), "comparisons": "",
+                         "CPU-h to verdict": hours([c.name for c, *_ in found])})
             continue
         for claim, reason, comparisons, verdict in found:
             primary = [c for c in comparisons if c.primary]
@@ -400,7 +411,8 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
                 counts[c.verdict] = counts.get(c.verdict, 0) + 1
             rows.append({"claim": link.format(html.escape(claim.label)), "the paper says": html.escape(claim.text),
                          "verdict": html.escape(verdict), "n": "" if not n else f"{n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""),
-                         "comparisons": html.escape(", ".join(f"{count} {v}" for v, count in counts.items()))})
+                         "comparisons": html.escape(", ".join(f"{count} {v}" for v, count in counts.items())),
+                         "CPU-h to verdict": hours([claim.name])})
     shown = pd.DataFrame(rows)
     return (shown.style.hide(axis="index").set_table_attributes('class="attx-claims"')
             .set_table_styles([{"selector": "td, th", "props": "text-align: left; vertical-align: top; font-size: 0.9em; padding: 3px 6px"},
