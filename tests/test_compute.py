@@ -297,7 +297,7 @@ def test_the_planner_grows_only_what_open_comparisons_need(monkeypatch) -> None:
     equivalence = cells[("ablation_num_steps", "inception_v3", "table04_num_steps")]  # decided on num_steps 5 and 30 alone
     assert equivalence.configs == {"5", "30"} and equivalence.limit == 20 + STEP
     assert [s.why for s in steps[:2]] == ["nothing paired yet", "1 of 1 comparisons open at n = 8, a first look"]
-    assert steps[2].why == "1 of 3 comparisons open at n = 140; ~1.0 CPU-h projected to its verdict"
+    assert steps[2].why == "1 of 3 comparisons open at n = 140; 1.0 CPU-h projected to its verdict"
     order = [(s.cell.chapter, s.cell.model, s.cell.sections) for s in steps]
     assert order[:2] == [("table01_insdel", "vgg16", ("",)), ("ablation_n", "inception_v3", ("table09_n_small",))]  # first looks
     assert order[2:] == [("table01_insdel", "inception_v3", ("",)),  # the cheapest verdict first, though it has the most images

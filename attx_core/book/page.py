@@ -13,6 +13,7 @@ from IPython.display import HTML, display
 
 from ..chapters import CLAIMS, chapters, get, is_store, run_options, settings, stored_only
 from ..chapters.claims import Comparison, compare_claim, evaluate, not_computed, overall, paper_contradictions, testable
+from ..compute.costs import hours_text
 from ..compute.planner import open_claims, status
 from ..data import ImageDataError, ImageSet
 from ..experiments import plots
@@ -383,7 +384,7 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
 
     def hours(names: Sequence[str]) -> str:
         total = sum(left.get(n, 0.0) for n in names)
-        return "" if total == 0 else f"{total:.1f}" if total >= 0.1 else "<0.1"
+        return "" if total == 0 else hours_text(total)
 
     rows = []
     for chapter in chapters(profile):

@@ -62,3 +62,8 @@ def entry_cost(entry: StoreEntry) -> float:
 def cpu_hours(passes: float) -> float:
     """Estimated hours of ``attx compute`` on one CPU thread for ``passes`` cost units."""
     return passes / CPU_PASSES_PER_SECOND / 3600
+
+
+def hours_text(hours: float) -> str:
+    """Projected CPU-hours as a reader sees them: ``"2.5"``, or ``"<0.1"`` for a few minutes (never a bare 0.0)."""
+    return f"{hours:.1f}" if hours >= 0.1 else "<0.1"

@@ -24,7 +24,7 @@ from ..chapters import CLAIMS, PROFILES, chapters, get, settings
 from ..chapters.claims import N_AVAILABLE, Comparison, covered, evaluate, testable
 from ..chapters.registry import Claim
 from ..stats.confseq import BURN_IN
-from .costs import cpu_hours
+from .costs import cpu_hours, hours_text
 from .plan import Cell, cells, limits, missing, remaining, stages, store_status
 
 STEP = 8  # images a claim's configurations grow by per step: all on the same images, so a stopped fill leaves pairs
@@ -137,7 +137,7 @@ def claim_steps(profile: str, only: Sequence[str] | None = None, step: int = STE
                + {0: ", a first look", 2: ", the verdict decided: the rest"}.get(tier, "") if comparisons else "nothing paired yet")
         left = hours.get((name, model), math.inf)
         if comparisons and math.isfinite(left):  # what orders the claims within a priority
-            why += f"; {f'~{left:.1f}' if left >= 0.1 else '<0.1'} CPU-h projected to {'the rest' if tier == 2 else 'its verdict'}"
+            why += f"; {hours_text(left)} CPU-h projected to {'the rest' if tier == 2 else 'its verdict'}"
         cells_ = [Cell(chapter.name, model, (claim.section,), own, limit)]
         if claim.rivals_from and theirs:
             source = get(claim.rivals_from)
