@@ -108,7 +108,7 @@ def test_an_ablation_comparison_names_its_settings_not_the_method_twice() -> Non
 def test_a_comparison_without_an_interval_says_why() -> None:
     """Under 16 images: 'no interval before 16 images'; at 20 images with strongly skewed differences: the images the
     skew guard needs, not the burn-in it has passed."""
-    from attx_core.book.page import comparisons_table
+    from attx_core.book.page import claim_box, comparisons_table
     from attx_core.chapters.claims import _comparison
 
     chapter, claim = chapters.CLAIMS["table01"]
@@ -118,6 +118,10 @@ def test_a_comparison_without_an_interval_says_why() -> None:
     assert shown[0] == "no interval before 16 images"
     assert skewed.verdict == "too few images" and shown[1] == f"no interval yet: skewed differences, {int(skewed.images_needed)} images needed"
     assert skewed.images_needed > 20
+    other = _comparison(claim, chapter, "inception_v3", "insertion", "attexplore", "big", np.r_[np.zeros(18), 0.5, 1.0], 0.1)
+    needs = sorted(int(c.images_needed) for c in (skewed, other))
+    box = claim_box("standard", "table01", [skewed, other]).data
+    assert needs[0] < needs[1] and f"skewed differences, {needs[0]}-{needs[1]} images needed" in box
 
 
 def test_the_landing_table_prices_each_open_claim(monkeypatch) -> None:

@@ -68,8 +68,8 @@ def _no_interval(cs: Sequence[Comparison]) -> str:
     sequence needs more (the images it needs, from the statistics page's skew guard)."""
     if all(c.n < BURN_IN for c in cs):
         return f"no interval before {BURN_IN} images"
-    need = max((int(c.images_needed) for c in cs if math.isfinite(c.images_needed)), default=BURN_IN)
-    return f"no interval yet: skewed differences, {need} images needed"
+    need = sorted({int(c.images_needed) for c in cs if math.isfinite(c.images_needed)}) or [BURN_IN]
+    return f"no interval yet: skewed differences, {need[0]}{f'-{need[-1]}' if len(need) > 1 else ''} images needed"
 
 
 def _effect(c: Comparison) -> str:
