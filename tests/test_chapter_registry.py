@@ -3,6 +3,7 @@ everything that lists chapters (settings, planning, status, tables, claims, the 
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import sys
 
@@ -137,3 +138,21 @@ def test_the_landing_table_prices_each_open_claim(monkeypatch) -> None:
     by_label = {re.sub(r"<[^>]+>", "", k): v for k, v in shown.items()}
     assert by_label["Table 1"] == "1.2" and by_label["The published code vs corrected behaviour"] == "<0.1"
     assert by_label["Table 7"] == "" and by_label["Table 5"] == ""
+
+
+def test_images_needed_for_an_interval_follow_the_skew_the_interval_is_hidden_by() -> None:
+    """A relative comparison's interval is hidden by the skew of a - (mean a / mean b) b, a trend's also by its slopes':
+    the images it needs come from those, not from the reference's values alone (which asked for one more image, again
+    and again, while the interval stayed hidden)."""
+    from attx_core.chapters.claims import _comparison
+    from attx_core.stats.confseq import min_images
+
+    chapter, claim = chapters.CLAIMS["table02"]
+    rng = np.random.default_rng(0)
+    a, b = 1.0 + 0.01 * rng.standard_normal(20), np.r_[np.full(19, 10.0), 30.0]
+    c = _comparison(claim, chapter, "inception_v3", "fps", "attexplore", "guided_ig", a, math.nan, rival_values=b)
+    assert c.verdict == "too few images" and min_images(a) <= 21 < c.images_needed == min_images(a - a.mean() / b.mean() * b)
+    chapter, claim = chapters.CLAIMS["table11"]
+    slopes = np.r_[np.full(19, 0.01), 1.0]
+    t = _comparison(claim, chapter, "inception_v3", "insertion", "4", "1", np.linspace(0.0, 0.02, 20), 0.01, trend=slopes)
+    assert t.verdict == "too few images" and t.images_needed == min_images(slopes) > 21

@@ -130,6 +130,18 @@ def _interval(kind: str, values: np.ndarray, rival_values: np.ndarray | None) ->
     return float(values.mean()), float(lo[-1]), float(hi[-1])
 
 
+def _shown_from(kind: str, values: np.ndarray, rival_values: np.ndarray | None, trend: np.ndarray | None) -> int:
+    """The n from which the comparison's intervals show, by the skew guard of the values each is built on: the
+    differences; for a relative comparison a - (mean a / mean b) b, as :func:`relative_cs` judges it; for a trend also
+    the per-image slopes."""
+    if not len(values):
+        return BURN_IN
+    guarded = values
+    if kind == "relative" and rival_values is not None and rival_values.mean() != 0:
+        guarded = values - values.mean() / rival_values.mean() * rival_values
+    return max(min_images(guarded), min_images(trend) if kind == "trend" and trend is not None and len(trend) else BURN_IN)
+
+
 def _comparison(claim: Claim, chapter: Chapter, model: str, metric: str, reference: str, rival: str, values: np.ndarray,
                 paper: float, rival_values: np.ndarray | None = None, trend: np.ndarray | None = None) -> Comparison:
     """One comparison decided: ``values`` are the per-image differences (relative: the reference's values, with
@@ -149,7 +161,7 @@ def _comparison(claim: Claim, chapter: Chapter, model: str, metric: str, referen
         note = f"trend: mean per-image slope {t_mean:+.4f} {interval} (first to last setting)"
     decision = decide(lo, hi, len(values), kind, paper=effect, direction=None if kind == "equivalence" else direction,
                       margin=claim.margin if kind == "equivalence" else None, trend=trend_ci, n_available=N_AVAILABLE,
-                      min_n=min_images(values) if len(values) else BURN_IN)
+                      min_n=_shown_from(kind, values, rival_values, trend))
     return Comparison(claim.name, claim.label, chapter.name, model, metric, metric == claim.metric, reference, rival, kind,
                       len(values), mean, decision.lo, decision.hi, paper, decision.paper_inside, decision.verdict,
                       decision.images_needed, note, tuple(values - rival_values if kind == "relative" else values))
