@@ -63,13 +63,18 @@ def _number(value: float | None, digits: int = 3, sign: bool = True) -> str:
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
+def _span(values: Sequence[int]) -> str:
+    """A range of counts as a page writes it: "16", "16-24", "" when there are none."""
+    return "" if not len(values) else f"{min(values)}" if min(values) == max(values) else f"{min(values)}-{max(values)}"
+
+
 def _no_interval(cs: Sequence[Comparison]) -> str:
     """Why comparisons show no interval yet: fewer than the burn-in's images, or differences so skewed that the
     sequence needs more (the images it needs, from the statistics page's skew guard)."""
     if all(c.n < BURN_IN for c in cs):
         return f"no interval before {BURN_IN} images"
-    need = sorted({int(c.images_needed) for c in cs if math.isfinite(c.images_needed)}) or [BURN_IN]
-    return f"no interval yet: skewed differences, {need[0]}{f'-{need[-1]}' if len(need) > 1 else ''} images needed"
+    need = [int(c.images_needed) for c in cs if math.isfinite(c.images_needed)] or [BURN_IN]
+    return f"no interval yet: skewed differences, {_span(need)} images needed"
 
 
 def _effect(c: Comparison) -> str:
@@ -133,7 +138,7 @@ def claim_box(profile: str, name: str, decided: list[Comparison] | None = None) 
                                + (f", paper {_effect(c)[2]}" if c.paper == c.paper else "") for c in cs)
             parts.append(f"<i>{html.escape(v)}</i> ({len(cs)}{', ' + _no_interval(cs) if bare else ''}): {html.escape(detail)}")
         n = sorted({c.n for c in mine})
-        n_text = f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "")
+        n_text = f"n = {_span(n)}"
         if mine and all(c.paper != c.paper for c in mine):
             ahead, behind = (sum(c.verdict.startswith(v) for c in mine) for v in ("reproduced", "reversed"))
             where = "on this model (not in the paper)" if chapter.section(claim.section).paper_table else "our question (no paper value)"
@@ -288,7 +293,7 @@ def status_line(profile: str, chapter: str, section: str | None = None) -> HTML:
     table = _status(profile, chapter, claims) if is_store(profile) else status(profile, [chapter], claims=claims)
     parts = []
     for r in table.itertuples():
-        stored = f"{r.fewest}" if r.fewest == r.most else f"{r.fewest}-{r.most}"
+        stored = _span([r.fewest, r.most])
         name = _model_name(profile, chapter, r.model) if isinstance(r.model, str) else "the nets"
         if str(r.needed) == "not testable offline":
             text = f"<b>{html.escape(name)}</b>: not testable offline (the claim needs the paper's own model)"
@@ -401,7 +406,7 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
             rows.append({"claim": link.format(html.escape(chapter.title.split(":")[0])),
                          "the paper says": html.escape(f"{len(found)} separate claims, e.g. {found[0][0].text}"),
                          "verdict": html.escape(", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))),
-                         "n": "" if not n else f"{n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""), "comparisons": "",
+                         "n": _span(n), "comparisons": "",
                          "CPU-h to verdict": hours([c.name for c, *_ in found])})
             continue
         for claim, reason, comparisons, verdict in found:
@@ -411,7 +416,7 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
             for c in primary:
                 counts[c.verdict] = counts.get(c.verdict, 0) + 1
             rows.append({"claim": link.format(html.escape(claim.label)), "the paper says": html.escape(claim.text),
-                         "verdict": html.escape(verdict), "n": "" if not n else f"{n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""),
+                         "verdict": html.escape(verdict), "n": _span(n),
                          "comparisons": html.escape(", ".join(f"{count} {v}" for v, count in counts.items())),
                          "CPU-h to verdict": hours([claim.name])})
     shown = pd.DataFrame(rows)
@@ -433,7 +438,7 @@ def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":
     shown = pd.DataFrame({
         "chapter": [f'<a href="{c}.html">{c}</a>' if f else "" for c, f in zip(table.chapter, first)],
         "model": [_model_name(profile, c, m) if isinstance(m, str) else "the robustness nets" for c, m in zip(table.chapter, table.model)],
-        "images stored": [f"{a}" if a == b else f"{a}-{b}" for a, b in zip(table.fewest, table.most)],
+        "images stored": [_span([a, b]) for a, b in zip(table.fewest, table.most)],
         "comparisons open": table.open,
         "images needed": table.needed,
         "missing computations": [f"{int(m):,}" if m else "" for m in table.missing],
