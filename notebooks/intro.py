@@ -37,7 +37,8 @@ force = False
 # %% [markdown]
 # ## Reproduction status
 #
-# Per claim: what the paper says, the verdict, the images it rests on (n), its comparisons' verdicts and, while it is
+# Per claim: what the paper says, the verdict (where one comparison decides it, with our mean difference, its 95%
+# confidence sequence and the paper's value), the images it rests on (n), its comparisons' verdicts and, while it is
 # open, the CPU-hours on one thread its verdict is still projected to need (`attx compute` spends them cheapest first).
 
 # %% tags=["hide-input"]

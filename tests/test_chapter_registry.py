@@ -140,6 +140,28 @@ def test_the_landing_table_prices_each_open_claim(monkeypatch) -> None:
     assert by_label["Table 7"] == "" and by_label["Table 5"] == ""
 
 
+def test_the_landing_table_gives_a_single_comparison_claim_its_numbers(monkeypatch) -> None:
+    """A claim decided by one comparison shows on the landing page ours, its 95% confidence sequence and the paper's
+    value under its verdict (or why there is no interval yet); a claim of many comparisons leaves them to its page."""
+    from attx_core.book import page
+    from attx_core.chapters.claims import _comparison
+
+    chapter, claim = chapters.CLAIMS["table05"]
+    rng = np.random.default_rng(0)
+    one = _comparison(claim, chapter, "inception_v3", "insertion", "48", "8", 0.02 + 0.05 * rng.standard_normal(40), 0.0095,
+                      trend=0.02 + 0.05 * rng.standard_normal(40))
+    few = _comparison(claim, chapter, "inception_v3", "insertion", "48", "8", np.linspace(0.0, 0.2, 10), 0.0095,
+                      trend=np.linspace(0.0, 0.2, 10))
+    found = {"table05": [one], "table12": [few]}
+    monkeypatch.setattr(page, "evaluate", lambda profile, name: found.get(name, [one, one]))
+    monkeypatch.setattr(page, "open_claims", lambda profile: pd.DataFrame(columns=["claim", "verdict_cpu_hours"]))
+    shown = page.landing_claims("standard").data
+    verdicts = {re.sub(r"<[^>]+>", "", k): v for k, v in zip(shown["claim"], shown["verdict"])}
+    assert f"ours {one.mean:+.3f} [{one.lo:+.3f}, {one.hi:+.3f}], paper +0.009" in verdicts["Table 5"]
+    assert "(no interval before 16 images)" in verdicts["Table 12"]
+    assert "ours" not in verdicts["Table 3"]
+
+
 def test_images_needed_for_an_interval_follow_the_skew_the_interval_is_hidden_by() -> None:
     """A relative comparison's interval is hidden by the skew of a - (mean a / mean b) b, a trend's also by its slopes':
     the images it needs come from those, not from the reference's values alone (which asked for one more image, again

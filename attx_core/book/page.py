@@ -87,6 +87,14 @@ def _effect(c: Comparison) -> str:
     return fmt(c.mean), (f"[{fmt(c.lo)}, {fmt(c.hi)}]" if c.lo == c.lo else _no_interval([c])), fmt(c.paper)
 
 
+def _numbers(c: Comparison) -> str:
+    """A single comparison's numbers under its verdict on the landing page: ours with its 95% confidence sequence (or why
+    there is none yet) and the paper's value."""
+    ours, interval, paper = _effect(c)
+    text = f"ours {ours} " + (interval if c.lo == c.lo else f"({interval})") + (f", paper {paper}" if c.paper == c.paper else "")
+    return f'<br><span style="font-size: 0.9em; color: #555">{html.escape(text)}</span>'
+
+
 def _arms(c: Comparison, name) -> str:
     """What a comparison subtracts (or divides), in the paper's labels: ``"N = 60 − N = 10"``."""
     return f"{name(c.reference)} − {name(c.rival)}" if c.kind != "relative" else f"{name(c.reference)} / {name(c.rival)} − 1"
@@ -379,7 +387,8 @@ GROUPED = 4  # a chapter with at least this many claims (one per variant) is one
 
 def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
     """The landing page's reproduction status, in book order: per registered claim (linked to its page) what the paper
-    says, the verdict, n, its primary comparisons' verdicts counted and (a store profile) the CPU-hours on one thread
+    says, the verdict (with its numbers where one comparison decides it), n, its primary comparisons' verdicts counted
+    and (a store profile) the CPU-hours on one thread
     still projected to decide it; a chapter of many small claims (the published code's deviations) is one row counting
     its claims' verdicts."""
     left: dict[str, float] = {}
@@ -416,7 +425,7 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
             for c in primary:
                 counts[c.verdict] = counts.get(c.verdict, 0) + 1
             rows.append({"claim": link.format(html.escape(claim.label)), "the paper says": html.escape(claim.text),
-                         "verdict": html.escape(verdict), "n": _span(n),
+                         "verdict": html.escape(verdict) + (_numbers(primary[0]) if len(primary) == 1 else ""), "n": _span(n),
                          "comparisons": html.escape(", ".join(f"{count} {v}" for v, count in counts.items())),
                          "CPU-h to verdict": hours([claim.name])})
     shown = pd.DataFrame(rows)
