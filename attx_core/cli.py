@@ -172,11 +172,14 @@ def cmd_compute(args: argparse.Namespace) -> int:
         print(f"attx compute: {err}", file=sys.stderr)
         return 2
     from .compute import compute_command
+    from .compute.costs import measured_rates
     from .compute.planner import plan, status
+    from .store import ResultsStore
 
     if args.status:
         table = status(profile, list(dict.fromkeys(c.partition(":")[0] for c in only)) or None)
         print(table.astype(object).where(table.notna(), "").to_string(index=False, float_format=lambda h: f"{h:.1f}"))
+        print(measured_rates(ResultsStore(profile).entries()).text())
         return 0
     if args.audit:
         from .compute.audit import audit_command

@@ -296,7 +296,9 @@ class StoreEntry:
 
     The file holds ``key``, ``records``, ``provenance`` (the entry's first run: what older readers show),
     ``provenances`` (each distinct run environment once, by id) and ``record_provenance`` (image id ->
-    its run's id and the UTC date it was stored). Records stored before per-record provenance have none.
+    its run's id, the UTC date it was stored and, for a record computed here, ``seconds``: its batch's wall time
+    per image, attribution and metric together, which the cost model is fitted to). Records stored before
+    per-record provenance have none.
     """
 
     def __init__(self, path: Path, key: dict[str, Any], force: bool = False) -> None:
@@ -357,20 +359,23 @@ class StoreEntry:
             return None
         return {**self.provenances[ref["provenance"]], "date": ref.get("date")}
 
-    def _note_provenance(self, image_ids: Sequence[str], provenance: dict[str, Any], date: str | None = None) -> None:
+    def _note_provenance(self, image_ids: Sequence[str], provenance: dict[str, Any], date: str | None = None,
+                         seconds: float | None = None) -> None:
         body = {k: v for k, v in provenance.items() if k != "date"}
         pid = config_key(body)
         self.provenances[pid] = _canonical(body)
         stamp = date or provenance.get("date") or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         for image_id in image_ids:
-            self.record_provenance[image_id] = {"provenance": pid, "date": stamp}
+            self.record_provenance[image_id] = {"provenance": pid, "date": stamp,
+                                                **({"seconds": round(seconds, 3)} if seconds is not None else {})}
 
     def put(self, records: dict[str, dict[str, Any]], provenance: dict[str, Any] | None = None,
-            record_provenance: dict[str, dict[str, Any] | None] | None = None) -> None:
+            record_provenance: dict[str, dict[str, Any] | None] | None = None, seconds: float | None = None) -> None:
         """Store records: under the entry's lock, merge them with what is stored and rewrite the file
-        atomically. Each new record points to ``provenance`` (stamped with the time it is stored), or to its
-        own full provenance in ``record_provenance`` (records merged from elsewhere); the entry's first
-        provenance stays its ``provenance``."""
+        atomically. Each new record points to ``provenance`` (stamped with the time it is stored and
+        ``seconds``, the wall time per image that computed it), or to its own full provenance in
+        ``record_provenance`` (records merged from elsewhere); the entry's first provenance stays its
+        ``provenance``."""
         with _locked(self.claims_dir / "entry.lock"):
             stored = {} if self._replace else self._stored(locked=True)
             self._merge(stored)
@@ -382,7 +387,7 @@ class StoreEntry:
                 if own is not None:
                     self._note_provenance([image_id], own)
                 elif provenance:
-                    self._note_provenance([image_id], provenance, date=now)
+                    self._note_provenance([image_id], provenance, date=now, seconds=seconds)
             self.provenance = stored.get("provenance") or self.provenance or dict(provenance or {})
             payload = {"key": self.key, "provenance": self.provenance, "records": self.records}
             if self.record_provenance:
@@ -443,7 +448,7 @@ class StoreEntry:
                         out = fn(batch)
                         if len(out) != len(batch):
                             raise RuntimeError(f"compute function returned {len(out)} records for {len(batch)} ids")
-                        self.put(dict(zip(batch, out)), provenance)
+                        self.put(dict(zip(batch, out)), provenance, seconds=(time.perf_counter() - start) / len(batch))
                         bar.update(len(batch))
                         if policy.on_batch is not None:
                             policy.on_batch(self, batch, time.perf_counter() - start)
@@ -486,6 +491,18 @@ class ResultsStore:
     def entry_paths(self) -> list[Path]:
         """Every entry file of the profile's store (``<kind>/<slug>-<hash>.json``), the reports left out."""
         return sorted(p for p in self.folder.glob("*/*.json") if p.parent.name != REPORTS)
+
+    def entries(self) -> list[StoreEntry]:
+        """Every entry of the profile's store, read from its file; a damaged file is set aside (reading it as an
+        entry quarantines it) and left out."""
+        out = []
+        for path in self.entry_paths():
+            stored, problem = entry_problem(path.read_bytes())
+            if problem is None:
+                out.append(StoreEntry(path, stored.get("key", {})))
+            else:
+                StoreEntry(path, {})
+        return out
 
     def entry(self, kind: str, key: dict[str, Any]) -> StoreEntry:
         """The store entry of configuration ``key`` under ``kind`` (e.g. ``insdel``, ``fps``)."""

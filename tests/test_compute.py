@@ -427,6 +427,30 @@ def test_store_status_counts_what_is_stored_against_the_targets(tiny_profile, mo
     assert status.loc["inception_v3", "missing"] == 4 + 3 + 2 and len(tiny_profile.calls) == 6
 
 
+def test_the_cost_model_is_measured_on_the_stores_own_timed_records(tmp_path) -> None:
+    """Seconds per pass come from the records' attribution timing, seconds per forward from their batch's wall time
+    less it, each a cost-weighted median over one-thread CPU records; a slow outlier (a shared machine), records on
+    two threads and records without a timing do not move them."""
+    from attx_core.compute.costs import key_parts, measured_rates
+    from attx_core.store import ResultsStore, provenance
+
+    store = ResultsStore("test", root=tmp_path)
+    key = {"model": "efficientnet_lite0", "method": "ig", "params": {"steps": 50}, "insdel": {"step": 224}}
+    passes, forwards = key_parts(key)
+    assert passes == 50 and forwards == 450
+    entry = store.entry("insdel", key)
+    one = provenance(profile="test", threads=1)
+    for i, (attribution, wall) in enumerate([(5.0, 5.0 + 0.03 * 450)] * 3 + [(50.0, 300.0)]):
+        entry.put({f"{i}": {"insertion": 0.5, "seconds": attribution}}, one, seconds=wall)
+    entry.put({"two": {"insertion": 0.5, "seconds": 500.0}}, provenance(profile="test", threads=2), seconds=900.0)
+    entry.put({"untimed": {"insertion": 0.5}}, one)
+    rates = measured_rates(store.entries())
+    assert rates.pass_records == 4 and rates.pass_seconds == pytest.approx(0.1)
+    assert rates.forward_records == 4 and rates.forward_seconds == pytest.approx(0.03)
+    assert "10.0 passes/s (4 records), a forward 0.30 of a pass (4 records)" in rates.text()
+    assert measured_rates([]).pass_seconds is None and "no one-thread record" in measured_rates([]).text()
+
+
 def test_the_landing_page_shows_the_store_status_of_store_profiles(tiny_profile, monkeypatch) -> None:
     from attx_core.book import page
 

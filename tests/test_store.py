@@ -67,6 +67,24 @@ def test_every_record_points_to_the_provenance_that_computed_it(tmp_path):
     assert other.provenance_of("d")["rank"] == 3 and other.provenance_of("d")["date"] == a["date"]
 
 
+def test_a_computed_record_says_what_its_batch_took(tmp_path):
+    """Records computed by ``StoreEntry.compute`` carry their batch's wall seconds per image (attribution and metric
+    together: what the cost model is fitted to); records put without a timing carry none."""
+    import time
+
+    entry = ResultsStore("quick", root=tmp_path).entry("insdel", dict(model="m", method="ig"))
+
+    def slow(batch):
+        time.sleep(0.2)
+        return [{"v": 1} for _ in batch]
+
+    entry.compute(["a", "b", "c"], slow, batch_size=2, provenance=provenance(profile="quick"))
+    entry.put({"d": {"v": 2}}, provenance(profile="quick"))
+    stored = json.loads(entry.path.read_text())["record_provenance"]
+    assert stored["a"]["seconds"] == stored["b"]["seconds"] and 0.1 <= stored["a"]["seconds"] < stored["c"]["seconds"]
+    assert "seconds" not in stored["d"]
+
+
 def test_the_commit_is_looked_up_once_per_process(monkeypatch) -> None:
     """A long worker names the commit it started from, even after the checkout moves on."""
     store.git_commit.cache_clear()

@@ -3,7 +3,6 @@ compute log (what the store holds, computed when and on what, from the records' 
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -88,15 +87,6 @@ def execution_view(profile: str) -> HTML:
     return HTML(totals + _table(shown))
 
 
-def _entries(profile: str) -> list[StoreEntry]:
-    """Every store entry of the profile, read from its folder (``<kind>/<slug>-<hash>.json``)."""
-    out = []
-    for path in ResultsStore(profile).entry_paths():
-        key = json.loads(path.read_bytes()).get("key", {})
-        out.append(StoreEntry(path, key))
-    return out
-
-
 def _chapters_of(profile: str) -> dict[Path, list[tuple[str, str | None]]]:
     """Store entry path -> the (chapter, model) cells that read it (the planner's walk of the runners; computes nothing)."""
     out: dict[Path, list[tuple[str, str | None]]] = {}
@@ -111,7 +101,7 @@ def store_records(profile: str, entries: Iterable[StoreEntry] | None = None) -> 
     provenance (else its entry's, the entry's first run): date, commit, CPU, instruction sets, threads, forward backend,
     torch; its measured attribution seconds where stored, and its cost in passes (the planner's cost model)."""
     rows = []
-    for entry in entries if entries is not None else _entries(profile):
+    for entry in entries if entries is not None else ResultsStore(profile).entries():
         cost = key_cost(entry.key)
         for image, record in entry.records.items():
             own = entry.provenance_of(image)
@@ -214,7 +204,7 @@ def compute_log(profile: str) -> HTML:
     """The compute log page's body: a summary, per chapter and model what is stored, when, by which commits and in which
     run environments, the environments, the records without their own provenance, then the compute spent per day and
     per session."""
-    entries = _entries(profile)
+    entries = ResultsStore(profile).entries()
     records = store_records(profile, entries)
     if records.empty:
         return HTML(f"<p>The <b>{html.escape(profile)}</b> store holds no records yet.</p>")

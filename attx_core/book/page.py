@@ -432,7 +432,7 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
     return (shown.style.hide(axis="index").set_table_attributes('class="attx-claims"')
             .set_table_styles([{"selector": "td, th", "props": "text-align: left; vertical-align: top; font-size: 0.9em; padding: 3px 6px"},
                                {"selector": "td:nth-child(2)", "props": "min-width: 16em"},
-                               {"selector": "td:nth-child(3)", "props": "min-width: 10em"}]))
+                               {"selector": "td:nth-child(3)", "props": "min-width: 12em"}]))
 
 
 def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":

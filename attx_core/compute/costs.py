@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import math
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import numpy as np
 
 from ..experiments.resolve import IMAGE_SIZE
 from ..experiments.runners import passes_per_image
@@ -36,22 +39,31 @@ def _passes(method: str, params: Mapping[str, Any]) -> float:
     return passes if math.isfinite(passes) else 1.0
 
 
-def key_cost(key: Mapping[str, Any]) -> float:
-    """Estimated cost of one image of the store entry with this key: the method's passes plus the metric's
-    forwards, scaled by the model's size (a sanity-check entry: every method at every stage; a robustness entry: one
-    trained and evaluated net, the mean of its scale's measured one-thread hours per net)."""
-    if key.get("model") == "robust":
-        per_net = [h / len(BASE_OBJECTIVES) for d in SPLIT_SIZES if (h := measured_hours(key["method"], d)) is not None]
-        return sum(per_net) / len(per_net) * 3600 * CPU_PASSES_PER_SECOND if per_net else 1.0
+def key_parts(key: Mapping[str, Any]) -> tuple[float, float]:
+    """(forward+backward passes, forward-only passes) of one image of the store entry with this key, scaled by the
+    model's size: the method's passes (a sanity-check entry: every method at every stage), then the metric's forwards."""
     if "methods" in key:
         passes = sum(_passes(m, p) for m, p in key["methods"].items()) * (len(key.get("layers", [])) + 1)
     else:
         passes = _passes(key["method"], key.get("params", {})) if "method" in key else 1.0
+    forwards = 0.0
     if isinstance(key.get("insdel"), dict):
-        passes += 2 * num_points(IMAGE_SIZE * IMAGE_SIZE, int(key["insdel"].get("step", IMAGE_SIZE))) * FORWARD_COST
+        forwards += 2 * num_points(IMAGE_SIZE * IMAGE_SIZE, int(key["insdel"].get("step", IMAGE_SIZE)))
     if "n_perturbations" in key:
-        passes += (int(key["n_perturbations"]) + 1) * FORWARD_COST
-    return passes * MODEL_COST.get(str(key.get("model")), 1.0)
+        forwards += int(key["n_perturbations"]) + 1
+    scale = MODEL_COST.get(str(key.get("model")), 1.0)
+    return passes * scale, forwards * scale
+
+
+def key_cost(key: Mapping[str, Any]) -> float:
+    """Estimated cost of one image of the store entry with this key: :func:`key_parts` in passes, a forward counted
+    ``FORWARD_COST`` (a robustness entry: one trained and evaluated net, the mean of its scale's measured one-thread
+    hours per net)."""
+    if key.get("model") == "robust":
+        per_net = [h / len(BASE_OBJECTIVES) for d in SPLIT_SIZES if (h := measured_hours(key["method"], d)) is not None]
+        return sum(per_net) / len(per_net) * 3600 * CPU_PASSES_PER_SECOND if per_net else 1.0
+    passes, forwards = key_parts(key)
+    return passes + forwards * FORWARD_COST
 
 
 def entry_cost(entry: StoreEntry) -> float:
@@ -62,6 +74,61 @@ def entry_cost(entry: StoreEntry) -> float:
 def cpu_hours(passes: float) -> float:
     """Estimated hours of ``attx compute`` on one CPU thread for ``passes`` cost units."""
     return passes / CPU_PASSES_PER_SECOND / 3600
+
+
+@dataclass(frozen=True)
+class MeasuredRates:
+    """What the store's own one-thread CPU records say the cost model's two units take: seconds per lite0
+    forward+backward pass (the records' attribution timing, over ``pass_records``) and per lite0 forward (their batch's
+    wall time less the attribution, over the ``forward_records`` that carry both), None where no record says. Each is
+    the cost-weighted median over records, so that hours when the machine was shared with other work do not count as
+    the model's cost."""
+
+    pass_seconds: float | None
+    pass_records: int
+    forward_seconds: float | None
+    forward_records: int
+
+    def text(self) -> str:
+        """The model beside the measurement, one line: what `attx compute --status` prints under its table."""
+        said = f"cost model: {CPU_PASSES_PER_SECOND:g} passes/s on one thread, a forward {FORWARD_COST:g} of a pass"
+        if self.pass_seconds is None:
+            return said + "; no one-thread record of the store is timed yet"
+        said += f"; the store's one-thread records: {1 / self.pass_seconds:.1f} passes/s ({self.pass_records} records)"
+        if self.forward_seconds is not None:
+            said += f", a forward {self.forward_seconds / self.pass_seconds:.2f} of a pass ({self.forward_records} records)"
+        return said
+
+
+def _weighted_median(values: list[float], weights: list[float]) -> float | None:
+    if not values:
+        return None
+    order = np.argsort(values)
+    cumulative = np.cumsum(np.asarray(weights)[order])
+    return float(np.asarray(values)[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def measured_rates(entries: Iterable[StoreEntry]) -> MeasuredRates:
+    """:class:`MeasuredRates` of the records of ``entries`` computed on a CPU with one thread."""
+    per_pass: tuple[list[float], list[float]] = ([], [])
+    per_forward: tuple[list[float], list[float]] = ([], [])
+    for entry in entries:
+        key = entry.key
+        if key.get("model") == "robust" or "method" not in key:
+            continue
+        passes, forwards = key_parts(key)
+        for image_id, record in entry.records.items():
+            run = entry.provenance_of(image_id) or {}
+            attribution = record.get("seconds") if isinstance(record, dict) else None
+            if not attribution or run.get("threads") != 1 or not str(run.get("device", "")).startswith("cpu"):
+                continue
+            per_pass[0].append(attribution / passes)
+            per_pass[1].append(passes)
+            wall = entry.record_provenance[image_id].get("seconds")
+            if wall is not None and forwards > 0:
+                per_forward[0].append(max(wall - attribution, 0.0) / forwards)
+                per_forward[1].append(forwards)
+    return MeasuredRates(_weighted_median(*per_pass), len(per_pass[0]), _weighted_median(*per_forward), len(per_forward[0]))
 
 
 def hours_text(hours: float) -> str:
