@@ -430,7 +430,7 @@ def test_store_status_counts_what_is_stored_against_the_targets(tiny_profile, mo
 def test_the_cost_model_is_measured_on_the_stores_own_timed_records(tmp_path) -> None:
     """Seconds per pass come from the records' attribution timing, seconds per forward from their batch's wall time
     less it, each a cost-weighted median over one-thread CPU records; a slow outlier (a shared machine), records on
-    two threads and records without a timing do not move them."""
+    two threads, records without a timing and records whose batch also scored other substrates do not move them."""
     from attx_core.compute.costs import key_parts, measured_rates
     from attx_core.store import ResultsStore, provenance
 
@@ -444,10 +444,11 @@ def test_the_cost_model_is_measured_on_the_stores_own_timed_records(tmp_path) ->
         entry.put({f"{i}": {"insertion": 0.5, "seconds": attribution}}, one, seconds=wall)
     entry.put({"two": {"insertion": 0.5, "seconds": 500.0}}, provenance(profile="test", threads=2), seconds=900.0)
     entry.put({"untimed": {"insertion": 0.5}}, one)
+    entry.put({"scored": {"insertion": 0.5, "seconds": 5.0, "substrates": {"blur": [0.4, 0.1]}}}, one, seconds=900.0)
     rates = measured_rates(store.entries())
-    assert rates.pass_records == 4 and rates.pass_seconds == pytest.approx(0.1)
+    assert rates.pass_records == 5 and rates.pass_seconds == pytest.approx(0.1)
     assert rates.forward_records == 4 and rates.forward_seconds == pytest.approx(0.03)
-    assert "10.0 passes/s (4 records), a forward 0.30 of a pass (4 records)" in rates.text()
+    assert "10.0 passes/s (5 records), a forward 0.30 of a pass (4 records)" in rates.text()
     assert measured_rates([]).pass_seconds is None and "no one-thread record" in measured_rates([]).text()
 
 

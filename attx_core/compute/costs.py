@@ -109,7 +109,8 @@ def _weighted_median(values: list[float], weights: list[float]) -> float | None:
 
 
 def measured_rates(entries: Iterable[StoreEntry]) -> MeasuredRates:
-    """:class:`MeasuredRates` of the records of ``entries`` computed on a CPU with one thread."""
+    """:class:`MeasuredRates` of the records of ``entries`` computed on a CPU with one thread (forwards: only records
+    whose batch did nothing but the key's attribution and metric)."""
     per_pass: tuple[list[float], list[float]] = ([], [])
     per_forward: tuple[list[float], list[float]] = ([], [])
     for entry in entries:
@@ -125,7 +126,8 @@ def measured_rates(entries: Iterable[StoreEntry]) -> MeasuredRates:
             per_pass[0].append(attribution / passes)
             per_pass[1].append(passes)
             wall = entry.record_provenance[image_id].get("seconds")
-            if wall is not None and forwards > 0:
+            if wall is not None and forwards > 0 and "substrates" not in key and "substrates" not in record:
+                # (a record scored under other substrates too spent its batch on more than the key's forwards)
                 per_forward[0].append(max(wall - attribution, 0.0) / forwards)
                 per_forward[1].append(forwards)
     return MeasuredRates(_weighted_median(*per_pass), len(per_pass[0]), _weighted_median(*per_forward), len(per_forward[0]))
