@@ -162,6 +162,21 @@ def test_the_landing_table_gives_a_single_comparison_claim_its_numbers(monkeypat
     assert "ours" not in verdicts["Table 3"]
 
 
+def test_an_ablation_curve_puts_every_setting_on_the_same_images() -> None:
+    """A setting that holds more images (N = 20 is Table 1's own setting) would make its point of the curve differ by
+    its images, not its setting: the table and curve keep the images every setting has, and the page says so."""
+    from attx_core.book.page import _common_note, common_images
+
+    rows = [{"model": "inception_v3", "metric": m, "setting": s, "image": f"{i:04d}.png", "value": 0.4}
+            for m in ("insertion", "deletion") for s, n in (("10", 3), ("20", 5), ("60", 3)) for i in range(n)]
+    rows.append({"model": "inception_v3", "metric": "insertion", "setting": "60", "image": "0009.png", "value": 0.9})
+    frame = pd.DataFrame(rows)
+    shown = common_images(frame)
+    assert shown.groupby(["metric", "setting"]).image.nunique().tolist() == [3] * 6
+    assert "use the 3 images that every setting has" in _common_note(frame, shown, "N") and "N = 20: 5" in _common_note(frame, shown, "N")
+    assert len(common_images(frame[(frame.setting != "20") & (frame.image != "0009.png")])) == 12
+
+
 def test_images_needed_for_an_interval_follow_the_skew_the_interval_is_hidden_by() -> None:
     """A relative comparison's interval is hidden by the skew of a - (mean a / mean b) b, a trend's also by its slopes':
     the images it needs come from those, not from the reference's values alone (which asked for one more image, again

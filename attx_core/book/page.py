@@ -268,6 +268,26 @@ def _ours_alone(cmp: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def common_images(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a per-image frame on the images that every setting has, per model and metric: an ablation's rows
+    and curve then differ by the setting alone, not by which images each setting happens to hold."""
+    if not len(frame):
+        return frame
+    every = frame.groupby(["model", "metric"]).setting.transform("nunique")
+    return frame[frame.groupby(["model", "metric", "image"]).setting.transform("nunique") == every]
+
+
+def _common_note(ours: pd.DataFrame, shown: pd.DataFrame, parameter: str) -> str:
+    """What :func:`common_images` left out, in one sentence under the claim boxes."""
+    n = shown.groupby(["model", "metric"]).image.nunique()
+    more = ours.groupby("setting", sort=False).image.nunique()
+    more = more[more > (n.max() if len(n) else 0)]
+    held = "; ".join(f"{parameter} = {s}: {k}" for s, k in more.items())
+    return (f"The table and the curves use the {_span(sorted(set(n.tolist())))} images that every setting has, so that "
+            f"the rows differ by the setting alone. Some settings hold more images ({held}): the claim's comparison "
+            f"above uses every image its two settings share.")
+
+
 def sentence(text: str) -> HTML:
     """A page's summary sentence as a paragraph of the page (printed, it would sit in a scrolling code box)."""
     return HTML(f"<p>{html.escape(text)}</p>")
@@ -573,9 +593,13 @@ def render(profile: str, chapter: str, force: bool = False, **overrides: Any) ->
         if section.paper_table is None:
             continue
         models = [m for m, ran in ours.attrs.get("analogues", {}).items() if ran == m] if _needs_own(chapter) else None
-        cmp = compare(ours[ours.model.isin(models)] if models is not None else ours, section.paper_table,
-                      models=list(ours.attrs.get("models", [])) if models is not None else None)
-        cmp = _ours_alone(cmp, ours[ours.model.isin(models)] if models is not None else ours)
+        shown = ours[ours.model.isin(models)] if models is not None else ours
+        if section.parameter:  # a curve over settings: every point on the same images
+            shown = common_images(shown)
+            if len(shown) < len(ours):
+                display(sentence(_common_note(ours, shown, section.parameter)))
+        cmp = compare(shown, section.paper_table, models=list(ours.attrs.get("models", [])) if models is not None else None)
+        cmp = _ours_alone(cmp, shown)
         by_setting = any(c.by == "setting" for c in spec.claims if c.section == section.name)
         display(paper_layout(cmp, row="setting" if by_setting else "paper_label"))
         if models is None or models:
