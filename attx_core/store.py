@@ -297,7 +297,7 @@ class StoreEntry:
     The file holds ``key``, ``records``, ``provenance`` (the entry's first run: what older readers show),
     ``provenances`` (each distinct run environment once, by id) and ``record_provenance`` (image id ->
     its run's id, the UTC date it was stored and, for a record computed here, ``seconds``: its batch's wall time
-    per image, attribution and metric together, which the cost model is fitted to). Records stored before
+    per image, attribution and metric together, against which the cost model is measured). Records stored before
     per-record provenance have none.
     """
 

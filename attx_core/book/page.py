@@ -408,9 +408,8 @@ GROUPED = 4  # a chapter with at least this many claims (one per variant) is one
 def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
     """The landing page's reproduction status, in book order: per registered claim (linked to its page) what the paper
     says, the verdict (with its numbers where one comparison decides it), n, its primary comparisons' verdicts counted
-    and (a store profile) the CPU-hours on one thread
-    still projected to decide it; a chapter of many small claims (the published code's deviations) is one row counting
-    its claims' verdicts."""
+    and (a store profile) the CPU-hours on one thread still projected to decide it; a chapter of many small claims
+    (the published code's deviations) is one row counting its claims' verdicts."""
     left: dict[str, float] = {}
     if is_store(profile):
         for r in open_claims(profile).itertuples():
