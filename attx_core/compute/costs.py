@@ -18,10 +18,12 @@ from ..store import StoreEntry
 
 # Relative cost of a pass on the stand-ins: lite1/lite2 cost ~1.3x/1.7x lite0.
 MODEL_COST = {"efficientnet_lite1": 1.3, "efficientnet_lite2": 1.7}
-FORWARD_COST = 0.75  # a forward pass relative to forward+backward (0.09 s / 0.12 s on 2 cores)
-# Cost units (lite0 forward+backward passes) per second of `attx compute` on one CPU thread, as its progress bar
-# measured on Table 1 (15-30 on a shared 2-core machine): pages turn what is missing into hours with it.
-CPU_PASSES_PER_SECOND = 20.0
+# Cost units (lite0 forward+backward passes) per second of `attx compute` on one CPU thread, and a forward's share of
+# a pass: pages turn what is missing into hours with them. Both as the store's own one-thread records measured them
+# (`attx compute --status` prints the measurement beside them; 2026-12-06, the 2-core AMD EPYC: 14.0 passes/s over
+# 2,792 records, a forward 0.26 of a pass over 28 records whose batches kept their wall time).
+CPU_PASSES_PER_SECOND = 14.0
+FORWARD_COST = 0.26
 
 
 def _passes(method: str, params: Mapping[str, Any]) -> float:
