@@ -164,8 +164,9 @@ def test_the_landing_table_gives_a_single_comparison_claim_its_numbers(monkeypat
 
 def test_an_ablation_curve_puts_every_setting_on_the_same_images() -> None:
     """A setting that holds more images (N = 20 is Table 1's own setting) would make its point of the curve differ by
-    its images, not its setting: the table and curve keep the images every setting has, and the page says so."""
-    from attx_core.book.page import _common_note, common_images
+    its images, not its setting: the table and curve keep the images every setting has, and the page says so; a table
+    of methods whose rows hold different images says so under its claim box."""
+    from attx_core.book.page import _common_note, _unequal, common_images
 
     rows = [{"model": "inception_v3", "metric": m, "setting": s, "image": f"{i:04d}.png", "value": 0.4}
             for m in ("insertion", "deletion") for s, n in (("10", 3), ("20", 5), ("60", 3)) for i in range(n)]
@@ -175,6 +176,8 @@ def test_an_ablation_curve_puts_every_setting_on_the_same_images() -> None:
     assert shown.groupby(["metric", "setting"]).image.nunique().tolist() == [3] * 6
     assert "use the 3 images that every setting has" in _common_note(frame, shown, "N") and "N = 20: 5" in _common_note(frame, shown, "N")
     assert len(common_images(frame[(frame.setting != "20") & (frame.image != "0009.png")])) == 12
+    table = frame.assign(method=frame.setting.map({"10": "ig", "20": "attexplore", "60": "agi"}), setting="")
+    assert _unequal(table) and not _unequal(common_images(frame).assign(method="m"))
 
 
 def test_images_needed_for_an_interval_follow_the_skew_the_interval_is_hidden_by() -> None:

@@ -277,6 +277,15 @@ def common_images(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame.groupby(["model", "metric", "image"]).setting.transform("nunique") == every]
 
 
+def _unequal(frame: pd.DataFrame) -> bool:
+    """Whether a per-image frame's rows (method and setting) hold different numbers of images within a model and
+    metric: their means in one table then come from different images."""
+    if not len(frame):
+        return False
+    counts = frame.groupby(["model", "metric", "method", "setting"]).image.nunique()
+    return bool((counts.groupby(level=["model", "metric"]).nunique() > 1).any())
+
+
 def _common_note(ours: pd.DataFrame, shown: pd.DataFrame, parameter: str) -> str:
     """What :func:`common_images` left out, in one sentence under the claim boxes."""
     n = shown.groupby(["model", "metric"]).image.nunique()
@@ -597,6 +606,9 @@ def render(profile: str, chapter: str, force: bool = False, **overrides: Any) ->
             shown = common_images(shown)
             if len(shown) < len(ours):
                 display(sentence(_common_note(ours, shown, section.parameter)))
+        elif _unequal(shown):
+            display(sentence("Each cell is its row's mean over the images that row holds (its n): the rows hold different "
+                             "images, so compare them with the claim box above, which pairs them image by image."))
         cmp = compare(shown, section.paper_table, models=list(ours.attrs.get("models", [])) if models is not None else None)
         cmp = _ours_alone(cmp, shown)
         by_setting = any(c.by == "setting" for c in spec.claims if c.section == section.name)
