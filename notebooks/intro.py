@@ -65,8 +65,10 @@ page.landing_claims(profile)
 # Per chapter and model: the images stored (fewest-most over the chapter's methods and settings), the comparisons
 # still open and the images they are projected to need (a chapter without claims: its image count), the image
 # computations still missing and their cost on one CPU thread, in brackets the part that decides the verdicts (the
-# rest serves the comparisons reported beside them, such as Table 1's deletion). `attx compute --profile standard`
-# computes them, resumably; or a GPU run, `--device cuda`, not yet timed here.
+# rest serves the comparisons reported beside them, such as Table 1's deletion). The hours come from one cost model
+# (passes per second on one thread, a forward's share of a pass), measured on the store's own timed records: the
+# caption gives it beside what those records measure today. `attx compute --profile standard` computes them,
+# resumably; or a GPU run, `--device cuda`, not yet timed here.
 
 # %% tags=["hide-input"]
 page.store_table(profile)

@@ -462,6 +462,7 @@ def test_the_landing_page_shows_the_store_status_of_store_profiles(tiny_profile,
     assert '<a href="table01_insdel.html">table01_insdel</a>' in html and "EfficientNet-Lite1 (for ResNet-50)" in html
     rows = html.split("<tr")[2:]
     assert ">1<" in rows[1] and "first look" in rows[1]  # resnet50: 1 image stored, nothing paired yet
+    assert "<caption" in html and "cost model: 13.7 passes/s" in html  # the hours' model, beside the store's measurement
 
 
 def test_status_prints_the_store_and_computes_nothing(tiny_profile, capsys) -> None:

@@ -13,7 +13,7 @@ from IPython.display import HTML, display
 
 from ..chapters import CLAIMS, chapters, get, is_store, run_options, settings, stored_only
 from ..chapters.claims import Comparison, compare_claim, evaluate, not_computed, overall, paper_contradictions, testable
-from ..compute.costs import hours_text
+from ..compute.costs import hours_text, measured_rates
 from ..compute.planner import open_claims, status
 from ..data import ImageDataError, ImageSet
 from ..experiments import plots
@@ -31,6 +31,7 @@ from ..experiments.compare import (
 from ..experiments.resolve import ANALOGUES, image_set
 from ..metrics import mean_ci
 from ..stats.confseq import BURN_IN
+from ..store import ResultsStore
 
 VERDICT_COLOURS = {"reproduced": "#1b5e20", "reversed": "#b71c1c", "partly reversed": "#b71c1c", "paper's effect ruled out": "#b71c1c",
                    "partly reproduced": "#e65100", "not separable": "#6d4c41", "not reproduced": "#6d4c41", "open": "#455a64", "too few": "#455a64",
@@ -466,8 +467,9 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
 def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":
     """The landing page's view of a store profile: per chapter (linked to its page) and model, the images stored, the
     comparisons still open and the images they are projected to need (a claim-less chapter: its image count), and what
-    the missing image computations cost on one CPU thread, in all and for the comparisons that decide the verdicts. A
-    profile the book computes itself gets one line."""
+    the missing image computations cost on one CPU thread, in all and for the comparisons that decide the verdicts,
+    under a caption giving the cost model beside what the store's own records measure. A profile the book computes
+    itself gets one line."""
     if not is_store(profile):
         return HTML(f"<p>The <b>{profile}</b> profile computes each chapter as its page builds, to the chapter's image count.</p>")
     table = status(profile)
@@ -482,8 +484,9 @@ def store_table(profile: str) -> "pd.io.formats.style.Styler | HTML":
         "CPU-hours (of them deciding verdicts)": [f"{h:,.1f} ({v:,.1f})" if h else ""
                                                   for h, v in zip(table.cpu_hours, table.verdict_cpu_hours)],
     })
-    return (shown.style.hide(axis="index")
-            .set_table_styles([{"selector": "td, th", "props": "text-align: left; font-size: 0.9em; padding: 2px 8px"}]))
+    return (shown.style.hide(axis="index").set_caption(html.escape(measured_rates(ResultsStore(profile).entries()).text()))
+            .set_table_styles([{"selector": "td, th", "props": "text-align: left; font-size: 0.9em; padding: 2px 8px"},
+                               {"selector": "caption", "props": "caption-side: bottom; text-align: left; font-size: 0.85em"}]))
 
 
 def robustness_table(ours: pd.DataFrame) -> "pd.io.formats.style.Styler | None":
