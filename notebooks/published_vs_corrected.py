@@ -23,7 +23,8 @@
 # Guided IG's steps, Fast-IG's sign, Grad-CAM's target); finally the metric's own channel-union ordering.
 #
 # Each row is a claim of its own, computed on its own: the planner gives more images only to the variants whose
-# comparison is still open, so the rows' n differ (both arms of a row are always on the same images).
+# comparison is still open, so the rows' n differ (both arms of a row are always on the same images). The last
+# column gives each open claim's CPU-hours on one thread still projected to decide it.
 
 # %% tags=["parameters", "hide-input"]
 profile = "standard"

@@ -76,7 +76,8 @@ if len(table):
 # ## AttEXplore minus each rival, per substrate
 #
 # Insertion differences with their 95% confidence sequences (hollow: fewer than 16 images, no interval); right of 0,
-# AttEXplore scores higher.
+# AttEXplore scores higher. The last column, on each substrate's first row: the CPU-hours on one thread its claim's
+# verdict is still projected to need.
 
 # %% tags=["hide-input"]
 overview = page.claims_overview(profile, "substrates")

@@ -140,6 +140,30 @@ def test_the_landing_table_prices_each_open_claim(monkeypatch) -> None:
     assert by_label["Table 7"] == "" and by_label["Table 5"] == ""
 
 
+def test_a_chapter_of_many_claims_prices_each_open_claim_in_its_overview(monkeypatch) -> None:
+    """The published-vs-corrected page's overview gives each open claim the CPU-hours projected to its verdict (on its
+    first row: the substrates' claims have a row per rival); a decided claim gets none."""
+    from attx_core.book import page
+    from attx_core.chapters.claims import _comparison
+    from attx_core.compute.planner import OPEN_COLUMNS
+
+    rows = [{"claim": "published_01", "verdict_cpu_hours": 0.02}, {"claim": "published_03", "verdict_cpu_hours": 2.25}]
+    monkeypatch.setattr(page, "open_claims", lambda profile: pd.DataFrame(rows, columns=OPEN_COLUMNS))
+    rng = np.random.default_rng(1)
+
+    def evaluate(profile, name):
+        chapter, claim = chapters.CLAIMS[name]
+        return [_comparison(claim, chapter, "inception_v3", "insertion", "corrected", "published",
+                            0.05 * rng.standard_normal(16), math.nan)]
+
+    monkeypatch.setattr(page, "evaluate", evaluate)
+    hours = page.claims_overview("standard", "published_vs_corrected").set_index("compared")["CPU-h to verdict"].tolist()
+    assert hours[0] == "<0.1" and hours[2] == "2.2" and hours[1] == hours[3] == ""
+    rows[1] = {"claim": "substrate_blur", "verdict_cpu_hours": 4.0}
+    monkeypatch.setattr(page, "evaluate", lambda profile, name: evaluate(profile, "published_01") * 3)
+    assert page.claims_overview("standard", "substrates")["CPU-h to verdict"].tolist()[:4] == ["4.0", "", "", ""]
+
+
 def test_the_landing_table_gives_a_single_comparison_claim_its_numbers(monkeypatch) -> None:
     """A claim decided by one comparison shows on the landing page ours, its 95% confidence sequence and the paper's
     value under its verdict (or why there is no interval yet); a claim of many comparisons leaves them to its page."""

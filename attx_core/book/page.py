@@ -173,9 +173,21 @@ def claim_box(profile: str, name: str, decided: list[Comparison] | None = None) 
                 f"<div><b>Claim:</b> {html.escape(claim.text)}</div>{''.join(lines)}{folded}</div>")
 
 
+def verdict_hours(profile: str) -> dict[str, float]:
+    """Per open claim of a store profile, the CPU-hours on one thread still projected to decide its verdict (summed
+    over its models); empty for a profile the book computes itself."""
+    left: dict[str, float] = {}
+    if is_store(profile):
+        for r in open_claims(profile).itertuples():
+            left[r.claim] = left.get(r.claim, 0.0) + r.verdict_cpu_hours
+    return left
+
+
 def claims_overview(profile: str, chapter: str) -> pd.DataFrame:
     """One row per primary comparison of a chapter's claims (variants, explorers): what is compared (the claim's ``where``
-    names the variant), n, ours with its 95% confidence sequence, the paper's value where it has one, the verdict."""
+    names the variant), n, ours with its 95% confidence sequence, the paper's value where it has one, the verdict and,
+    on an open claim's first row, the CPU-hours on one thread still projected to decide it."""
+    left = verdict_hours(profile)
     rows = []
     for claim in get(chapter).claims:
         for c in evaluate(profile, claim.name) if not testable(profile, claim.name) else []:
@@ -186,6 +198,7 @@ def claims_overview(profile: str, chapter: str) -> pd.DataFrame:
             rows.append({"compared": next(iter(claim.where.values()), claim.label), "model": _model_name(profile, chapter, c.model),
                          "arms": _arms(c, name),
                          "n": c.n, "ours": ours, "95% CS": interval, "paper": paper, "verdict": c.verdict,
+                         "CPU-h to verdict": hours_text(left.pop(claim.name)) if left.get(claim.name) else "",  # once per claim
                          "lo": c.lo, "hi": c.hi, "mean": c.mean, "margin": claim.margin})
     return pd.DataFrame(rows)
 
@@ -420,10 +433,7 @@ def landing_claims(profile: str) -> "pd.io.formats.style.Styler":
     says, the verdict (with its numbers where one comparison decides it), n, its primary comparisons' verdicts counted
     and (a store profile) the CPU-hours on one thread still projected to decide it; a chapter of many small claims
     (the published code's deviations) is one row counting its claims' verdicts."""
-    left: dict[str, float] = {}
-    if is_store(profile):
-        for r in open_claims(profile).itertuples():
-            left[r.claim] = left.get(r.claim, 0.0) + r.verdict_cpu_hours
+    left = verdict_hours(profile)
 
     def hours(names: Sequence[str]) -> str:
         total = sum(left.get(n, 0.0) for n in names)
