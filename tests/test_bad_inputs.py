@@ -602,6 +602,17 @@ def test_damaged_record_found_while_storing_is_quarantined_too(tmp_path, capsys)
     assert [p.read_text() for p in (entry.path.parent / ".quarantine").iterdir()] == ["{"]
 
 
+def test_a_damaged_file_among_a_stores_entries_is_set_aside_not_read(tmp_path, capsys):
+    """Reading every entry (the compute log, the cost measurement) leaves a damaged file out and quarantines it."""
+    results = store.ResultsStore("p", root=tmp_path)
+    results.entry("insdel", {"model": "m", "method": "ig"}).put({"a": {"v": 1}})
+    damaged = results.entry("insdel", {"model": "m", "method": "sg"}).path
+    damaged.write_text('{"key": ')
+    assert [e.key["method"] for e in results.entries()] == ["ig"]
+    assert "damaged store record" in capsys.readouterr().err and not damaged.exists()
+    assert [p.read_text() for p in (damaged.parent / ".quarantine").iterdir()] == ['{"key": ']
+
+
 @pytest.mark.parametrize("only", ["", ",", " , "])
 def test_compute_with_an_empty_only_is_refused(only, capsys):
     _one_line_error(capsys, r"--only names no chapter", ["compute", "--profile", "quick", "--only", only])
