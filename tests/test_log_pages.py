@@ -3,6 +3,7 @@ records' provenance), on synthetic build records and stores."""
 from __future__ import annotations
 
 import json
+import math
 
 from attx_core.book import build, logs
 from attx_core.store import StoreEntry
@@ -55,6 +56,12 @@ def test_compute_log_reads_provenance_per_record(tmp_path, monkeypatch) -> None:
     days = logs.per_day(records).set_index("day (UTC)")
     assert days.loc["2026-12-05", "image computations"] == 2 and days.loc["2026-11-23", "dated by their entry only"] == 1
     assert abs(days.loc["2026-12-05", "measured attribution CPU-hours"] - 0.02) < 1e-9
+    assert days.loc["2026-12-05", "records with wall time"] == 0 and math.isnan(days.loc["2026-12-05", "their measured CPU-hours"])
+    entry.put({"0002.png": {"insertion": 0.3, "seconds": 36.0}}, env, seconds=72.0)  # computed here: dated now, timed
+    later = logs.per_day(logs.store_records("standard"))
+    timed = later[later["records with wall time"] > 0].iloc[0]
+    assert timed["records with wall time"] == 1 and abs(timed["their measured CPU-hours"] - 0.02) < 1e-9
+    assert timed["their estimated CPU-hours"] > 0
     runs = logs.sessions(records)
     assert len(runs) == 2 and runs["image computations"].tolist() == [1, 1]  # three hours apart: two sessions
     readers = {entry.path: [("table01_insdel", "inception_v3"), ("ablation_n", "inception_v3")]}

@@ -23,7 +23,7 @@ STYLE = "text-align: left; vertical-align: top; font-size: 0.85em; padding: 2px 
 
 def _table(frame: pd.DataFrame) -> str:
     """A frame as a plain HTML table without an index (cells are HTML)."""
-    styled = frame.style.hide(axis="index").format(precision=2).set_table_styles([{"selector": "td, th", "props": STYLE}])
+    styled = frame.style.hide(axis="index").format(precision=2, na_rep="–").set_table_styles([{"selector": "td, th", "props": STYLE}])
     return styled.to_html()
 
 
@@ -99,7 +99,8 @@ def _chapters_of(profile: str) -> dict[Path, list[tuple[str, str | None]]]:
 def store_records(profile: str, entries: Iterable[StoreEntry] | None = None) -> pd.DataFrame:
     """One row per stored record: its entry (kind, model, method), image, whether it has its own provenance, and that
     provenance (else its entry's, the entry's first run): date, commit, CPU, instruction sets, threads, forward backend,
-    torch; its measured attribution seconds where stored, and its cost in passes (the planner's cost model)."""
+    torch; its measured attribution seconds where stored, its batch's wall seconds per image where kept, and its cost
+    in passes (the planner's cost model)."""
     rows = []
     for entry in entries if entries is not None else ResultsStore(profile).entries():
         cost = key_cost(entry.key)
@@ -112,9 +113,9 @@ def store_records(profile: str, entries: Iterable[StoreEntry] | None = None) -> 
                          "cpu": p.get("cpu") or p.get("device", "not recorded"), "isa": " ".join(p.get("isa", [])) or "not recorded",
                          "threads": p.get("threads"), "forward_backend": p.get("forward_backend", "not recorded"),
                          "torch": p.get("torch", "not recorded"), "seconds": float(seconds) if isinstance(seconds, (int, float)) else float("nan"),
-                         "passes": cost})
+                         "wall": float(entry.record_provenance.get(image, {}).get("seconds", float("nan"))), "passes": cost})
     frame = pd.DataFrame(rows, columns=["path", "kind", "model", "method", "image", "own", "date", "commit", "cpu", "isa", "threads",
-                                        "forward_backend", "torch", "seconds", "passes"])
+                                        "forward_backend", "torch", "seconds", "wall", "passes"])
     frame["date"] = pd.to_datetime(frame["date"], utc=True)
     return frame
 
@@ -138,30 +139,39 @@ def per_chapter(records: pd.DataFrame, readers: dict[Path, list[tuple[str, str |
     return out
 
 
+def _measured(g: pd.DataFrame) -> dict[str, float]:
+    """Measured CPU-hours of a group of records: their attribution seconds, and their batches' wall seconds per image
+    (attribution and metric) over the records that keep them, with how many do; each times the threads it ran on."""
+    kept = g[g.wall.notna()]
+    return {"measured attribution CPU-hours": (g.seconds * g.threads.fillna(1)).sum() / 3600,
+            "records with wall time": len(kept),
+            "their estimated CPU-hours": cpu_hours(kept.passes.sum()) if len(kept) else float("nan"),
+            "their measured CPU-hours": (kept.wall * kept.threads.fillna(1)).sum() / 3600 if len(kept) else float("nan")}
+
+
 def sessions(records: pd.DataFrame) -> pd.DataFrame:
     """Stretches of stored records (own dates only) separated by more than :data:`SESSION_GAP_HOURS`: start, end, wall hours,
-    image computations, estimated CPU-hours (cost model, one thread) and measured attribution CPU-hours."""
+    image computations, estimated CPU-hours (cost model, one thread) and what :func:`_measured` measures."""
     dated = records[records.own].sort_values("date")
     if dated.empty:
-        return pd.DataFrame(columns=["start", "end", "wall hours", "image computations", "estimated CPU-hours", "measured attribution CPU-hours"])
+        return pd.DataFrame(columns=["start", "end", "wall hours", "image computations", "estimated CPU-hours",
+                                     *_measured(records.iloc[:0])])
     gap = dated.date.diff() > pd.Timedelta(hours=SESSION_GAP_HOURS)
     rows = []
     for _, g in dated.groupby(gap.cumsum()):
         rows.append({"start": g.date.min(), "end": g.date.max(), "wall hours": (g.date.max() - g.date.min()).total_seconds() / 3600,
-                     "image computations": len(g), "estimated CPU-hours": cpu_hours(g.passes.sum()),
-                     "measured attribution CPU-hours": (g.seconds * g.threads.fillna(1)).sum() / 3600})
+                     "image computations": len(g), "estimated CPU-hours": cpu_hours(g.passes.sum()), **_measured(g)})
     return pd.DataFrame(rows)
 
 
 def per_day(records: pd.DataFrame) -> pd.DataFrame:
     """Per UTC day: image computations stored (of which dated only by their entry's first run), estimated CPU-hours
-    (cost model, one thread) and measured attribution CPU-hours (records that store their seconds)."""
+    (cost model, one thread) and what :func:`_measured` measures."""
     days = records.date.dt.strftime("%Y-%m-%d").fillna("undated")
     rows = []
     for day, g in records.groupby(days):
         rows.append({"day (UTC)": day, "image computations": len(g), "dated by their entry only": int((~g.own).sum()),
-                     "estimated CPU-hours": cpu_hours(g.passes.sum()),
-                     "measured attribution CPU-hours": (g.seconds * g.threads.fillna(1)).sum() / 3600})
+                     "estimated CPU-hours": cpu_hours(g.passes.sum()), **_measured(g)})
     return pd.DataFrame(rows)
 
 
@@ -244,8 +254,10 @@ def compute_log(profile: str) -> HTML:
               "<h2>Compute spent</h2>",
               "<p>Per UTC day, each record once (a record without its own provenance is dated by its entry's first run). "
               "<i>Estimated</i>: the planner's cost model (the one the landing page's CPU-hours use), on one thread; "
-              "<i>measured</i>: the attribution seconds that insertion/deletion and speed records store (the curves not "
-              "included), times the threads they ran on.</p>", _table(day),
+              "<i>measured attribution</i>: the attribution seconds that insertion/deletion and speed records store (the "
+              "curves not included), times the threads they ran on. Records computed since 2026-12-06 also keep their "
+              "batch's wall seconds per image (attribution and metric): for them the estimate stands beside the "
+              "measurement.</p>", _table(day),
               f"<p>Sessions: records with their own dates, split where more than {SESSION_GAP_HOURS:g} h passed between two "
               "(workers running side by side share a session).</p>",
               _table(runs.assign(start=runs.start.map(_day), end=runs.end.map(_day))) if len(runs) else "<p>No dated records.</p>"]
