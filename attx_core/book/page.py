@@ -616,9 +616,10 @@ def render(profile: str, chapter: str, force: bool = False, **overrides: Any) ->
         models = [m for m, ran in ours.attrs.get("analogues", {}).items() if ran == m] if _needs_own(chapter) else None
         shown = ours[ours.model.isin(models)] if models is not None else ours
         if section.parameter:  # a curve over settings: every point on the same images
-            shown = common_images(shown)
-            if len(shown) < len(ours):
-                display(sentence(_common_note(ours, shown, section.parameter)))
+            common = common_images(shown)
+            if len(common) < len(shown):
+                display(sentence(_common_note(shown, common, section.parameter)))
+            shown = common
         elif _unequal(shown):
             display(sentence("Each cell is its row's mean over the images that row holds (its n): the rows hold different "
                              "images, so compare them with the claim box above, which pairs them image by image."))
