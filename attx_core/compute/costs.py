@@ -83,8 +83,9 @@ def cpu_hours(passes: float) -> float:
 @dataclass(frozen=True)
 class MeasuredRates:
     """What the store's own one-thread CPU records say the cost model's two units take: seconds per lite0
-    forward+backward pass (the records' attribution timing, over ``pass_records``) and per lite0 forward (their batch's
-    wall time less the attribution, over the ``forward_records`` that carry both), None where no record says. Each is
+    forward+backward pass (the records' attribution timing, over ``pass_records``) and per metric forward, on any
+    stand-in (their batch's wall time less the attribution, over the ``forward_records`` that carry both), None where no
+    record says. Each is
     the cost-weighted median over records, so that hours when the machine was shared with other work do not count as
     the model's cost."""
 
